@@ -1,0 +1,128 @@
+# tessera: `make` builds build/tessera.efi, `make qemu` runs it, `make test`
+# tests it, `make bench` measures it. Missing dependencies are fetched and
+# built by tools/bootstrap.sh into build/deps on first use.
+
+B       := build
+DEPS    := $(B)/deps
+CROSS   ?= aarch64-linux-gnu-
+CC      := $(CROSS)gcc
+LD      := $(CROSS)ld
+OBJCOPY := $(CROSS)objcopy
+NM      := $(CROSS)nm
+READELF := $(CROSS)readelf
+HOSTCC  ?= gcc
+PYTHON  ?= python3
+
+VERSION := $(shell cat VERSION)-$(shell git describe --always --dirty 2>/dev/null || echo nogit)
+STAMP   := $(DEPS)/stamps/all
+EFI     := $(DEPS)/gnu-efi/usr
+NEWLIB  := $(DEPS)/newlib/aarch64-none-elf
+
+# Folders holding hypervisor code, in dependency order (lowest last).
+TARGET_DIRS := kernel snapshot smmu drivers arch/arm64 boot
+SRCS := $(foreach d,$(TARGET_DIRS),$(wildcard $(d)/*.c $(d)/*.S))
+OBJS := $(patsubst %,$(B)/obj/%.o,$(basename $(SRCS)))
+
+TARGET_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-ffreestanding -fPIC -fno-stack-protector -fno-plt -fvisibility=hidden \
+	-mgeneral-regs-only -mno-outline-atomics -mstrict-align \
+	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+	-fno-asynchronous-unwind-tables -fno-unwind-tables \
+	-nostdinc -isystem $(NEWLIB)/include -isystem $(shell $(CC) -print-file-name=include) \
+	-I. -I$(DEPS)/libfdt/include -I$(DEPS)/zstd/include \
+	-DTESSERA_VERSION='"$(VERSION)"' -MMD -MP
+EFI_CFLAGS := -I$(EFI)/include/efi -I$(EFI)/include/efi/aarch64
+
+LIBS := $(DEPS)/zstd/lib/libzstd.a $(DEPS)/libfdt/lib/libfdt.a $(NEWLIB)/lib/libc.a \
+	$(shell $(CC) -print-libgcc-file-name) $(EFI)/lib/libgnuefi.a
+LDFLAGS := -nostdlib -znocombreloc -T linker/tessera.lds -shared -Bsymbolic \
+	--defsym=EFI_SUBSYSTEM=0xa --no-undefined --build-id=none --no-warn-rwx-segments
+
+.PHONY: all deps qemu test host-test qemu-test bench format format-check cppcheck clean distclean
+all: $(B)/tessera.efi
+
+deps: $(STAMP)
+$(STAMP): tools/bootstrap.sh
+	tools/bootstrap.sh
+
+$(B)/obj/boot/%.o: boot/%.c $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(TARGET_CFLAGS) $(EFI_CFLAGS) -c $< -o $@
+$(B)/obj/%.o: %.c $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(TARGET_CFLAGS) -c $< -o $@
+$(B)/obj/%.o: %.S $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(TARGET_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+# Two links: the first gives the function addresses that the symbol table
+# (used by crash backtraces) records; the table sits at the end of .rodata,
+# so the second link leaves every function where the first put it.
+LINK = $(LD) $(LDFLAGS) $(EFI)/lib/crt0-efi-aarch64.o $(OBJS) $(1) --start-group $(LIBS) --end-group -o $(2)
+$(B)/ksyms-empty.c: tools/gen-ksyms.sh
+	@mkdir -p $(B)
+	tools/gen-ksyms.sh /dev/null > $@
+$(B)/tessera.pass1.so: $(OBJS) $(B)/ksyms-empty.o linker/tessera.lds $(LIBS)
+	$(call LINK,$(B)/ksyms-empty.o,$@)
+$(B)/ksyms.c: $(B)/tessera.pass1.so tools/gen-ksyms.sh
+	$(NM) -n -S --defined-only $< | tools/gen-ksyms.sh - > $@
+$(B)/%.o: $(B)/%.c $(STAMP)
+	$(CC) $(TARGET_CFLAGS) -c $< -o $@
+$(B)/tessera.so: $(B)/tessera.pass1.so $(B)/ksyms.o
+	$(call LINK,$(B)/ksyms.o,$@)
+	tools/check-image.sh $(B)/tessera.pass1.so $@
+$(B)/tessera.efi: $(B)/tessera.so
+	$(OBJCOPY) -j .text -j .rodata -j .dynamic -j .data -j .rela.dyn -j .rela -j .rela.* \
+		-O binary $< $@
+	@# the PE header's last section ends at _edata, page aligned: the file must too
+	truncate -s %4096 $@
+	@echo "built $@ ($$(stat -c %s $@) bytes)"
+
+# ---- running ----------------------------------------------------------------
+SMP    ?= 4
+MEM    ?= 4G
+CONFIG ?= configs/qemu-default.dts
+QEMU_EXTRA ?=
+qemu: $(B)/tessera.efi
+	SMP=$(SMP) MEM=$(MEM) CONFIG=$(CONFIG) QEMU_EXTRA="$(QEMU_EXTRA)" tools/qemu.sh
+
+# ---- tests ------------------------------------------------------------------
+HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	-DTESSERA_HOST -I. -I$(DEPS)/zstd/include
+host_tests :=
+include $(wildcard tests/host/*.mk)
+HOST_BINS := $(patsubst %,$(B)/host/test_%,$(host_tests))
+$(B)/host/test_%: tests/host/test_%.c $(STAMP) FORCE_HOST
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) $< $(host_srcs_$*) -o $@ -lcmocka $(host_libs_$*)
+.PHONY: FORCE_HOST
+FORCE_HOST:
+
+host-test: $(HOST_BINS)
+	@set -e; for t in $(HOST_BINS); do echo "== $$t"; $$t; done
+
+qemu-test: $(B)/tessera.efi
+	$(PYTHON) tests/qemu/run_tests.py
+
+test: host-test qemu-test
+
+bench: $(B)/tessera.efi
+	$(PYTHON) tests/qemu/bench.py
+
+# ---- hygiene ----------------------------------------------------------------
+C_FILES = $(shell git ls-files '*.c' '*.h')
+format:
+	clang-format -i $(C_FILES)
+format-check:
+	clang-format --dry-run -Werror $(C_FILES)
+cppcheck:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+		--suppress=missingIncludeSystem -I. $(foreach d,$(TARGET_DIRS),$(d)/)
+
+clean:
+	rm -rf $(B)/obj $(B)/host $(B)/*.so $(B)/*.efi $(B)/ksyms* $(B)/esp
+distclean:
+	rm -rf $(B)
+
+-include $(OBJS:.o=.d)

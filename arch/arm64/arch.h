@@ -1,0 +1,217 @@
+/*
+ * arch/arm64 API: CPU registers and barriers, MMIO accessors, the EL2 MMU,
+ * exceptions, GICv3, the generic timer, PSCI, and the portable pieces
+ * (page tables, ESR decoding) that also build for host unit tests.
+ */
+#ifndef ARCH_ARM64_ARCH_H
+#define ARCH_ARM64_ARCH_H
+
+#include "arch/arm64/types.h"
+#include "arch/arm64/pt.h"
+#include "arch/arm64/esr.h"
+
+#define MAX_CPUS	16
+#define STACK_SIZE	(16 * 1024)
+#define SGI_STOP	15 /* "stop now": sent by a crashing CPU to the others */
+
+/* Registers saved on every exception taken to EL2; layout fixed by entry.S. */
+struct exc_frame {
+	uint64_t x[31]; /* x0..x30 */
+	uint64_t sp;	/* SP at the time of the exception */
+	uint64_t elr;
+	uint64_t spsr;
+	uint64_t esr;
+	uint64_t far;
+};
+
+#if defined(__aarch64__) && !defined(TESSERA_HOST)
+
+#define read_sysreg(r)                                                                             \
+	({                                                                                         \
+		uint64_t __v;                                                                      \
+		__asm__ volatile("mrs %0, " #r : "=r"(__v));                                       \
+		__v;                                                                               \
+	})
+#define write_sysreg(r, v)                                                                         \
+	do {                                                                                       \
+		uint64_t __v = (uint64_t)(v);                                                      \
+		__asm__ volatile("msr " #r ", %0" : : "r"(__v) : "memory");                      \
+	} while (0)
+
+#define isb()	   __asm__ volatile("isb" ::: "memory")
+#define dsb(opt)   __asm__ volatile("dsb " #opt ::: "memory")
+#define dmb(opt)   __asm__ volatile("dmb " #opt ::: "memory")
+#define wfi()	   __asm__ volatile("wfi" ::: "memory")
+#define wfe()	   __asm__ volatile("wfe" ::: "memory")
+#define sev()	   __asm__ volatile("sev" ::: "memory")
+#define cpu_relax() __asm__ volatile("yield" ::: "memory")
+
+static inline void irq_enable(void)
+{
+	__asm__ volatile("msr daifclr, #2" ::: "memory");
+}
+static inline void irq_disable(void)
+{
+	__asm__ volatile("msr daifset, #2" ::: "memory");
+}
+
+static inline uint32_t mmio_read32(uintptr_t a)
+{
+	uint32_t v;
+	__asm__ volatile("ldr %w0, [%1]" : "=r"(v) : "r"(a) : "memory");
+	return v;
+}
+static inline void mmio_write32(uintptr_t a, uint32_t v)
+{
+	__asm__ volatile("str %w0, [%1]" : : "r"(v), "r"(a) : "memory");
+}
+static inline uint64_t mmio_read64(uintptr_t a)
+{
+	uint64_t v;
+	__asm__ volatile("ldr %0, [%1]" : "=r"(v) : "r"(a) : "memory");
+	return v;
+}
+static inline void mmio_write64(uintptr_t a, uint64_t v)
+{
+	__asm__ volatile("str %0, [%1]" : : "r"(v), "r"(a) : "memory");
+}
+static inline uint16_t mmio_read16(uintptr_t a)
+{
+	uint16_t v;
+	__asm__ volatile("ldrh %w0, [%1]" : "=r"(v) : "r"(a) : "memory");
+	return v;
+}
+static inline uint8_t mmio_read8(uintptr_t a)
+{
+	uint8_t v;
+	__asm__ volatile("ldrb %w0, [%1]" : "=r"(v) : "r"(a) : "memory");
+	return v;
+}
+
+/* ---- spinlocks: ticket locks; waiters sleep in WFE (see notes on -icount) ---- */
+struct spinlock {
+	uint32_t next, owner;
+};
+static inline void spin_lock(struct spinlock *l)
+{
+	uint32_t t = __atomic_fetch_add(&l->next, 1, __ATOMIC_ACQUIRE);
+	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != t)
+		wfe();
+}
+static inline void spin_unlock(struct spinlock *l)
+{
+	__atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
+	dsb(ishst);
+	sev();
+}
+static inline uint64_t spin_lock_irqsave(struct spinlock *l)
+{
+	uint64_t flags = read_sysreg(daif);
+	irq_disable();
+	spin_lock(l);
+	return flags;
+}
+static inline void spin_unlock_irqrestore(struct spinlock *l, uint64_t flags)
+{
+	spin_unlock(l);
+	write_sysreg(daif, flags);
+}
+
+/* ---- per-CPU data (TPIDR_EL2 points at it) ---- */
+struct __attribute__((aligned(64))) percpu {
+	unsigned id;	   /* logical CPU number: index into the DT's cpu list */
+	uint64_t mpidr;	   /* affinity from the DT */
+	uint64_t stack_lo; /* [stack_lo, stack_hi) is this CPU's EL2 stack */
+	uint64_t stack_hi;
+	uintptr_t gicr;	   /* this CPU's redistributor (RD_base) */
+	volatile int online;
+	uint64_t irqs;	   /* interrupts handled, for `cpus` */
+};
+static inline struct percpu *this_cpu(void)
+{
+	return (struct percpu *)read_sysreg(tpidr_el2);
+}
+extern struct percpu percpu_data[MAX_CPUS];
+
+/* ---- cache maintenance ---- */
+void dcache_clean_range(uintptr_t va, size_t size);
+void dcache_clean_inval_range(uintptr_t va, size_t size);
+
+/* ---- EL2 MMU (mmu.c) ---- */
+/* Boot CPU only, in this order: el2_mmu_init builds an empty table holding
+ * the device regions registered so far; the kernel adds RAM with
+ * el2_map_ram; el2_mmu_switch maps the image by section (text RX, rodata R,
+ * data RW) over it and switches to the new tables. alloc_page returns a
+ * page-aligned page the tables may use forever. */
+int el2_mmu_init(void *(*alloc_page)(void));
+int el2_mmu_switch(uint64_t image_base, uint64_t image_size);
+int el2_unmap(uint64_t pa, uint64_t size);
+/* Identity-maps a device region (Device-nGnRE, never executable); usable
+ * before and after el2_mmu_init. Returns the VA or 0 on failure. */
+uintptr_t el2_map_device(uint64_t pa, uint64_t size);
+/* Identity-maps normal RAM read-write, never executable. */
+int el2_map_ram(uint64_t pa, uint64_t size);
+/* Turns this (secondary) CPU's MMU on with the boot CPU's tables. */
+void el2_mmu_enable_secondary(void);
+/* Looks up an EL2 VA in tessera's tables (diagnostics, backtraces). */
+bool el2_is_mapped(uintptr_t va);
+
+/* ---- exceptions (entry.S, traps.c) ---- */
+void vectors_install(void);
+/* Called by entry.S for an exception taken from EL2: a hypervisor bug. */
+void el2_sync_unexpected(struct exc_frame *f) __attribute__((noreturn));
+/* Set by the kernel: called for every physical IRQ with its INTID. */
+void arch_set_irq_handler(void (*fn)(unsigned intid));
+
+/* ---- GICv3 (gic.c) ---- */
+struct gic_info {
+	uint64_t gicd_base, gicd_size;
+	uint64_t gicr_base, gicr_size;
+	unsigned version;	/* 3 or 4, from GICD_PIDR2 */
+	unsigned spis;		/* number of SPIs + 32 (GICD_TYPER.ITLinesNumber) */
+	bool has_its;
+	uint64_t its_base;
+	unsigned lrs;		/* ICH_VTR_EL2.ListRegs + 1 */
+};
+int gic_init_dist(const struct gic_info *gi);
+int gic_init_cpu(void); /* redistributor + CPU interface of this CPU */
+const struct gic_info *gic_get_info(void);
+void gic_enable_irq(unsigned intid, bool edge, unsigned target_cpu);
+void gic_send_sgi_others(unsigned sgi);
+void gic_send_sgi(unsigned cpu, unsigned sgi);
+unsigned gic_ack(void);
+void gic_eoi(unsigned intid);
+
+/* ---- generic timer (timer.c) ---- */
+#define PPI_HYP_TIMER 26
+void timer_init_cpu(void);
+uint64_t timer_now(void); /* CNTPCT_EL0 */
+uint64_t timer_freq(void);
+uint64_t timer_ns_to_ticks(uint64_t ns);
+void timer_udelay(uint64_t us);
+
+/* ---- PSCI client (psci.c) ---- */
+enum psci_conduit { PSCI_NONE, PSCI_SMC, PSCI_HVC };
+void psci_set_conduit(enum psci_conduit c);
+int64_t psci_cpu_on(uint64_t mpidr, uint64_t entry_pa, uint64_t ctx);
+uint32_t psci_version(void);
+void psci_system_off(void) __attribute__((noreturn));
+void psci_system_reset(void) __attribute__((noreturn));
+const char *psci_strerror(int64_t err);
+
+/* ---- SMP (smp.c, entry.S) ---- */
+/* Entry point (physical address) handed to PSCI CPU_ON; context = cpu id. */
+void secondary_entry(void);
+/* C entry for secondaries, with the MMU on and the stack set (kernel/). */
+void secondary_main(unsigned cpu) __attribute__((noreturn));
+
+/* ---- per-CPU EL2 controls (el2.c) ---- */
+void el2_cpu_init(void);
+
+/* ---- misc ---- */
+/* Switches to a new stack and calls fn(arg); never returns. */
+void call_on_stack(uint64_t sp, void (*fn)(void *), void *arg) __attribute__((noreturn));
+void cpu_halt(void) __attribute__((noreturn)); /* IRQs off, WFI forever */
+
+#endif /* __aarch64__ */
+#endif

@@ -1,0 +1,196 @@
+/*
+ * EL2 exception vectors and the low-level entry points that cannot be C:
+ * secondary CPU start (MMU off), stack switch, MMU switch, cache maintenance.
+ */
+#define FRAME_SIZE	(36 * 8)	/* struct exc_frame, 16-byte aligned */
+#define PERCPU_SIZE	64
+#define PERCPU_STACK_HI	24
+
+.macro save_frame
+	sub	sp, sp, #FRAME_SIZE
+	stp	x0, x1, [sp, #16 * 0]
+	stp	x2, x3, [sp, #16 * 1]
+	stp	x4, x5, [sp, #16 * 2]
+	stp	x6, x7, [sp, #16 * 3]
+	stp	x8, x9, [sp, #16 * 4]
+	stp	x10, x11, [sp, #16 * 5]
+	stp	x12, x13, [sp, #16 * 6]
+	stp	x14, x15, [sp, #16 * 7]
+	stp	x16, x17, [sp, #16 * 8]
+	stp	x18, x19, [sp, #16 * 9]
+	stp	x20, x21, [sp, #16 * 10]
+	stp	x22, x23, [sp, #16 * 11]
+	stp	x24, x25, [sp, #16 * 12]
+	stp	x26, x27, [sp, #16 * 13]
+	stp	x28, x29, [sp, #16 * 14]
+	add	x0, sp, #FRAME_SIZE
+	stp	x30, x0, [sp, #16 * 15]
+	mrs	x0, elr_el2
+	mrs	x1, spsr_el2
+	stp	x0, x1, [sp, #16 * 16]
+	mrs	x0, esr_el2
+	mrs	x1, far_el2
+	stp	x0, x1, [sp, #16 * 17]
+	/* a frame record so backtraces run through the exception */
+	ldr	x0, [sp, #16 * 16]
+	stp	x29, x0, [sp, #-16]!
+	mov	x29, sp
+	add	x0, sp, #16
+.endm
+
+.macro restore_frame
+	add	sp, sp, #16
+	ldp	x0, x1, [sp, #16 * 16]
+	msr	elr_el2, x0
+	msr	spsr_el2, x1
+	ldp	x0, x1, [sp, #16 * 0]
+	ldp	x2, x3, [sp, #16 * 1]
+	ldp	x4, x5, [sp, #16 * 2]
+	ldp	x6, x7, [sp, #16 * 3]
+	ldp	x8, x9, [sp, #16 * 4]
+	ldp	x10, x11, [sp, #16 * 5]
+	ldp	x12, x13, [sp, #16 * 6]
+	ldp	x14, x15, [sp, #16 * 7]
+	ldp	x16, x17, [sp, #16 * 8]
+	ldp	x18, x19, [sp, #16 * 9]
+	ldp	x20, x21, [sp, #16 * 10]
+	ldp	x22, x23, [sp, #16 * 11]
+	ldp	x24, x25, [sp, #16 * 12]
+	ldp	x26, x27, [sp, #16 * 13]
+	ldp	x28, x29, [sp, #16 * 14]
+	ldr	x30, [sp, #16 * 15]
+	add	sp, sp, #FRAME_SIZE
+.endm
+
+.macro vector target, kind
+	.align 7
+	save_frame
+	mov	x1, #\kind
+	b	\target
+.endm
+
+	.text
+/* Shared tails, out of line: a vector slot holds only 32 instructions. */
+unexpected_tail:
+	bl	el2_sync_unexpected
+	b	.
+irq_tail:
+	bl	arch_irq_entry
+	restore_frame
+	eret
+
+	.align 11
+	.globl	vectors
+vectors:
+	/* current EL with SP_EL0: tessera never runs on SP_EL0 */
+	vector unexpected_tail, 0
+	vector unexpected_tail, 1
+	vector unexpected_tail, 2
+	vector unexpected_tail, 3
+	/* current EL with SP_EL2: synchronous is a hypervisor bug */
+	vector unexpected_tail, 4
+	vector irq_tail, 5
+	vector unexpected_tail, 6
+	vector unexpected_tail, 7
+	/* lower EL, AArch64: no guests run yet */
+	vector unexpected_tail, 8
+	vector unexpected_tail, 9
+	vector unexpected_tail, 10
+	vector unexpected_tail, 11
+	/* lower EL, AArch32 */
+	vector unexpected_tail, 12
+	vector unexpected_tail, 13
+	vector unexpected_tail, 14
+	vector unexpected_tail, 15
+
+	.globl	vectors_install
+vectors_install:
+	adr	x0, vectors
+	msr	vbar_el2, x0
+	isb
+	ret
+
+/*
+ * PSCI CPU_ON lands here at EL2 with the MMU and caches off and x0 = the
+ * logical CPU id. Only PC-relative addressing until the MMU is on; the boot
+ * CPU cleaned everything read here to the point of coherency.
+ */
+	.globl	secondary_entry
+secondary_entry:
+	msr	daifset, #0xf
+	mov	x19, x0
+	adr	x1, vectors
+	msr	vbar_el2, x1
+	adrp	x1, mmu_params
+	add	x1, x1, :lo12:mmu_params
+	ldp	x2, x3, [x1]		/* ttbr0, tcr */
+	ldp	x4, x5, [x1, #16]	/* mair, sctlr */
+	msr	mair_el2, x4
+	msr	tcr_el2, x3
+	msr	ttbr0_el2, x2
+	isb
+	tlbi	alle2
+	dsb	ish
+	isb
+	msr	sctlr_el2, x5
+	isb
+	adrp	x1, percpu_data
+	add	x1, x1, :lo12:percpu_data
+	mov	x2, #PERCPU_SIZE
+	madd	x1, x19, x2, x1
+	msr	tpidr_el2, x1
+	ldr	x2, [x1, #PERCPU_STACK_HI]
+	mov	sp, x2
+	mov	x29, #0
+	mov	x30, #0
+	mov	x0, x19
+	bl	secondary_main
+	b	.
+
+/* void call_on_stack(uint64_t sp, void (*fn)(void *), void *arg): no return */
+	.globl	call_on_stack
+call_on_stack:
+	mov	sp, x0
+	mov	x29, #0
+	mov	x30, #0
+	mov	x0, x2
+	blr	x1
+	b	.
+
+/* void mmu_switch(ttbr0, tcr, mair, sctlr): identity-mapped both sides */
+	.globl	mmu_switch
+mmu_switch:
+	dsb	ish
+	msr	mair_el2, x2
+	msr	tcr_el2, x1
+	msr	ttbr0_el2, x0
+	isb
+	tlbi	alle2
+	dsb	ish
+	isb
+	msr	sctlr_el2, x3
+	isb
+	ret
+
+.macro dcache_op op
+	mrs	x3, ctr_el0
+	ubfx	x3, x3, #16, #4
+	mov	x2, #4
+	lsl	x2, x2, x3		/* smallest D-cache line */
+	add	x1, x0, x1
+	sub	x3, x2, #1
+	bic	x0, x0, x3
+1:	dc	\op, x0
+	add	x0, x0, x2
+	cmp	x0, x1
+	b.lo	1b
+	dsb	sy
+	ret
+.endm
+
+	.globl	dcache_clean_range
+dcache_clean_range:
+	dcache_op cvac
+	.globl	dcache_clean_inval_range
+dcache_clean_inval_range:
+	dcache_op civac

@@ -1,0 +1,38 @@
+/* The generic timer: the system counter for time, and EL2 defaults. */
+#include "arch/arm64/arch.h"
+
+#define CNTHCTL_EL1PCTEN BIT(0)
+#define CNTHCTL_EL1PCEN	 BIT(1)
+
+void timer_init_cpu(void)
+{
+	/* EL1 may read the physical counter; guests get their own policy later. */
+	write_sysreg(cnthctl_el2, CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN);
+	write_sysreg(cntvoff_el2, 0);
+	write_sysreg(cnthp_ctl_el2, 0);
+	write_sysreg(cntv_ctl_el0, 0);
+	isb();
+}
+
+uint64_t timer_now(void)
+{
+	isb();
+	return read_sysreg(cntpct_el0);
+}
+
+uint64_t timer_freq(void)
+{
+	return read_sysreg(cntfrq_el0);
+}
+
+uint64_t timer_ns_to_ticks(uint64_t ns)
+{
+	return ns / 1000 * timer_freq() / 1000000 + (ns % 1000) * timer_freq() / 1000000000;
+}
+
+void timer_udelay(uint64_t us)
+{
+	uint64_t end = timer_now() + timer_ns_to_ticks(us * 1000);
+	while (timer_now() < end)
+		cpu_relax();
+}

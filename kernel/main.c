@@ -1,0 +1,96 @@
+/*
+ * The boot CPU's path from the EFI stub to the shell: take over EL2, bring
+ * up the interrupt controller, timer and secondary CPUs, probe devices,
+ * print the boot report.
+ */
+#include "kernel/internal.h"
+#include "drivers/drivers.h"
+#include "smmu/smmu.h"
+#include <libfdt.h>
+
+const struct boot_info *boot_info;
+uint64_t cnt_shell; /* CNTPCT when the shell first prompts */
+
+static unsigned find_boot_cpu(void)
+{
+	uint64_t me = read_sysreg(mpidr_el1) & 0xff00ffffffull;
+	for (unsigned i = 0; i < hw.ncpus; i++)
+		if (hw.mpidr[i] == me)
+			return i;
+	panic("boot CPU MPIDR 0x%llx is not in the device tree", (unsigned long long)me);
+}
+
+static void setup_percpu(void)
+{
+	for (unsigned i = 0; i < hw.ncpus; i++) {
+		percpu_data[i].id = i;
+		percpu_data[i].mpidr = hw.mpidr[i];
+	}
+	boot_cpu = find_boot_cpu();
+	write_sysreg(tpidr_el2, &percpu_data[boot_cpu]);
+}
+
+static void *early_page(void)
+{
+	return pool_alloc(PAGE_SIZE);
+}
+
+static void take_over_mmu(const struct boot_info *bi)
+{
+	int e = el2_mmu_init(early_page);
+	if (!e)
+		e = mem_map_ram(bi);
+	if (!e)
+		cpu_setup_stack(boot_cpu);
+	if (!e)
+		e = el2_mmu_switch(bi->image_base, bi->image_size);
+	if (e)
+		panic("cannot build the EL2 page tables (%d)", e);
+}
+
+static void irq_dispatch(unsigned intid)
+{
+	if (intid == SGI_STOP)
+		panic_stop_handler();
+	else if (intid == hw.uart_intid)
+		console_rx_irq();
+}
+
+static void main_on_own_stack(void *arg)
+{
+	const struct boot_info *bi = arg;
+	heap_init();
+	config_load(bi);
+	psci_set_conduit(hw.psci);
+	if (gic_init_dist(&hw.gic) || gic_init_cpu())
+		panic("GICv3 initialisation failed");
+	timer_init_cpu();
+	arch_set_irq_handler(irq_dispatch);
+	if (hw.uart_intid) {
+		gic_enable_irq(hw.uart_intid, false, boot_cpu);
+		pl011_enable_rx_irq(console_base());
+	}
+	percpu_data[boot_cpu].online = 1;
+	irq_enable();
+	smp_boot();
+	devices_probe();
+	report_print();
+	shell_run();
+}
+
+void kernel_main(struct boot_info *bi)
+{
+	irq_disable();
+	write_sysreg(tpidr_el2, 0);
+	vectors_install();
+	boot_info = bi;
+	if (bi->magic != BOOT_INFO_MAGIC || hw_discover(bi->fdt))
+		cpu_halt(); /* no console to say why: the stub checked the DT */
+	console_init(el2_map_device(hw.uart_base, PAGE_SIZE));
+	kprintf("\ntessera %s: taking over EL2\n", TESSERA_VERSION);
+	setup_percpu();
+	el2_cpu_init();
+	mem_init(bi);
+	take_over_mmu(bi);
+	call_on_stack(percpu_data[boot_cpu].stack_hi, main_on_own_stack, bi);
+}

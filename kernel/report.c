@@ -1,0 +1,90 @@
+/*
+ * The boot report: what tessera found and took. The same sections answer
+ * the shell's info, cpus, mem and pci commands.
+ */
+#include "kernel/internal.h"
+#include "drivers/drivers.h"
+#include "smmu/smmu.h"
+
+#define MIB(x) ((unsigned long long)((x) >> 20))
+
+static struct pci_host pci_host;
+static int pci_err = -1;
+static struct smmu_info smmu;
+static int smmu_err = -1;
+
+void devices_probe(void)
+{
+	smmu_err = smmu_probe(hw.fdt, &smmu);
+	pci_err = pci_probe(hw.fdt, &pci_host);
+}
+
+void report_cpus(void)
+{
+	uint32_t v = psci_version();
+	kprintf("cpus: %u online of %u (boot CPU %u, PSCI %u.%u via %s)\n", cpus_online(),
+		hw.ncpus, boot_cpu, v >> 16, v & 0xffff, hw.psci == PSCI_HVC ? "hvc" : "smc");
+	if (hw.dt_cpus > hw.ncpus)
+		kprintf("cpus: %u more in the DT ignored (tessera supports %u)\n",
+			hw.dt_cpus - hw.ncpus, MAX_CPUS);
+}
+
+void report_mem(void)
+{
+	uint64_t reserved = mem_stats.firmware + mem_stats.hyp;
+	kprintf("ram: %llu MiB seen, %llu MiB reserved (firmware %llu MiB, tessera %llu MiB), "
+		"%llu MiB free\n",
+		MIB(mem_stats.seen), MIB(reserved), MIB(mem_stats.firmware), MIB(mem_stats.hyp),
+		MIB(mr_total(mem_free_map())));
+}
+
+static void report_gic(void)
+{
+	const struct gic_info *g = gic_get_info();
+	kprintf("gic: GICv%u, distributor 0x%llx, redistributors 0x%llx, %u interrupt lines, "
+		"%u list registers, ITS %s",
+		g->version, (unsigned long long)g->gicd_base, (unsigned long long)g->gicr_base,
+		g->spis, g->lrs, g->has_its ? "present" : "none");
+	if (g->has_its)
+		kprintf(" at 0x%llx", (unsigned long long)g->its_base);
+	kprintf("\n");
+}
+
+static void report_smmu(void)
+{
+	char buf[192];
+	if (smmu_err) {
+		kprintf("smmu: no SMMUv3 found\n");
+		return;
+	}
+	smmu_features_str(&smmu.f, buf, sizeof(buf));
+	kprintf("smmu: SMMUv3 at 0x%llx: %s\n", (unsigned long long)smmu.base, buf);
+}
+
+void report_pci(void)
+{
+	if (pci_err) {
+		kprintf("pci: no PCIe host bridge (%d)\n", pci_err);
+		return;
+	}
+	kprintf("pci: ECAM at 0x%llx, buses %u-%u, %u functions\n",
+		(unsigned long long)pci_host.ecam_base, pci_host.bus_start, pci_host.bus_end,
+		pci_host.ndevs);
+	for (unsigned i = 0; i < pci_host.ndevs; i++) {
+		const struct pci_dev *d = &pci_host.devs[i];
+		kprintf("pci: %02x:%02x.%u %04x:%04x %s\n", d->bus, d->dev, d->fn, d->vendor,
+			d->device, pci_class_name(d->class_code));
+	}
+}
+
+void report_print(void)
+{
+	kprintf("tessera %s - static-partitioning hypervisor at EL2\n", TESSERA_VERSION);
+	kprintf("firmware: %s rev 0x%x\n", boot_info->fw_vendor, boot_info->fw_revision);
+	report_cpus();
+	report_mem();
+	report_gic();
+	report_smmu();
+	report_pci();
+	kprintf("config: %s\n", hyp_config.present ? "\\tessera\\config.dtb" : "none (defaults)");
+}

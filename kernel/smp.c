@@ -1,0 +1,80 @@
+/* Starting the secondary CPUs through PSCI CPU_ON. */
+#include "kernel/internal.h"
+
+#define CPU_ON_TIMEOUT_US 2000000
+
+unsigned boot_cpu;
+int64_t cpu_start_err[MAX_CPUS];
+
+/* Each CPU's stack has an unmapped guard page below it. */
+void cpu_setup_stack(unsigned cpu)
+{
+	uint64_t base = (uint64_t)pool_alloc(STACK_SIZE + PAGE_SIZE);
+	percpu_data[cpu].stack_lo = base + PAGE_SIZE;
+	percpu_data[cpu].stack_hi = base + PAGE_SIZE + STACK_SIZE;
+	if (el2_unmap(base, PAGE_SIZE))
+		panic("cannot unmap the stack guard page of CPU %u", cpu);
+}
+
+unsigned cpus_online(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < hw.ncpus; i++)
+		n += percpu_data[i].online;
+	return n;
+}
+
+static bool wait_online(unsigned cpu)
+{
+	uint64_t end = timer_now() + timer_ns_to_ticks(CPU_ON_TIMEOUT_US * 1000ull);
+	while (!__atomic_load_n(&percpu_data[cpu].online, __ATOMIC_ACQUIRE)) {
+		if (timer_now() > end)
+			return false;
+		wfe();
+	}
+	return true;
+}
+
+static void start_cpu(unsigned cpu)
+{
+	extern char _text[], _edata[];
+	cpu_setup_stack(cpu);
+	/* secondary_entry reads the image and its percpu with the MMU off */
+	dcache_clean_range((uintptr_t)_text, _edata - _text);
+	int64_t e = psci_cpu_on(percpu_data[cpu].mpidr, (uint64_t)secondary_entry, cpu);
+	cpu_start_err[cpu] = e;
+	if (e) {
+		kprintf("cpu%u: PSCI CPU_ON failed: %s (%lld)\n", cpu, psci_strerror(e),
+			(long long)e);
+		return;
+	}
+	if (!wait_online(cpu)) {
+		cpu_start_err[cpu] = 1;
+		kprintf("cpu%u: did not come online within %u ms\n", cpu,
+			CPU_ON_TIMEOUT_US / 1000);
+	}
+}
+
+void smp_boot(void)
+{
+	for (unsigned cpu = 0; cpu < hw.ncpus; cpu++)
+		if (cpu != boot_cpu)
+			start_cpu(cpu);
+}
+
+void secondary_main(unsigned cpu)
+{
+	struct percpu *c = this_cpu();
+	el2_cpu_init();
+	int e = gic_init_cpu();
+	if (e)
+		panic("cpu%u: GIC redistributor init failed (%d)", cpu, e);
+	timer_init_cpu();
+	kprintf("cpu%u: online (MPIDR 0x%llx)\n", cpu, (unsigned long long)c->mpidr);
+	__atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
+	dsb(ish);
+	sev();
+	irq_enable();
+	for (;;)
+		wfi();
+}

@@ -1,0 +1,2 @@
+host_tests += smmu_idr
+host_srcs_smmu_idr := smmu/idr.c

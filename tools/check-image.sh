@@ -1,0 +1,67 @@
+#!/bin/sh
+# Sanity checks on the final link, run by the Makefile:
+#
+#   check-image.sh PASS1.so FINAL.so
+#
+# 1. FINAL.so may carry only R_AARCH64_RELATIVE dynamic relocations: gnu-efi's
+#    self-relocation in crt0 applies nothing else, so any other type would
+#    be a pointer silently left unrelocated at run time.
+# 2. The code symbols (nm types t/T) of both links must be identical. The
+#    backtrace table in FINAL.so was generated from PASS1.so's symbols; if
+#    any function moved, every crash report would name the wrong functions.
+set -eu
+
+cross=${CROSS:-aarch64-linux-gnu-}
+me=check-image
+
+if [ $# -ne 2 ]; then
+	echo "usage: $0 PASS1.so FINAL.so" >&2
+	exit 2
+fi
+pass1=$1
+final=$2
+for f in "$pass1" "$final"; do
+	if [ ! -r "$f" ]; then
+		echo "$me: cannot read $f" >&2
+		exit 1
+	fi
+done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+status=0
+
+# --- 1. dynamic relocations ---------------------------------------------------
+# "There are no relocations in this file." has no R_ field and passes.
+"${cross}readelf" -rW "$final" >"$tmp/relocs"
+awk '$3 ~ /^R_/ && $3 != "R_AARCH64_RELATIVE"' "$tmp/relocs" >"$tmp/bad-relocs"
+if [ -s "$tmp/bad-relocs" ]; then
+	n=$(wc -l <"$tmp/bad-relocs" | tr -d ' ')
+	echo "$me: $final has $n relocation(s) other than R_AARCH64_RELATIVE," >&2
+	echo "$me: which the EFI self-relocation would not apply (first 20):" >&2
+	head -n 20 "$tmp/bad-relocs" >&2
+	status=1
+fi
+
+# --- 2. code symbols unchanged between the links -----------------------------
+text_syms() {
+	# nm -S prints "addr size type name", or "addr type name" without a size
+	"${cross}nm" -n -S --defined-only "$1" |
+		awk 'NF == 4 && $3 ~ /^[tT]$/ { print $1, $2, $3, $4 }
+		     NF == 3 && $2 ~ /^[tT]$/ { print $1, "-", $2, $3 }'
+}
+text_syms "$pass1" >"$tmp/pass1.syms"
+text_syms "$final" >"$tmp/final.syms"
+if [ ! -s "$tmp/pass1.syms" ]; then
+	echo "$me: no text symbols in $pass1 (stripped?)" >&2
+	status=1
+elif ! cmp -s "$tmp/pass1.syms" "$tmp/final.syms"; then
+	echo "$me: text symbols differ between $pass1 and $final:" >&2
+	echo "$me: functions moved, so the backtrace table would be wrong." >&2
+	echo "$me: (is .ksyms still the last input section of .rodata?)" >&2
+	echo "$me: first differences (< pass1, > final):" >&2
+	diff "$tmp/pass1.syms" "$tmp/final.syms" | grep '^[<>]' | head -n 20 >&2 || true
+	status=1
+fi
+
+exit $status
