@@ -93,11 +93,10 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
 host_tests :=
 include $(wildcard tests/host/*.mk)
 HOST_BINS := $(patsubst %,$(B)/host/test_%,$(host_tests))
-$(B)/host/test_%: tests/host/test_%.c $(STAMP) FORCE_HOST
+.SECONDEXPANSION:
+$(B)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*) $(STAMP) $$(wildcard */*.h arch/arm64/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $< $(host_srcs_$*) -o $@ -lcmocka $(host_libs_$*)
-.PHONY: FORCE_HOST
-FORCE_HOST:
 
 host-test: $(HOST_BINS)
 	@set -e; for t in $(HOST_BINS); do echo "== $$t"; $$t; done

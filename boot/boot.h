@@ -8,11 +8,11 @@
 
 #include <stdint.h>
 
-#define BOOT_INFO_MAGIC	  0x4f46494e49544f42ull /* "BOOTINFO" */
-#define BOOT_MAX_MEM	  384
-#define BOOT_MAX_MODULES  32
-#define BOOT_PATH_MAX	  128
-#define BOOT_POOL_SIZE	  (32ull << 20)
+#define BOOT_INFO_MAGIC	 0x4f46494e49544f42ull /* "BOOTINFO" */
+#define BOOT_MAX_MEM	 384
+#define BOOT_MAX_MODULES 32
+#define BOOT_PATH_MAX	 128
+#define BOOT_POOL_SIZE	 (32ull << 20)
 
 /* What the stub made of each EFI memory map entry. */
 enum boot_mem_kind {

@@ -36,7 +36,8 @@ static void convert(struct boot_info *bi, const uint8_t *map, UINTN size, UINTN 
 		}
 		if (bi->n_mem == BOOT_MAX_MEM)
 			break;
-		bi->mem[bi->n_mem++] = (struct boot_mem_range){d->PhysicalStart, len, kind, d->Type};
+		bi->mem[bi->n_mem++] =
+		    (struct boot_mem_range){d->PhysicalStart, len, kind, d->Type};
 	}
 }
 

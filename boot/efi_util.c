@@ -25,7 +25,7 @@ void *efi_alloc(uint64_t size)
 {
 	EFI_PHYSICAL_ADDRESS addr = 0;
 	UINTN pages = (size + 4095) / 4096;
-	EFI_STATUS s = efi_st->BootServices->AllocatePages(AllocateAnyPages, EfiLoaderData, pages,
-							   &addr);
+	EFI_STATUS s =
+	    efi_st->BootServices->AllocatePages(AllocateAnyPages, EfiLoaderData, pages, &addr);
 	return EFI_ERROR(s) ? NULL : (void *)addr;
 }

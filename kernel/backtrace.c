@@ -8,8 +8,7 @@
 /* AAPCS64 places frame records at 8-byte aligned addresses at least. */
 #define FRAME_ALIGN 8
 
-unsigned backtrace_walk(uint64_t fp, bool (*readable)(uint64_t addr), uint64_t *pcs,
-			unsigned max)
+unsigned backtrace_walk(uint64_t fp, bool (*readable)(uint64_t addr), uint64_t *pcs, unsigned max)
 {
 	unsigned n = 0;
 

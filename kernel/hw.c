@@ -90,8 +90,8 @@ static int find_uart(const void *fdt)
 	const char *path = chosen >= 0 ? fdt_getprop(fdt, chosen, "stdout-path", NULL) : NULL;
 	if (path) {
 		const char *colon = strchr(path, ':');
-		node = fdt_path_offset_namelen(fdt, path, colon ? (int)(colon - path)
-								: (int)strlen(path));
+		node = fdt_path_offset_namelen(fdt, path,
+					       colon ? (int)(colon - path) : (int)strlen(path));
 	}
 	if (node < 0)
 		node = fdt_node_offset_by_compatible(fdt, -1, "arm,pl011");

@@ -39,8 +39,7 @@ const char *ksym_lookup(const struct ksym_table *t, uint64_t offset, uint64_t *w
 /* Follows the AArch64 frame record chain from fp. readable(addr) must say
  * whether 16 bytes at addr may be read. Stops at a NULL, misaligned,
  * unreadable or non-increasing frame, or after max entries. */
-unsigned backtrace_walk(uint64_t fp, bool (*readable)(uint64_t addr), uint64_t *pcs,
-			unsigned max);
+unsigned backtrace_walk(uint64_t fp, bool (*readable)(uint64_t addr), uint64_t *pcs, unsigned max);
 
 /* ---- shell (shell.c, shell_cmds.c) ---- */
 #define SHELL_PROMPT "tessera> "

@@ -54,6 +54,8 @@ static void irq_dispatch(unsigned intid)
 		panic_stop_handler();
 	else if (intid == hw.uart_intid)
 		console_rx_irq();
+	else if (intid == PPI_HYP_TIMER)
+		timer_hyp_irq();
 }
 
 static void main_on_own_stack(void *arg)
@@ -65,6 +67,7 @@ static void main_on_own_stack(void *arg)
 	if (gic_init_dist(&hw.gic) || gic_init_cpu())
 		panic("GICv3 initialisation failed");
 	timer_init_cpu();
+	gic_enable_irq(PPI_HYP_TIMER, false, boot_cpu);
 	arch_set_irq_handler(irq_dispatch);
 	if (hw.uart_intid) {
 		gic_enable_irq(hw.uart_intid, false, boot_cpu);

@@ -40,8 +40,8 @@ void *pool_alloc(uint64_t size)
 {
 	uint64_t base = ALIGN_UP(pool_next, PAGE_SIZE);
 	if (base + size > pool_end || base + size < base)
-		panic("boot pool exhausted (%llu bytes asked, %llu left)",
-		      (unsigned long long)size, (unsigned long long)(pool_end - base));
+		panic("boot pool exhausted (%llu bytes asked, %llu left)", (unsigned long long)size,
+		      (unsigned long long)(pool_end - base));
 	pool_next = base + ALIGN_UP(size, PAGE_SIZE);
 	return (void *)base;
 }

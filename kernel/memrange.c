@@ -93,8 +93,7 @@ uint64_t mr_alloc(struct memmap *m, uint64_t size, uint64_t align)
 		uint64_t b = (m->r[i].base + align - 1) & ~(align - 1);
 		if (b == 0 || b < m->r[i].base)
 			continue;
-		if (b + size <= m->r[i].base + m->r[i].size &&
-		    mr_remove(m, b, size) == 0)
+		if (b + size <= m->r[i].base + m->r[i].size && mr_remove(m, b, size) == 0)
 			return b;
 	}
 	return 0;

@@ -5,6 +5,8 @@
 #include "kernel/internal.h"
 #include "drivers/drivers.h"
 #include "smmu/smmu.h"
+#include <newlib.h>
+#include <zstd.h>
 
 #define MIB(x) ((unsigned long long)((x) >> 20))
 
@@ -22,8 +24,8 @@ void devices_probe(void)
 void report_cpus(void)
 {
 	uint32_t v = psci_version();
-	kprintf("cpus: %u online of %u (boot CPU %u, PSCI %u.%u via %s)\n", cpus_online(),
-		hw.ncpus, boot_cpu, v >> 16, v & 0xffff, hw.psci == PSCI_HVC ? "hvc" : "smc");
+	kprintf("cpus: %u online of %u (boot CPU %u, PSCI %u.%u via %s)\n", cpus_online(), hw.ncpus,
+		boot_cpu, v >> 16, v & 0xffff, hw.psci == PSCI_HVC ? "hvc" : "smc");
 	if (hw.dt_cpus > hw.ncpus)
 		kprintf("cpus: %u more in the DT ignored (tessera supports %u)\n",
 			hw.dt_cpus - hw.ncpus, MAX_CPUS);
@@ -80,7 +82,11 @@ void report_pci(void)
 void report_print(void)
 {
 	kprintf("tessera %s - static-partitioning hypervisor at EL2\n", TESSERA_VERSION);
-	kprintf("firmware: %s rev 0x%x\n", boot_info->fw_vendor, boot_info->fw_revision);
+	kprintf("firmware: %s rev 0x%x; built with newlib %s, libfdt, zstd %s\n",
+		boot_info->fw_vendor, boot_info->fw_revision, _NEWLIB_VERSION,
+		ZSTD_versionString());
+	kprintf("image: 0x%llx (%llu KiB)\n", (unsigned long long)boot_info->image_base,
+		(unsigned long long)(boot_info->image_size >> 10));
 	report_cpus();
 	report_mem();
 	report_gic();

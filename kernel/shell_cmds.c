@@ -28,8 +28,7 @@ static int cmd_mem(int argc, char **argv)
 {
 	const struct memmap *m = mem_free_map();
 	report_mem();
-	kprintf("  boot pool: %llu KiB of %llu KiB used\n",
-		(unsigned long long)(pool_used() >> 10),
+	kprintf("  boot pool: %llu KiB of %llu KiB used\n", (unsigned long long)(pool_used() >> 10),
 		(unsigned long long)(boot_info->pool_size >> 10));
 	for (unsigned i = 0; i < m->n; i++)
 		kprintf("  free 0x%010llx-0x%010llx  %8llu KiB\n", (unsigned long long)m->r[i].base,

@@ -40,7 +40,7 @@ static void start_cpu(unsigned cpu)
 	extern char _text[], _edata[];
 	cpu_setup_stack(cpu);
 	/* secondary_entry reads the image and its percpu with the MMU off */
-	dcache_clean_range((uintptr_t)_text, _edata - _text);
+	dcache_clean_range((uintptr_t)_text, (uintptr_t)_edata - (uintptr_t)_text);
 	int64_t e = psci_cpu_on(percpu_data[cpu].mpidr, (uint64_t)secondary_entry, cpu);
 	cpu_start_err[cpu] = e;
 	if (e) {
@@ -50,8 +50,7 @@ static void start_cpu(unsigned cpu)
 	}
 	if (!wait_online(cpu)) {
 		cpu_start_err[cpu] = 1;
-		kprintf("cpu%u: did not come online within %u ms\n", cpu,
-			CPU_ON_TIMEOUT_US / 1000);
+		kprintf("cpu%u: did not come online within %u ms\n", cpu, CPU_ON_TIMEOUT_US / 1000);
 	}
 }
 
@@ -70,6 +69,7 @@ void secondary_main(unsigned cpu)
 	if (e)
 		panic("cpu%u: GIC redistributor init failed (%d)", cpu, e);
 	timer_init_cpu();
+	gic_enable_irq(PPI_HYP_TIMER, false, cpu);
 	kprintf("cpu%u: online (MPIDR 0x%llx)\n", cpu, (unsigned long long)c->mpidr);
 	__atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
 	dsb(ish);

@@ -28,7 +28,8 @@ for f in "$pass1" "$final"; do
 done
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
 status=0
 
 # --- 1. dynamic relocations ---------------------------------------------------

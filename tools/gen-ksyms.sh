@@ -158,7 +158,9 @@ END {
 		printf "\t\"%s\\0\"\n", cstr(name[out[i]])
 	print "\t;"
 	print ""
-	print "const struct ksym_table ksyms KSYMS_SECTION = {"
+	print "/* Not in .ksyms: its pointers are relocated at load time, and the"
+	print " * firmware maps the PE text section (which holds .rodata) read-only. */"
+	print "const struct ksym_table ksyms __attribute__((section(\".data.ksyms\"))) = {"
 	print "\t.syms = ksyms_syms,"
 	printf "\t.count = %d,\n", c
 	print "\t.names = ksyms_names,"

@@ -10,9 +10,9 @@
 #include "arch/arm64/pt.h"
 #include "arch/arm64/esr.h"
 
-#define MAX_CPUS	16
-#define STACK_SIZE	(16 * 1024)
-#define SGI_STOP	15 /* "stop now": sent by a crashing CPU to the others */
+#define MAX_CPUS   16
+#define STACK_SIZE (16 * 1024)
+#define SGI_STOP   15 /* "stop now": sent by a crashing CPU to the others */
 
 /* Registers saved on every exception taken to EL2; layout fixed by entry.S. */
 struct exc_frame {
@@ -35,15 +35,15 @@ struct exc_frame {
 #define write_sysreg(r, v)                                                                         \
 	do {                                                                                       \
 		uint64_t __v = (uint64_t)(v);                                                      \
-		__asm__ volatile("msr " #r ", %0" : : "r"(__v) : "memory");                      \
+		__asm__ volatile("msr " #r ", %0" : : "r"(__v) : "memory");                        \
 	} while (0)
 
-#define isb()	   __asm__ volatile("isb" ::: "memory")
-#define dsb(opt)   __asm__ volatile("dsb " #opt ::: "memory")
-#define dmb(opt)   __asm__ volatile("dmb " #opt ::: "memory")
-#define wfi()	   __asm__ volatile("wfi" ::: "memory")
-#define wfe()	   __asm__ volatile("wfe" ::: "memory")
-#define sev()	   __asm__ volatile("sev" ::: "memory")
+#define isb()	    __asm__ volatile("isb" ::: "memory")
+#define dsb(opt)    __asm__ volatile("dsb " #opt ::: "memory")
+#define dmb(opt)    __asm__ volatile("dmb " #opt ::: "memory")
+#define wfi()	    __asm__ volatile("wfi" ::: "memory")
+#define wfe()	    __asm__ volatile("wfe" ::: "memory")
+#define sev()	    __asm__ volatile("sev" ::: "memory")
 #define cpu_relax() __asm__ volatile("yield" ::: "memory")
 
 static inline void irq_enable(void)
@@ -123,9 +123,9 @@ struct __attribute__((aligned(64))) percpu {
 	uint64_t mpidr;	   /* affinity from the DT */
 	uint64_t stack_lo; /* [stack_lo, stack_hi) is this CPU's EL2 stack */
 	uint64_t stack_hi;
-	uintptr_t gicr;	   /* this CPU's redistributor (RD_base) */
+	uintptr_t gicr; /* this CPU's redistributor (RD_base) */
 	volatile int online;
-	uint64_t irqs;	   /* interrupts handled, for `cpus` */
+	uint64_t irqs; /* interrupts handled, for `cpus` */
 };
 static inline struct percpu *this_cpu(void)
 {
@@ -167,11 +167,11 @@ void arch_set_irq_handler(void (*fn)(unsigned intid));
 struct gic_info {
 	uint64_t gicd_base, gicd_size;
 	uint64_t gicr_base, gicr_size;
-	unsigned version;	/* 3 or 4, from GICD_PIDR2 */
-	unsigned spis;		/* number of SPIs + 32 (GICD_TYPER.ITLinesNumber) */
+	unsigned version; /* 3 or 4, from GICD_PIDR2 */
+	unsigned spis;	  /* number of SPIs + 32 (GICD_TYPER.ITLinesNumber) */
 	bool has_its;
 	uint64_t its_base;
-	unsigned lrs;		/* ICH_VTR_EL2.ListRegs + 1 */
+	unsigned lrs; /* ICH_VTR_EL2.ListRegs + 1 */
 };
 int gic_init_dist(const struct gic_info *gi);
 int gic_init_cpu(void); /* redistributor + CPU interface of this CPU */
@@ -189,6 +189,7 @@ uint64_t timer_now(void); /* CNTPCT_EL0 */
 uint64_t timer_freq(void);
 uint64_t timer_ns_to_ticks(uint64_t ns);
 void timer_udelay(uint64_t us);
+void timer_hyp_irq(void);
 
 /* ---- PSCI client (psci.c) ---- */
 enum psci_conduit { PSCI_NONE, PSCI_SMC, PSCI_HVC };

@@ -1,21 +1,22 @@
 /* EL2 controls every CPU sets once, ahead of running guests. */
 #include "arch/arm64/arch.h"
 
-#define HCR_FMO	  BIT(3)
-#define HCR_IMO	  BIT(4)
-#define HCR_AMO	  BIT(5)
-#define HCR_FB	  BIT(9)
+#define HCR_FMO	   BIT(3)
+#define HCR_IMO	   BIT(4)
+#define HCR_AMO	   BIT(5)
+#define HCR_FB	   BIT(9)
 #define HCR_BSU_IS (1ull << 10)
-#define HCR_TSC	  BIT(19)
-#define HCR_TIDCP BIT(20)
-#define HCR_TACR  BIT(21)
-#define HCR_TSW	  BIT(22)
-#define HCR_RW	  BIT(31)
+#define HCR_TSC	   BIT(19)
+#define HCR_TIDCP  BIT(20)
+#define HCR_TACR   BIT(21)
+#define HCR_TSW	   BIT(22)
+#define HCR_RW	   BIT(31)
 /* Guests: AArch64 EL1, physical interrupts and SError to EL2, SMC, set/way
  * and implementation-defined registers trapped. HCR_EL2.VM is set per
  * partition when it first runs; TGE (set by the firmware) must go. */
-#define HCR_HOST (HCR_RW | HCR_FMO | HCR_IMO | HCR_AMO | HCR_FB | HCR_BSU_IS | HCR_TSC | \
-		  HCR_TIDCP | HCR_TACR | HCR_TSW)
+#define HCR_HOST                                                                                   \
+	(HCR_RW | HCR_FMO | HCR_IMO | HCR_AMO | HCR_FB | HCR_BSU_IS | HCR_TSC | HCR_TIDCP |        \
+	 HCR_TACR | HCR_TSW)
 
 /* FP/SIMD usable at EL2 and EL1 (TFP=0); SVE trapped (TZ=1): not offered. */
 #define CPTR_EL2_VALUE 0x33ffull

@@ -205,8 +205,7 @@ static void put_sysreg(struct out *o, uint32_t iss)
 	unsigned op0 = (iss >> 20) & 3, op2 = (iss >> 17) & 7, op1 = (iss >> 14) & 7;
 	unsigned crn = (iss >> 10) & 0xf, rt = (iss >> 5) & 0x1f, crm = (iss >> 1) & 0xf;
 
-	OUT(o, "S%u_%u_C%u_C%u_%u, %s, Rt=", op0, op1, crn, crm, op2,
-	    (iss & 1) ? "read" : "write");
+	OUT(o, "S%u_%u_C%u_C%u_%u, %s, Rt=", op0, op1, crn, crm, op2, (iss & 1) ? "read" : "write");
 	put_reg(o, rt, 1);
 }
 

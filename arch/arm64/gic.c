@@ -19,14 +19,14 @@
 #define CTLR_ARE	BIT(4)
 #define CTLR_GRP1	BIT(1)
 
-#define GICR_CTLR	0x0000
-#define GICR_TYPER	0x0008
-#define GICR_WAKER	0x0014
-#define GICR_SGI	0x10000 /* SGI_base frame */
-#define WAKER_PSLEEP	BIT(1)
-#define WAKER_CASLEEP	BIT(2)
-#define TYPER_LAST	BIT(4)
-#define TYPER_VLPIS	BIT(1)
+#define GICR_CTLR     0x0000
+#define GICR_TYPER    0x0008
+#define GICR_WAKER    0x0014
+#define GICR_SGI      0x10000 /* SGI_base frame */
+#define WAKER_PSLEEP  BIT(1)
+#define WAKER_CASLEEP BIT(2)
+#define TYPER_LAST    BIT(4)
+#define TYPER_VLPIS   BIT(1)
 
 #define PRIO_DEFAULT 0xa0
 
@@ -148,16 +148,16 @@ void gic_enable_irq(unsigned intid, bool edge, unsigned target_cpu)
 	uint32_t cfg = mmio_read32(gicd + GICD_ICFGR + intid / 16 * 4);
 	unsigned sh = (intid % 16) * 2 + 1;
 	mmio_write32(gicd + GICD_ICFGR + intid / 16 * 4, edge ? cfg | BIT(sh) : cfg & ~BIT(sh));
-	mmio_write64(gicd + GICD_IROUTER + intid * 8, mpidr_to_typer_aff(percpu_data[target_cpu].mpidr) & 0xffffff);
+	mmio_write64(gicd + GICD_IROUTER + intid * 8,
+		     mpidr_to_typer_aff(percpu_data[target_cpu].mpidr) & 0xffffff);
 	mmio_write32(gicd + GICD_ISENABLER + intid / 32 * 4, BIT(intid % 32));
 }
 
 void gic_send_sgi(unsigned cpu, unsigned sgi)
 {
 	uint64_t m = percpu_data[cpu].mpidr;
-	uint64_t v = ((m >> 32) & 0xff) << 48 | ((m >> 16) & 0xff) << 32 |
-		     ((m >> 8) & 0xff) << 16 | (uint64_t)(sgi & 0xf) << 24 | ((m & 0xff) >> 4) << 44 |
-		     BIT(m & 0xf);
+	uint64_t v = ((m >> 32) & 0xff) << 48 | ((m >> 16) & 0xff) << 32 | ((m >> 8) & 0xff) << 16 |
+		     (uint64_t)(sgi & 0xf) << 24 | ((m & 0xff) >> 4) << 44 | BIT(m & 0xf);
 	dsb(ishst);
 	write_sysreg(S3_0_C12_C11_5, v); /* ICC_SGI1R_EL1 */
 	isb();

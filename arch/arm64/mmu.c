@@ -78,8 +78,8 @@ static int map_image(uint64_t base, uint64_t size)
 {
 	uint64_t t = (uint64_t)_text, et = (uint64_t)_etext, er = (uint64_t)_erodata;
 	uint64_t end = ALIGN_UP(base + size, PAGE_SIZE);
-	int e = pt_map(&el2_pt, base, base, t - base, PT_R | PT_W); /* PE header */
-	if (t > base && e)
+	int e = t > base ? pt_map(&el2_pt, base, base, t - base, PT_R) : 0; /* PE header */
+	if (e)
 		return e;
 	if ((e = pt_map(&el2_pt, t, t, et - t, PT_R | PT_X)) ||
 	    (e = pt_map(&el2_pt, et, et, er - et, PT_R)))
@@ -123,6 +123,16 @@ int el2_mmu_switch(uint64_t image_base, uint64_t image_size)
 	return 0;
 }
 
+/* A new entry over an invalid one needs no TLB maintenance, only ordering
+ * before the first access through it. */
+static void publish(void)
+{
+	if (mmu_on) {
+		dsb(ishst);
+		isb();
+	}
+}
+
 static uint64_t page_span(uint64_t pa, uint64_t size, uint64_t *base)
 {
 	*base = ALIGN_DOWN(pa, PAGE_SIZE);
@@ -139,13 +149,18 @@ uintptr_t el2_map_device(uint64_t pa, uint64_t size)
 		early_devs[n_early_devs++].size = len;
 		return pa;
 	}
-	return pt_map(&el2_pt, base, base, len, PT_R | PT_W | PT_DEVICE) ? 0 : pa;
+	if (pt_map(&el2_pt, base, base, len, PT_R | PT_W | PT_DEVICE))
+		return 0;
+	publish();
+	return pa;
 }
 
 int el2_map_ram(uint64_t pa, uint64_t size)
 {
 	uint64_t base, len = page_span(pa, size, &base);
-	return pt_map(&el2_pt, base, base, len, PT_R | PT_W);
+	int e = pt_map(&el2_pt, base, base, len, PT_R | PT_W);
+	publish();
+	return e;
 }
 
 int el2_unmap(uint64_t pa, uint64_t size)

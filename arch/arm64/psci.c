@@ -1,9 +1,9 @@
 /* PSCI client: firmware calls through the conduit the DT names. */
 #include "arch/arm64/arch.h"
 
-#define PSCI_VERSION	 0x84000000u
-#define PSCI_CPU_ON	 0xc4000003u
-#define PSCI_SYSTEM_OFF	 0x84000008u
+#define PSCI_VERSION	  0x84000000u
+#define PSCI_CPU_ON	  0xc4000003u
+#define PSCI_SYSTEM_OFF	  0x84000008u
 #define PSCI_SYSTEM_RESET 0x84000009u
 
 static enum psci_conduit conduit = PSCI_SMC;
@@ -51,9 +51,8 @@ void psci_system_reset(void)
 const char *psci_strerror(int64_t err)
 {
 	static const char *const names[] = {
-	    "success",	      "not supported",	  "invalid parameters", "denied",
-	    "already on",     "on pending",	  "internal failure",	"not present",
-	    "disabled",	      "invalid address",
+	    "success",	  "not supported",    "invalid parameters", "denied",	"already on",
+	    "on pending", "internal failure", "not present",	    "disabled", "invalid address",
 	};
 	uint64_t i = (uint64_t)-err;
 	return err <= 0 && i < ARRAY_SIZE(names) ? names[i] : "unknown error";

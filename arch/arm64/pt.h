@@ -75,8 +75,7 @@ int pt_unmap(struct pt *pt, uint64_t va, uint64_t size);
 
 /* Software walk: 0 and the leaf in *pa, *attrs, *level if va is mapped, -ENOENT if not.
  * Any of the out pointers may be NULL. */
-int pt_translate(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *attrs,
-		 unsigned *level);
+int pt_translate(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *attrs, unsigned *level);
 
 /* Frees every table (not the mapped memory). */
 void pt_destroy(struct pt *pt);

@@ -36,3 +36,11 @@ void timer_udelay(uint64_t us)
 	while (timer_now() < end)
 		cpu_relax();
 }
+
+/* The EL2 timer has no user yet beyond timeouts; a stray expiry is masked
+ * rather than left to fire forever. */
+void timer_hyp_irq(void)
+{
+	write_sysreg(cnthp_ctl_el2, 2); /* IMASK */
+	isb();
+}

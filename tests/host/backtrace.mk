@@ -1,0 +1,2 @@
+host_tests += backtrace
+host_srcs_backtrace := kernel/backtrace.c

@@ -1,0 +1,2 @@
+host_tests += esr
+host_srcs_esr := arch/arm64/esr.c

@@ -1,0 +1,2 @@
+host_tests += ksyms
+host_srcs_ksyms := kernel/ksyms.c

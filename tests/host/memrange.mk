@@ -1,0 +1,2 @@
+host_tests += memrange
+host_srcs_memrange := kernel/memrange.c

@@ -1,0 +1,2 @@
+host_tests += shell
+host_srcs_shell := kernel/shell.c

@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""QEMU integration tests for tessera (`make qemu-test`).
+
+Usage: run_tests.py [test ...]   (no arguments: all tests)
+Each test boots its own machine (see harness.py); two run at a time.
+Console logs go to build/test-run/<test>/console.log. Timeouts scale with
+TESSERA_TEST_TIMEOUT_SCALE.
+"""
+
+import re
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from harness import (DEFAULT_CONFIG, PROMPT, TEST_CONFIG, Machine, TestFailure,
+                     last_lines, timeout_scale)
+
+TEST_TIMEOUT = 120  # seconds per test, before scaling
+PARALLEL = 2
+HALT_SILENCE = 3  # seconds a halted machine must stay quiet
+
+TESTS = {}  # name -> (function(machine), Machine keyword arguments)
+
+
+def test(name=None, **machine_args):
+    def register(fn):
+        TESTS[name or fn.__name__] = (fn, machine_args)
+        return fn
+    return register
+
+
+# ---- checks ----
+
+def need(text, regex, what, flags=re.M):
+    """The first match of regex in text, or a failure naming what was missing."""
+    m = re.search(regex, text, flags)
+    if not m:
+        raise TestFailure(f"missing {what} (no match for {regex!r})")
+    return m
+
+
+def reject(text, regex, what):
+    m = re.search(regex, text, re.M)
+    if m:
+        raise TestFailure(f"unexpected {what}: {m.group(0)!r}")
+
+
+def check(cond, reason):
+    if not cond:
+        raise TestFailure(reason)
+
+
+def check_cpus_online(out, n):
+    need(out, rf"cpus: {n} online of {n}\b", f"'cpus: {n} online of {n}'")
+    for i in range(n):
+        need(out, rf"^\s*cpu{i}\s.*\bonline\b", f"cpu{i} online")
+
+
+def poweroff(m):
+    m.send("poweroff")
+    m.expect(r"powering off")
+    code = m.wait_exit(30)
+    check(code == 0, f"QEMU exit status {code} after poweroff, expected 0")
+
+
+# ---- tests ----
+
+@test(config=TEST_CONFIG, smp=4)
+def boot_report(m):
+    m.wait_prompt()
+    out = m.transcript()
+    need(out, r"cpus: 4 online of 4\b", "'cpus: 4 online of 4'")
+    need(out, r"^gic: GICv3\b", "gic: GICv3 line")
+    need(out, r"smmu: SMMUv3 at 0x[0-9a-f]+", "SMMUv3 line")
+    need(out, r"^pci: .*NVM Express controller", "pci line with the NVMe")
+    ram = need(out, r"^ram: (\d+) MiB seen,.* (\d+) MiB free", "ram line")
+    seen, free = int(ram.group(1)), int(ram.group(2))
+    check(seen >= 4000, f"ram: {seen} MiB seen, expected >= 4000")
+    check(free > 0, "ram: 0 MiB free")
+    need(out, r"^boot: \d+ counter ticks at \d+ Hz from EFI entry to the shell",
+         "boot: ... counter ticks line")
+    reject(out, r"CRASH", "crash")
+
+
+@test(config=TEST_CONFIG, smp=4)
+def shell(m):
+    m.wait_prompt()
+    check_cpus_online(m.command("cpus"), 4)
+
+    out = m.command("mem")
+    need(out, r"^ram: \d+ MiB seen", "ram: line")
+    need(out, r"^\s*free 0x[0-9a-f]+-0x[0-9a-f]+", "a free range")
+
+    out = m.command("frobnicate")
+    need(out, r"unknown command 'frobnicate'; type 'help' for the list", "unknown command")
+
+    out = m.command("cpuz\x7fs")  # DEL erases the z
+    reject(out, r"unknown command", "answer to the edited line")
+    check_cpus_online(out, 4)
+
+    out = m.command("help")
+    for name in ("help", "info", "cpus", "mem", "pci", "reboot", "poweroff"):
+        need(out, rf"^\s+{name}\s", f"'{name}' in help")
+
+    out = m.command("pci")
+    need(out, r"^pci: .*NVM Express controller", "the NVMe in pci")
+    poweroff(m)
+
+
+def crash_report(m, kind):
+    """Runs `crash <kind>`; returns the report from its banner to 'system halted'."""
+    m.wait_prompt()
+    m.send(f"crash {kind}")
+    m.expect(rf"crash {kind}\r\n")  # the echo
+    start = m.expect(r"\*\*\* TESSERA CRASH on CPU 0 \*\*\*").start()
+    halt = m.expect(r"system halted")
+    report = m.transcript()[start:halt.end()]
+    m.expect_silence(re.escape(PROMPT), HALT_SILENCE)
+    return report
+
+
+def check_first_line(m, kind, report):
+    """The banner must be the first thing after the command's echo."""
+    out = m.transcript()
+    echo = out.index(f"crash {kind}\r\n") + len(f"crash {kind}\r\n")
+    first = out[echo:].lstrip("\r\n").split("\r\n", 1)[0]
+    check(first == "*** TESSERA CRASH on CPU 0 ***",
+          f"first line after the command is {first!r}, not the crash banner")
+
+
+def check_registers(report):
+    for reg in ("x0", "x30", "sp"):
+        need(report, rf"(?:^|\s){reg}\s+0x[0-9a-f]+", f"register {reg} in the dump")
+
+
+def check_backtrace(report):
+    bt = need(report, r"^backtrace:", "'backtrace:' line")
+    frame = r"^\s*#(\d+) 0x[0-9a-f]+ ([A-Za-z_][\w.]*)\+0x[0-9a-f]+"
+    frames = re.findall(frame, report[bt.end():], re.M)
+    numbers = [int(n) for n, _ in frames]
+    check(0 in numbers and 1 in numbers,
+          f"backtrace needs frames #0 and #1 with symbols, got {frames}")
+    symbols = [s for _, s in frames]  # may carry GCC suffixes: run_line.isra.0
+    check(any(s.split(".")[0] in ("run_line", "shell_run") for s in symbols),
+          f"no run_line/shell_run frame in backtrace: {symbols}")
+
+
+def check_halt_order(report):
+    bt = report.index("backtrace:")
+    stop = need(report, r"stopping other CPUs", "'stopping other CPUs'")
+    check(bt < stop.start() < report.index("system halted"),
+          "expected backtrace, then 'stopping other CPUs', then 'system halted'")
+
+
+def check_elr_in_cmd_crash(report):
+    need(report, r"^ELR 0x[0-9a-f]+.*\bcmd_crash\+0x[0-9a-f]+", "ELR in cmd_crash")
+
+
+def check_crash_data(report):
+    esr = need(report, r"^ESR 0x[0-9a-f]+.*$", "ESR line").group(0)
+    check("data abort" in esr, f"ESR line does not say data abort: {esr!r}")
+    far = int(need(report, r"FAR 0x([0-9a-fA-F]+)", "FAR 0x...").group(1), 16)
+    check(far == 0x10, f"FAR is 0x{far:x}, expected 0x10")
+    check_elr_in_cmd_crash(report)
+
+
+def check_crash_undef(report):
+    esr = need(report, r"^ESR 0x[0-9a-f]+.*$", "ESR line").group(0)
+    check("EC 0x00" in esr and "unknown" in esr,
+          f"ESR line does not say EC 0x00 / unknown: {esr!r}")
+    check_elr_in_cmd_crash(report)
+
+
+def check_crash_panic(report):
+    need(report, r"reason: crash command", "'reason: crash command'")
+
+
+def crash_test(kind, check_kind):
+    def run(m):
+        report = crash_report(m, kind)
+        check_first_line(m, kind, report)
+        check_kind(report)
+        check_registers(report)
+        check_backtrace(report)
+        check_halt_order(report)
+    test(f"crash_{kind}", config=TEST_CONFIG, smp=4)(run)
+
+
+crash_test("data", check_crash_data)
+crash_test("undef", check_crash_undef)
+crash_test("panic", check_crash_panic)
+
+
+@test(config=DEFAULT_CONFIG, smp=4)
+def no_test_commands(m):
+    m.wait_prompt()
+    out = m.command("crash data")
+    need(out, r"unknown command 'crash'", "'unknown command 'crash''")
+    reject(m.command("help"), r"^\s+crash\s", "crash in help")
+    check_cpus_online(m.command("cpus"), 4)
+    poweroff(m)
+
+
+@test(config=TEST_CONFIG, smp=2, mem="1G")
+def smp2(m):
+    m.wait_prompt()
+    out = m.transcript()
+    need(out, r"cpus: 2 online of 2\b", "'cpus: 2 online of 2'")
+    seen = int(need(out, r"^ram: (\d+) MiB seen", "ram line").group(1))
+    check(960 <= seen <= 1024, f"ram: {seen} MiB seen, expected about 1024")
+    poweroff(m)
+
+
+# ---- runner ----
+
+print_lock = threading.Lock()
+
+
+def run_one(name):
+    fn, machine_args = TESTS[name]
+    t0 = time.monotonic()
+    deadline = t0 + TEST_TIMEOUT * timeout_scale()
+    machine = Machine(name, deadline=deadline, **machine_args)
+    try:
+        with machine:
+            fn(machine)
+        ok, reason, tail = True, "", ""
+    except TestFailure as e:
+        ok, reason, tail = False, e.reason, e.tail or machine.tail()
+    except Exception as e:  # a bug in the test itself
+        ok, reason, tail = False, f"{type(e).__name__}: {e}", machine.tail()
+    report(name, ok, reason, tail, time.monotonic() - t0, machine.log_path)
+    return ok
+
+
+def report(name, ok, reason, tail, secs, log_path):
+    with print_lock:
+        if ok:
+            print(f"PASS {name} ({secs:.1f} s)", flush=True)
+            return
+        print(f"FAIL {name}: {reason}")
+        print(f"---- last lines of {log_path} ----")
+        print(tail)
+        print("----", flush=True)
+
+
+def main(argv):
+    names = argv or list(TESTS)
+    unknown = [n for n in names if n not in TESTS]
+    if unknown:
+        print(f"unknown test(s): {' '.join(unknown)}; known: {' '.join(TESTS)}")
+        return 2
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        results = list(pool.map(run_one, names))
+    failed = results.count(False)
+    print(f"{len(results) - failed} passed, {failed} failed "
+          f"({time.monotonic() - t0:.1f} s)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
