@@ -1,6 +1,6 @@
 /*
  * drivers/ API: physical devices tessera drives itself — the PL011 console
- * UART and PCIe ECAM enumeration (NVMe comes with the SMMU/NVMe work).
+ * UART, PCIe ECAM enumeration and an NVMe driver.
  */
 #ifndef DRIVERS_DRIVERS_H
 #define DRIVERS_DRIVERS_H
@@ -57,5 +57,63 @@ const struct pci_host *pci_get_host(void);
 const char *pci_class_name(uint32_t class_code);
 /* Portable: a BAR's size from the all-ones probe value (low word, high word). */
 uint64_t pci_bar_size(uint32_t probed_lo, uint32_t probed_hi, bool is_64, bool is_io);
+
+/* ---- DMA, as a driver sees it ----
+ * Drivers do not know about the SMMU: the kernel gives them these ops,
+ * backed by an SMMU domain that maps only what a driver asked for. */
+struct dma_ops {
+	/* Physically contiguous, zeroed, identity-mapped memory for queues and
+	 * buffers; NULL on failure. */
+	void *(*alloc)(void *ctx, uint64_t size, uint64_t align);
+	void (*free)(void *ctx, void *p, uint64_t size);
+	/* Makes [pa, pa+size) reachable by the device (page granular) and
+	 * returns the bus address in *iova. dev_writes: the device may write. */
+	int (*map)(void *ctx, uint64_t pa, uint64_t size, bool dev_writes, uint64_t *iova);
+	int (*unmap)(void *ctx, uint64_t iova, uint64_t size);
+	void *ctx;
+};
+
+/* ---- NVMe (nvme.c, nvme_cmd.c) ---- */
+struct nvme_ctrl;
+struct nvme_info {
+	char model[41], serial[21], firmware[9];
+	uint16_t vid;
+	uint32_t nsid;	      /* the namespace used (the first active one) */
+	uint64_t blocks;      /* namespace size in logical blocks */
+	uint32_t block_size;  /* bytes per logical block */
+	uint32_t max_xfer;    /* largest transfer in bytes (MDTS, capped by the driver) */
+	uint32_t timeout_ms;  /* from CAP.TO */
+};
+struct nvme_stats {
+	uint64_t reads, writes, flushes, errors, timeouts;
+	uint64_t bytes_read, bytes_written;
+	uint16_t last_status; /* SCT<<8 | SC of the last failed command */
+};
+/* Resets and enables the controller (bus mastering on), sets up the admin
+ * queue, identifies controller and namespace, creates one I/O queue pair.
+ * All DMA goes through dma. Returns 0 or -errno and logs why. */
+int nvme_init(const struct pci_dev *dev, const struct dma_ops *dma, struct nvme_ctrl **out);
+const struct nvme_info *nvme_get_info(const struct nvme_ctrl *c);
+const struct nvme_stats *nvme_get_stats(const struct nvme_ctrl *c);
+/* Block I/O on the namespace; buf is identity-mapped hypervisor memory of
+ * nblocks * block_size bytes (any size: the driver splits by max_xfer and
+ * builds PRP lists). 0, -EIO (command failed; logged with its decoded
+ * status), -ETIMEDOUT, -EINVAL (out of range). */
+int nvme_read(struct nvme_ctrl *c, uint64_t lba, uint32_t nblocks, void *buf);
+int nvme_write(struct nvme_ctrl *c, uint64_t lba, uint32_t nblocks, const void *buf);
+int nvme_flush(struct nvme_ctrl *c);
+/* Test hook: a read whose data pointer is the raw bus address iova (not
+ * mapped by the driver). Used to prove the SMMU stops stray DMA. */
+int nvme_read_raw(struct nvme_ctrl *c, uint64_t lba, uint32_t nblocks, uint64_t iova);
+/* Portable: "Invalid Field in Command", "Data Transfer Error", ...; for
+ * unknown codes "status SCT 0x%x SC 0x%x" into a static buffer is not
+ * allowed: returns a generic class name instead. */
+const char *nvme_status_str(uint16_t sct_sc);
+/* Portable: fills the PRP entries for a transfer of len bytes at bus
+ * address iova (page size 4 KiB). prp1/prp2 as the command wants them;
+ * when a list is needed, writes it into list (bus address list_iova,
+ * capacity list_max entries). Returns 0 or -EINVAL (too long). */
+int nvme_build_prps(uint64_t iova, uint64_t len, uint64_t *prp1, uint64_t *prp2, uint64_t *list,
+		    uint64_t list_iova, unsigned list_max);
 
 #endif

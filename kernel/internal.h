@@ -74,6 +74,14 @@ void report_cpus(void);
 void report_mem(void);
 void report_pci(void);
 
+/* ---- SMMU glue (iommu.c): takes the SMMU over, routes its IRQs ---- */
+int iommu_init(void);
+int cmd_smmu(int argc, char **argv);
+
+/* ---- the hypervisor's disk (disk.c): NVMe behind its own SMMU domain ---- */
+void disk_init(void);
+int cmd_disk(int argc, char **argv);
+
 /* ---- crash (panic.c) ---- */
 void panic_stop_handler(void);
 

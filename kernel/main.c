@@ -52,6 +52,8 @@ static void irq_dispatch(unsigned intid)
 {
 	if (intid == SGI_STOP)
 		panic_stop_handler();
+	else if (smmu_handle_irq(intid))
+		return;
 	else if (intid == hw.uart_intid)
 		console_rx_irq();
 	else if (intid == PPI_HYP_TIMER)
@@ -77,6 +79,8 @@ static void main_on_own_stack(void *arg)
 	irq_enable();
 	smp_boot();
 	devices_probe();
+	iommu_init();
+	disk_init();
 	report_print();
 	shell_run();
 }

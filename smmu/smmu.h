@@ -51,4 +51,74 @@ int smmu_probe(const void *fdt, struct smmu_info *info);
  * full text needs. */
 int smmu_features_str(const struct smmu_features *f, char *buf, size_t len);
 
+/* ---- the driver (smmu.c and friends) ----
+ * One SMMU instance. smmu_init takes it over from whatever firmware left:
+ * global bypass set to abort, SMMU disabled, every stream in abort, queues
+ * reset, then re-enabled. Afterwards only attached streams translate, and
+ * only through their domain's tables. */
+
+/* Memory the driver needs for tables and queues: physically contiguous,
+ * zeroed, aligned to align, identity-mapped at EL2. */
+struct smmu_mem_ops {
+	void *(*alloc)(uint64_t size, uint64_t align);
+	void (*free)(void *p, uint64_t size);
+};
+
+enum smmu_owner_kind { SMMU_OWNER_NONE, SMMU_OWNER_HYP, SMMU_OWNER_PARTITION };
+struct smmu_owner {
+	enum smmu_owner_kind kind;
+	char name[24]; /* "nvme0 (hypervisor)", a partition name, ... */
+};
+
+#define SMMU_MAX_DOMAINS 16
+#define SMMU_MAX_STREAMS 32
+#define SMMU_FAULT_LOG	 16
+
+struct smmu_fault {
+	uint32_t sid;
+	uint8_t type; /* event record type, e.g. 0x10 F_TRANSLATION */
+	bool write, instr, priv;
+	uint64_t iova; /* input address */
+	uint64_t ts;   /* CNTPCT when handled */
+};
+struct smmu_stats {
+	uint64_t events, gerrors, evtq_overflows, cmd_syncs, cmd_timeouts;
+	uint64_t faults_by_type[0x30]; /* indexed by event type */
+	unsigned nlog;		       /* faults in the ring below (most recent last) */
+	struct smmu_fault log[SMMU_FAULT_LOG];
+};
+
+struct smmu_domain;
+
+#define SMMU_READ  1u
+#define SMMU_WRITE 2u
+
+int smmu_init(const struct smmu_info *info, const struct smmu_mem_ops *mem);
+bool smmu_ready(void);
+/* Which translation the domains use: "stage-2" if IDR0.S2P, else "stage-1". */
+const char *smmu_stage_name(void);
+/* Domains: an address space for DMA. ia_bits bounds the IOVA. NULL on failure. */
+struct smmu_domain *smmu_domain_create(const struct smmu_owner *owner, unsigned ia_bits);
+void smmu_domain_destroy(struct smmu_domain *d); /* must have no streams */
+/* Map/unmap [iova, iova+size) (page aligned); invalidates the SMMU's TLB and
+ * waits for completion before returning. 0 or -errno. */
+int smmu_map(struct smmu_domain *d, uint64_t iova, uint64_t pa, uint64_t size, unsigned prot);
+int smmu_unmap(struct smmu_domain *d, uint64_t iova, uint64_t size);
+/* Software walk for diagnostics: 0 and *pa, or -ENOENT. */
+int smmu_translate(struct smmu_domain *d, uint64_t iova, uint64_t *pa);
+/* Streams: attach makes sid translate through d; detach puts it back in
+ * abort. -EBUSY if the stream already has an owner. */
+int smmu_attach(struct smmu_domain *d, uint32_t sid);
+int smmu_detach(uint32_t sid);
+/* Interrupts: the kernel routes the SMMU's wired IRQs here. */
+bool smmu_handle_irq(unsigned intid);
+/* Processes pending events without an interrupt (polling, tests). */
+void smmu_poll_events(void);
+const struct smmu_stats *smmu_get_stats(void);
+/* Shell output: features, domains, attached streams, counters, last faults. */
+void smmu_print_status(void);
+/* Maps a PCI requester ID to a stream ID through the host bridge's
+ * iommu-map (identity if there is none). */
+uint32_t smmu_rid_to_sid(const void *fdt, uint32_t rid);
+
 #endif

@@ -19,10 +19,22 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parents[2]
 RUN_ROOT = TOP / "build" / "test-run"
 QEMU_SH = TOP / "tools" / "qemu.sh"
+EFI = TOP / "build" / "tessera.efi"
 TEST_CONFIG = TOP / "configs" / "qemu-test.dts"
 DEFAULT_CONFIG = TOP / "configs" / "qemu-default.dts"
 PROMPT = "tessera> "
+# Output after which nothing more will come: expect() gives up at once.
+FIRMWARE_EXCEPTION = r"Synchronous Exception at 0x[0-9A-Fa-f]+"
 TAIL_LINES = 80
+
+
+def snapshot_efi():
+    """Copies build/tessera.efi for a run, so that rebuilds during it do not
+    mix binaries; returns the copy's path for Machine(efi=...)."""
+    RUN_ROOT.mkdir(parents=True, exist_ok=True)
+    copy = RUN_ROOT / "tessera.efi"
+    shutil.copyfile(EFI, copy)
+    return copy
 
 
 def timeout_scale():
@@ -54,14 +66,17 @@ class Machine:
     """One QEMU running tessera. Use as a context manager: QEMU is always killed."""
 
     def __init__(self, name, smp=4, mem="4G", config=TEST_CONFIG, icount=False,
-                 qemu_extra="", deadline=None):
+                 qemu_extra="", deadline=None, fatal=(FIRMWARE_EXCEPTION,), efi=None):
         self.name = name
         self.dir = RUN_ROOT / name
         self.log_path = self.dir / "console.log"
         self.env = dict(os.environ, SMP=str(smp), MEM=mem, CONFIG=str(config or ""),
                         RUN_DIR=str(self.dir / "run"), DISK=str(self.dir / "nvme.img"),
                         ICOUNT="1" if icount else "0", QEMU_EXTRA=qemu_extra)
+        if efi:  # default: build/tessera.efi as it is when QEMU starts
+            self.env["EFI_IMAGE"] = str(efi)
         self.deadline = deadline  # time.monotonic() value the whole test must end by
+        self.fatal = [re.compile(f) for f in fatal]
         self.proc = None
         self._text = ""
         self._cursor = 0
@@ -162,18 +177,28 @@ class Machine:
                 if m:
                     self._cursor = m.end()
                     return m
-                if self._eof:
+                dead = self._fatal_match()
+                if self._eof or dead:
                     break
                 left = end - time.monotonic()
                 if left <= 0:
                     break
                 self._cond.wait(left)
+        if dead:
+            self.fail(f"{dead.group(0)!r} while waiting for {regex!r}")
         if self._eof:
             self.proc.wait()
             self.fail(f"QEMU exited (status {self.proc.returncode}) "
                       f"while waiting for {regex!r}")
         what = "test timeout" if cut else f"timeout ({secs:.0f} s)"
         self.fail(f"{what} waiting for {regex!r}")
+
+    def _fatal_match(self):
+        for f in self.fatal:
+            m = f.search(self._text)
+            if m:
+                return m
+        return None
 
     def expect_silence(self, regex, seconds):
         """Fails if regex shows up after the cursor within seconds (not scaled)."""

@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from harness import (DEFAULT_CONFIG, PROMPT, TEST_CONFIG, Machine, TestFailure,
-                     last_lines, timeout_scale)
+                     snapshot_efi, timeout_scale)
 
 TEST_TIMEOUT = 120  # seconds per test, before scaling
 PARALLEL = 2
@@ -217,11 +217,11 @@ def smp2(m):
 print_lock = threading.Lock()
 
 
-def run_one(name):
+def run_one(name, efi):
     fn, machine_args = TESTS[name]
     t0 = time.monotonic()
     deadline = t0 + TEST_TIMEOUT * timeout_scale()
-    machine = Machine(name, deadline=deadline, **machine_args)
+    machine = Machine(name, deadline=deadline, efi=efi, **machine_args)
     try:
         with machine:
             fn(machine)
@@ -252,8 +252,9 @@ def main(argv):
         print(f"unknown test(s): {' '.join(unknown)}; known: {' '.join(TESTS)}")
         return 2
     t0 = time.monotonic()
+    efi = snapshot_efi()
     with ThreadPoolExecutor(PARALLEL) as pool:
-        results = list(pool.map(run_one, names))
+        results = list(pool.map(run_one, names, [efi] * len(names)))
     failed = results.count(False)
     print(f"{len(results) - failed} passed, {failed} failed "
           f"({time.monotonic() - t0:.1f} s)")
