@@ -6,6 +6,8 @@
 # 1. FINAL.so may carry only R_AARCH64_RELATIVE dynamic relocations: gnu-efi's
 #    self-relocation in crt0 applies nothing else, so any other type would
 #    be a pointer silently left unrelocated at run time.
+#    And they must all patch memory in [_data, _edata), the only part of the
+#    image that UEFI firmware with memory protection leaves writable.
 # 2. The code symbols (nm types t/T) of both links must be identical. The
 #    backtrace table in FINAL.so was generated from PASS1.so's symbols; if
 #    any function moved, every crash report would name the wrong functions.
@@ -41,6 +43,28 @@ if [ -s "$tmp/bad-relocs" ]; then
 	echo "$me: $final has $n relocation(s) other than R_AARCH64_RELATIVE," >&2
 	echo "$me: which the EFI self-relocation would not apply (first 20):" >&2
 	head -n 20 "$tmp/bad-relocs" >&2
+	status=1
+fi
+
+# --- 1b. ...and only where crt0 may write ------------------------------------
+# UEFI firmware with memory protection maps the PE text section (everything
+# before _data: code and .rodata) read-only, so a relocation there makes
+# _relocate fault before efi_main runs.
+"${cross}nm" "$final" >"$tmp/final.nm"
+awk '
+function pad16(s) { s = tolower(s); while (length(s) < 16) s = "0" s; return s }
+FNR == NR { if ($3 == "_data") lo = pad16($1); if ($3 == "_edata") hi = pad16($1); next }
+lo == "" || hi == "" { print "?"; exit }
+$3 ~ /^R_/ { o = pad16($1); if (o < lo || o >= hi) print }
+' "$tmp/final.nm" "$tmp/relocs" >"$tmp/ro-relocs"
+if [ "$(head -n 1 "$tmp/ro-relocs")" = "?" ]; then
+	echo "$me: warning: no _data/_edata in $final, relocation targets not checked" >&2
+elif [ -s "$tmp/ro-relocs" ]; then
+	n=$(wc -l <"$tmp/ro-relocs" | tr -d ' ')
+	echo "$me: $final has $n relocation(s) outside [_data, _edata): the firmware" >&2
+	echo "$me: maps that memory read-only and _relocate would fault (a const object" >&2
+	echo "$me: holding pointers in a read-only section?). First 20:" >&2
+	head -n 20 "$tmp/ro-relocs" >&2
 	status=1
 fi
 

@@ -8,8 +8,10 @@
 # Only code symbols are kept: t/T, and w/W when they lie inside the text
 # (between _text and _etext from the linker script). Assembler mapping
 # symbols ($x, $d) and local labels (.L*) are dropped. Addresses become
-# offsets from _text. Everything goes into section .ksyms, which the linker
-# script puts last in .rodata so the table's size cannot move any function.
+# offsets from _text. The two arrays go into section .ksyms, which the
+# linker script puts last in .rodata so the table's size cannot move any
+# function. The ksyms descriptor holds pointers that crt0's _relocate must
+# patch, so it lives in .data (same size in both links).
 set -eu
 
 if [ $# -ne 1 ]; then

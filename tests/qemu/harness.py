@@ -7,6 +7,7 @@ nothing stripped) that is also written to build/test-run/<name>/console.log.
 expect() searches the transcript from a cursor that each match advances.
 """
 
+import atexit
 import os
 import re
 import shutil
@@ -26,6 +27,21 @@ PROMPT = "tessera> "
 # Output after which nothing more will come: expect() gives up at once.
 FIRMWARE_EXCEPTION = r"Synchronous Exception at 0x[0-9A-Fa-f]+"
 TAIL_LINES = 80
+
+
+_live = set()  # started Machines not yet killed or exited
+_live_lock = threading.Lock()
+
+
+def kill_all():
+    """Kills every running Machine (interrupts, exit of the test process)."""
+    with _live_lock:
+        machines = list(_live)
+    for m in machines:
+        m.kill()
+
+
+atexit.register(kill_all)
 
 
 def snapshot_efi():
@@ -94,6 +110,8 @@ class Machine:
         self.proc = subprocess.Popen([str(QEMU_SH)], cwd=TOP, env=self.env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True)
+        with _live_lock:
+            _live.add(self)
         self._reader = threading.Thread(target=self._read, name=f"reader-{self.name}",
                                         daemon=True)
         self._reader.start()
@@ -128,6 +146,8 @@ class Machine:
         self._finish()
 
     def _finish(self):
+        with _live_lock:
+            _live.discard(self)
         if self._reader:
             self._reader.join(timeout=5)
         for f in (self.proc.stdin, self.proc.stdout):
