@@ -45,20 +45,25 @@ deps: $(STAMP)
 $(STAMP): tools/bootstrap.sh
 	tools/bootstrap.sh
 
+# V=1 shows the full commands.
+Q := $(if $(V),,@)
 $(B)/obj/boot/%.o: boot/%.c $(STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(TARGET_CFLAGS) $(EFI_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(TARGET_CFLAGS) $(EFI_CFLAGS) -c $< -o $@
 $(B)/obj/%.o: %.c $(STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(TARGET_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(TARGET_CFLAGS) -c $< -o $@
 $(B)/obj/%.o: %.S $(STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(TARGET_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+	@echo "  AS      $<"
+	$(Q)$(CC) $(TARGET_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
 # Two links: the first gives the function addresses that the symbol table
 # (used by crash backtraces) records; the table sits at the end of .rodata,
 # so the second link leaves every function where the first put it.
-LINK = $(LD) $(LDFLAGS) $(EFI)/lib/crt0-efi-aarch64.o $(OBJS) $(1) --start-group $(LIBS) --end-group -o $(2)
+LINK = @echo "  LD      $(2)"; $(LD) $(LDFLAGS) $(EFI)/lib/crt0-efi-aarch64.o $(OBJS) $(1) --start-group $(LIBS) --end-group -o $(2)
 $(B)/ksyms-empty.c: tools/gen-ksyms.sh
 	@mkdir -p $(B)
 	tools/gen-ksyms.sh /dev/null > $@
@@ -67,7 +72,8 @@ $(B)/tessera.pass1.so: $(OBJS) $(B)/ksyms-empty.o linker/tessera.lds $(LIBS)
 $(B)/ksyms.c: $(B)/tessera.pass1.so tools/gen-ksyms.sh
 	$(NM) -n -S --defined-only $< | tools/gen-ksyms.sh - > $@
 $(B)/%.o: $(B)/%.c $(STAMP)
-	$(CC) $(TARGET_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(TARGET_CFLAGS) -c $< -o $@
 $(B)/tessera.so: $(B)/tessera.pass1.so $(B)/ksyms.o
 	$(call LINK,$(B)/ksyms.o,$@)
 	tools/check-image.sh $(B)/tessera.pass1.so $@

@@ -1,39 +1,66 @@
-/* Console input: the UART's RX interrupt fills a ring the shell drains. */
-#include "kernel/internal.h"
+/*
+ * Console input and focus. The UART's RX interrupt (routed to the boot CPU)
+ * feeds either the hypervisor shell or the partition that has focus; Ctrl-]
+ * moves focus: shell -> first running partition -> next ... -> shell.
+ * Partition output is line-buffered by its vUART and printed with a
+ * "[name] " prefix.
+ */
+#include "kernel/partition.h"
 #include "drivers/drivers.h"
 
-#define RX_SIZE 256
-static volatile char rx_ring[RX_SIZE];
-static volatile unsigned rx_head, rx_tail;
+#define FOCUS_KEY 0x1d /* Ctrl-] */
+
+static int focus = -1; /* -1: the shell; otherwise a partition index */
+
+static bool can_focus(int i)
+{
+	return i >= 0 && i < (int)npartitions && partitions[i].state == PART_RUNNING;
+}
+
+static void next_focus(void)
+{
+	int i = focus + 1;
+	while (i < (int)npartitions && !can_focus(i))
+		i++;
+	focus = i < (int)npartitions ? i : -1;
+	if (focus < 0) {
+		kprintf("\n[console: tessera shell]\n");
+		shell_prompt();
+	} else {
+		kprintf("\n[console: partition %s; Ctrl-] switches]\n", partitions[focus].cfg.name);
+	}
+}
+
+static void to_partition(struct partition *p, char c)
+{
+	spin_lock(&p->uart_lock);
+	vuart_rx(&p->uart, c);
+	spin_unlock(&p->uart_lock);
+}
+
+void console_input(char c)
+{
+	if (c == FOCUS_KEY) {
+		next_focus();
+		return;
+	}
+	if (focus >= 0 && !can_focus(focus))
+		focus = -1; /* it stopped: input goes back to the shell */
+	if (focus < 0)
+		shell_input(c);
+	else
+		to_partition(&partitions[focus], c);
+}
 
 void console_rx_irq(void)
 {
 	int c;
-	while ((c = pl011_getc(console_base())) >= 0) {
-		unsigned next = (rx_head + 1) % RX_SIZE;
-		if (next == rx_tail)
-			continue; /* full: drop, the shell is not reading */
-		rx_ring[rx_head] = (char)c;
-		rx_head = next;
-	}
+	while ((c = pl011_getc(console_base())) >= 0)
+		console_input((char)c);
 }
 
-/* Checking the ring and sleeping happen with IRQs masked: WFI still wakes
- * on a pending interrupt, so no input is missed between the two. */
-char console_getc(void)
+void partition_uart_out(void *ctx, const char *line, size_t n)
 {
-	for (;;) {
-		irq_disable();
-		if (rx_tail != rx_head) {
-			char c = rx_ring[rx_tail];
-			rx_tail = (rx_tail + 1) % RX_SIZE;
-			irq_enable();
-			return c;
-		}
-		if (hw.uart_intid)
-			wfi();
-		irq_enable();
-		if (!hw.uart_intid)
-			console_rx_irq(); /* no interrupt in the DT: poll */
-	}
+	const struct partition *p = ctx;
+	kprintf("[%s] %.*s\n", p->cfg.name, (int)n, line);
 }

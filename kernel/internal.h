@@ -44,6 +44,8 @@ uint64_t pool_used(void);
 /* Free physical memory (after the MMU switch): first fit, 0 on failure. */
 uint64_t mem_alloc(uint64_t size, uint64_t align);
 void mem_free(uint64_t base, uint64_t size);
+/* Takes exactly [base, base+size) out of free memory; -EBUSY if not free. */
+int mem_take(uint64_t base, uint64_t size);
 const struct memmap *mem_free_map(void);
 /* Maps all RAM into the EL2 tables (before the switch). */
 int mem_map_ram(const struct boot_info *bi);
@@ -53,8 +55,10 @@ void heap_init(void);
 void console_init(uintptr_t base);
 uintptr_t console_base(void);
 void console_rx_irq(void);
-/* Waits for the next input byte (sleeps in WFI). */
-char console_getc(void);
+/* The shell, driven by console input (shell_cmds.c). */
+void shell_start(void);
+void shell_prompt(void);
+void shell_input(char c);
 
 /* ---- CPUs (smp.c) ---- */
 extern unsigned boot_cpu;
@@ -63,6 +67,7 @@ unsigned cpus_online(void);
 extern int64_t cpu_start_err[MAX_CPUS];
 
 void cpu_setup_stack(unsigned cpu);
+void cpu_enable_local_irqs(void);
 
 /* ---- devices and the boot report (report.c) ---- */
 extern const struct boot_info *boot_info;

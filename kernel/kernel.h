@@ -61,6 +61,5 @@ struct line_ed {
 bool line_ed_feed(struct line_ed *ed, char c, void (*echo)(const char *s, size_t n));
 /* Finds a command by exact name; NULL if none. */
 const struct shell_cmd *shell_find(const struct shell_cmd *cmds, size_t n, const char *name);
-void shell_run(void) __attribute__((noreturn));
 
 #endif

@@ -3,7 +3,7 @@
  * up the interrupt controller, timer and secondary CPUs, probe devices,
  * print the boot report.
  */
-#include "kernel/internal.h"
+#include "kernel/partition.h"
 #include "drivers/drivers.h"
 #include "smmu/smmu.h"
 #include <libfdt.h>
@@ -48,16 +48,46 @@ static void take_over_mmu(const struct boot_info *bi)
 		panic("cannot build the EL2 page tables (%d)", e);
 }
 
-static void irq_dispatch(unsigned intid)
+/* A guest's timer fired: it becomes a HW-linked virtual interrupt of the
+ * vCPU loaded here, deactivated by the guest's own EOI. */
+static bool forward_timer(unsigned intid)
+{
+	struct vcpu *v = this_cpu()->loaded;
+	if (!v)
+		return false;
+	vgic_inject_hw(&v->part->vgic, v->idx, intid, intid);
+	return true;
+}
+
+static bool irq_dispatch(unsigned intid)
 {
 	if (intid == SGI_STOP)
 		panic_stop_handler();
+	else if (intid == PPI_VTIMER || intid == PPI_PTIMER)
+		return forward_timer(intid);
 	else if (smmu_handle_irq(intid))
-		return;
+		return false;
 	else if (intid == hw.uart_intid)
 		console_rx_irq();
 	else if (intid == PPI_HYP_TIMER)
 		timer_hyp_irq();
+	/* SGI_KICK and the maintenance interrupt only need the exit they cause */
+	return false;
+}
+
+void cpu_enable_local_irqs(void)
+{
+	gic_enable_irq(PPI_HYP_TIMER, false, this_cpu()->id);
+	gic_enable_irq(PPI_VTIMER, false, this_cpu()->id);
+	gic_enable_irq(PPI_PTIMER, false, this_cpu()->id);
+	gic_enable_irq(PPI_MAINT, false, this_cpu()->id);
+}
+
+static void autostart(void)
+{
+	for (unsigned i = 0; i < npartitions; i++)
+		if (partitions[i].state == PART_STOPPED && partitions[i].cfg.autostart)
+			partition_start(&partitions[i]);
 }
 
 static void main_on_own_stack(void *arg)
@@ -69,7 +99,7 @@ static void main_on_own_stack(void *arg)
 	if (gic_init_dist(&hw.gic) || gic_init_cpu())
 		panic("GICv3 initialisation failed");
 	timer_init_cpu();
-	gic_enable_irq(PPI_HYP_TIMER, false, boot_cpu);
+	cpu_enable_local_irqs();
 	arch_set_irq_handler(irq_dispatch);
 	if (hw.uart_intid) {
 		gic_enable_irq(hw.uart_intid, false, boot_cpu);
@@ -82,7 +112,11 @@ static void main_on_own_stack(void *arg)
 	iommu_init();
 	disk_init();
 	report_print();
-	shell_run();
+	partitions_init(bi);
+	shell_start();
+	irq_disable();
+	autostart();
+	sched_loop();
 }
 
 void kernel_main(struct boot_info *bi)

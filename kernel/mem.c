@@ -59,6 +59,22 @@ uint64_t mem_alloc(uint64_t size, uint64_t align)
 	return b;
 }
 
+static bool contained(const struct memmap *m, uint64_t base, uint64_t size)
+{
+	for (unsigned i = 0; i < m->n; i++)
+		if (base >= m->r[i].base && base + size <= m->r[i].base + m->r[i].size)
+			return true;
+	return false;
+}
+
+int mem_take(uint64_t base, uint64_t size)
+{
+	uint64_t flags = spin_lock_irqsave(&mem_lock);
+	int e = contained(&free_map, base, size) ? mr_remove(&free_map, base, size) : -EBUSY;
+	spin_unlock_irqrestore(&mem_lock, flags);
+	return e;
+}
+
 void mem_free(uint64_t base, uint64_t size)
 {
 	uint64_t flags = spin_lock_irqsave(&mem_lock);

@@ -228,10 +228,22 @@ static void stop_others(int me)
 			      STOP_WAIT_MS);
 }
 
+/* panic() is a call, not an exception: only its frame registers exist. */
+static void print_call_regs(const struct exc_frame *f)
+{
+	kprintf_panic("x29 0x%016llx  x30 0x%016llx  sp  0x%016llx  (other registers are not "
+		      "captured by panic())\n",
+		      (unsigned long long)f->x[29], (unsigned long long)f->x[30],
+		      (unsigned long long)f->sp);
+}
+
 static void __attribute__((noreturn))
 finish(const struct exc_frame *f, const struct percpu *c, int me, bool exception)
 {
-	print_regs(f);
+	if (exception)
+		print_regs(f);
+	else
+		print_call_regs(f);
 	print_backtrace(f, c, exception);
 	stop_others(me);
 	kprintf_panic("system halted.\n");

@@ -1,5 +1,6 @@
 /* The hypervisor shell on the console: `tessera> `. */
-#include "kernel/internal.h"
+#include "kernel/partition.h"
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,71 @@ static int cmd_pci(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_list(int argc, char **argv)
+{
+	if (!npartitions)
+		kprintf("no partitions configured\n");
+	for (unsigned i = 0; i < npartitions; i++) {
+		const struct partition *p = &partitions[i];
+		kprintf("  %-12s %-8s cpus 0x%llx  vcpus %u  %5llu MiB  starts %llu  faults %llu\n",
+			p->cfg.name, partition_state_name(p->state),
+			(unsigned long long)p->cfg.cpu_mask, p->cfg.vcpus,
+			(unsigned long long)(p->cfg.mem_size >> 20), (unsigned long long)p->starts,
+			(unsigned long long)p->faults);
+		if (p->state == PART_FAILED)
+			kprintf("      %s\n", p->cfg.error);
+	}
+	return 0;
+}
+
+static struct partition *named(int argc, char **argv)
+{
+	struct partition *p = argc == 2 ? partition_find(argv[1]) : NULL;
+	if (argc != 2)
+		kprintf("usage: %s NAME\n", argv[0]);
+	else if (!p)
+		kprintf("no partition named '%s' (see 'list')\n", argv[1]);
+	return p;
+}
+
+static const char *why(int e)
+{
+	switch (e) {
+	case -EBUSY:
+		return "it is not stopped";
+	case -EINVAL:
+		return "it is not running";
+	case -EAGAIN:
+		return "its CPUs are busy or offline";
+	default:
+		return "see the messages above";
+	}
+}
+
+static int cmd_start(int argc, char **argv)
+{
+	struct partition *p = named(argc, argv);
+	if (!p)
+		return 1;
+	if (p->state == PART_FAILED) {
+		kprintf("%s cannot start: %s\n", p->cfg.name, p->cfg.error);
+		return 1;
+	}
+	int e = partition_start(p);
+	if (e)
+		kprintf("cannot start %s: %s\n", p->cfg.name, why(e));
+	return e != 0;
+}
+
+static int cmd_stop(int argc, char **argv)
+{
+	struct partition *p = named(argc, argv);
+	int e = p ? partition_stop(p, !strcmp(argv[0], "restart")) : 1;
+	if (p && e)
+		kprintf("cannot %s %s: %s\n", argv[0], p->cfg.name, why(e));
+	return e != 0;
+}
+
 static int cmd_reboot(int argc, char **argv)
 {
 	kprintf("rebooting (PSCI SYSTEM_RESET)\n");
@@ -78,6 +144,10 @@ static const struct shell_cmd cmds[] = {
     {"cpus", "physical CPUs and their state", cmd_cpus, false},
     {"mem", "RAM seen, reserved and free", cmd_mem, false},
     {"pci", "PCIe functions found by ECAM enumeration", cmd_pci, false},
+    {"list", "partitions: state, CPUs, memory", cmd_list, false},
+    {"start", "NAME: start a stopped partition", cmd_start, false},
+    {"stop", "NAME: stop a running partition", cmd_stop, false},
+    {"restart", "NAME: stop a partition and start it again", cmd_stop, false},
     {"smmu", "SMMUv3: features, domains, streams, fault counters, last faults", cmd_smmu,
      false},
     {"disk", "[test]: the NVMe disk tessera owns; test writes, reads back, verifies", cmd_disk,
@@ -119,18 +189,30 @@ static void echo(const char *s, size_t n)
 	console_write(s, n);
 }
 
-void shell_run(void)
+static struct line_ed ed;
+
+void shell_prompt(void)
 {
-	static struct line_ed ed;
-	kprintf("type 'help' for commands\n");
+	kprintf(SHELL_PROMPT "%.*s", (int)ed.len, ed.buf);
+}
+
+void shell_start(void)
+{
+	kprintf("type 'help' for commands; Ctrl-] moves the console between the shell and "
+		"partitions\n");
 	cnt_shell = timer_now();
 	kprintf("boot: %llu counter ticks at %llu Hz from EFI entry to the shell\n",
 		(unsigned long long)(cnt_shell - boot_info->cnt_entry),
 		(unsigned long long)timer_freq());
-	for (;;) {
-		kprintf(SHELL_PROMPT);
-		while (!line_ed_feed(&ed, console_getc(), echo))
-			;
-		run_line(ed.buf);
-	}
+	shell_prompt();
+}
+
+/* Runs in the console's interrupt handler on the boot CPU; commands that
+ * take long hold that CPU (and any vCPU pinned to it) meanwhile. */
+void shell_input(char c)
+{
+	if (!line_ed_feed(&ed, c, echo))
+		return;
+	run_line(ed.buf);
+	kprintf(SHELL_PROMPT);
 }

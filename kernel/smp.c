@@ -1,5 +1,5 @@
 /* Starting the secondary CPUs through PSCI CPU_ON. */
-#include "kernel/internal.h"
+#include "kernel/partition.h"
 
 #define CPU_ON_TIMEOUT_US 2000000
 
@@ -69,12 +69,10 @@ void secondary_main(unsigned cpu)
 	if (e)
 		panic("cpu%u: GIC redistributor init failed (%d)", cpu, e);
 	timer_init_cpu();
-	gic_enable_irq(PPI_HYP_TIMER, false, cpu);
+	cpu_enable_local_irqs();
 	kprintf("cpu%u: online (MPIDR 0x%llx)\n", cpu, (unsigned long long)c->mpidr);
 	__atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
 	dsb(ish);
 	sev();
-	irq_enable();
-	for (;;)
-		wfi();
+	sched_loop();
 }

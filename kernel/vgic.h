@@ -30,6 +30,8 @@ struct vgic_ops {
 	/* vcpu has a new pending interrupt: make it notice (IPI its pCPU or
 	 * wake it from WFI). May be called from any CPU. */
 	void (*kick)(void *ctx, unsigned vcpu);
+	void (*lock)(void *ctx);
+	void (*unlock)(void *ctx);
 	void *ctx;
 };
 
@@ -89,5 +91,6 @@ void vgic_flush(struct vgic *g, unsigned vcpu);
 void vgic_sync(struct vgic *g, unsigned vcpu);
 /* Whether vcpu has a pending, enabled interrupt it could take (WFI). */
 bool vgic_pending(struct vgic *g, unsigned vcpu);
+bool vgic_wants_underflow(struct vgic *g, unsigned vcpu);
 
 #endif

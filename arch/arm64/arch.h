@@ -13,6 +13,10 @@
 #define MAX_CPUS   16
 #define STACK_SIZE (16 * 1024)
 #define SGI_STOP   15 /* "stop now": sent by a crashing CPU to the others */
+#define SGI_KICK   1  /* "look at your requests": scheduler messages */
+#define PPI_MAINT  25 /* GIC virtual interface maintenance */
+#define PPI_VTIMER 27
+#define PPI_PTIMER 30
 
 /* Registers saved on every exception taken to EL2; layout fixed by entry.S. */
 struct exc_frame {
@@ -118,14 +122,20 @@ static inline void spin_unlock_irqrestore(struct spinlock *l, uint64_t flags)
 }
 
 /* ---- per-CPU data (TPIDR_EL2 points at it) ---- */
-struct __attribute__((aligned(64))) percpu {
+struct __attribute__((aligned(128))) percpu {
 	unsigned id;	   /* logical CPU number: index into the DT's cpu list */
 	uint64_t mpidr;	   /* affinity from the DT */
 	uint64_t stack_lo; /* [stack_lo, stack_hi) is this CPU's EL2 stack */
 	uint64_t stack_hi;
 	uintptr_t gicr; /* this CPU's redistributor (RD_base) */
 	volatile int online;
-	uint64_t irqs; /* interrupts handled, for `cpus` */
+	uint64_t irqs;	     /* interrupts handled, for `cpus` */
+	uint64_t host_sp;    /* guest.S: EL2 stack while a guest runs */
+	void *guest_ctx;     /* guest.S: struct vcpu_ctx of the running vCPU */
+	void *vcpu;	     /* kernel: the vCPU pinned to this CPU, or NULL */
+	uint32_t msgs;	     /* kernel: pending requests (bit mask), see sched.c */
+	uint64_t exits;	     /* guest exits handled here */
+	void *loaded;	     /* kernel: the vCPU whose state is on this CPU */
 };
 static inline struct percpu *this_cpu(void)
 {
@@ -160,8 +170,12 @@ bool el2_is_mapped(uintptr_t va);
 void vectors_install(void);
 /* Called by entry.S for an exception taken from EL2: a hypervisor bug. */
 void el2_sync_unexpected(struct exc_frame *f) __attribute__((noreturn));
-/* Set by the kernel: called for every physical IRQ with its INTID. */
-void arch_set_irq_handler(void (*fn)(unsigned intid));
+/* Set by the kernel: called for every physical IRQ with its INTID; returns
+ * true if it forwarded the interrupt to a guest (then only its priority is
+ * dropped here; the guest's EOI deactivates it). */
+void arch_set_irq_handler(bool (*fn)(unsigned intid));
+/* Handles every pending physical IRQ (IRQs masked), as the vector does. */
+void arch_irq_entry(struct exc_frame *f, unsigned kind);
 
 /* ---- GICv3 (gic.c) ---- */
 struct gic_info {
@@ -205,6 +219,55 @@ const char *psci_strerror(int64_t err);
 void secondary_entry(void);
 /* C entry for secondaries, with the MMU on and the stack set (kernel/). */
 void secondary_main(unsigned cpu) __attribute__((noreturn));
+
+/* ---- vCPU context and world switch (guest.S, vcpu_ctx.c) ---- */
+/* Everything a guest owns on a CPU; the layout of the first fields is fixed
+ * by guest.S. Saved on every exit, restored on every entry. */
+struct vcpu_ctx {
+	uint64_t x[31];
+	uint64_t pc;	 /* ELR_EL2 */
+	uint64_t pstate; /* SPSR_EL2 */
+	uint64_t fp_v[64]; /* q0..q31 */
+	uint64_t fpsr, fpcr;
+	/* EL1 system registers */
+	uint64_t sp_el0, sp_el1, elr_el1, spsr_el1;
+	uint64_t sctlr, ttbr0, ttbr1, tcr, mair, amair, vbar, contextidr, cpacr;
+	uint64_t tpidr_el0, tpidrro_el0, tpidr_el1, csselr, esr, far, afsr0, afsr1, par;
+	uint64_t mdscr, cntkctl;
+	/* timers */
+	uint64_t cntv_ctl, cntv_cval, cntp_ctl, cntp_cval;
+	/* GIC virtual CPU interface */
+	uint64_t ich_vmcr, ich_ap0r0, ich_ap1r0;
+	/* identity */
+	uint64_t vmpidr;
+};
+#define VCPU_CTX_PC 248
+/* Enters the guest described by ctx on this CPU; returns the exception
+ * vector slot that ended the run (8 = sync, 9 = IRQ, 10 = FIQ, 11 = SError
+ * from AArch64; 12..15 from AArch32). Guest FP/SIMD state is saved before
+ * any C code runs after the exit. */
+unsigned guest_enter(struct vcpu_ctx *ctx);
+void vcpu_ctx_load(const struct vcpu_ctx *c);	  /* sysregs, timers, vGIC iface */
+void vcpu_ctx_save(struct vcpu_ctx *c);
+void vcpu_ctx_reset(struct vcpu_ctx *c, uint64_t pc, uint64_t x0, uint64_t vmpidr);
+/* Stage-2 and EL2 controls for a partition. */
+void stage2_load(uint64_t vttbr);
+void stage2_flush_vmid(uint64_t vttbr); /* TLBI VMALLS12E1IS for that VMID */
+uint64_t stage2_vtcr(const struct pt *pt);
+void vtcr_set(uint64_t vtcr);
+void guest_hcr_set(bool vm);
+/* GIC list registers and the virtual interface control. */
+uint64_t ich_lr_read(unsigned i);
+void ich_lr_write(unsigned i, uint64_t v);
+void ich_hcr_write(uint64_t v);
+uint64_t ich_misr_read(void);
+/* Exception injection (portable; vcpu_inject.c). */
+void vcpu_inject_sync(struct vcpu_ctx *c, uint64_t esr, uint64_t far, bool set_far);
+void vcpu_inject_undef(struct vcpu_ctx *c);
+void vcpu_inject_dabt(struct vcpu_ctx *c, uint64_t far, bool write);
+void vcpu_inject_iabt(struct vcpu_ctx *c, uint64_t far);
+void gic_deactivate(unsigned intid);
+void gic_priority_drop(unsigned intid);
 
 /* ---- per-CPU EL2 controls (el2.c) ---- */
 void el2_cpu_init(void);

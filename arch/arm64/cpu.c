@@ -1,18 +1,21 @@
 /* Per-CPU data, halting, and the C side of IRQ entry. */
 #include "arch/arm64/arch.h"
 
-struct percpu percpu_data[MAX_CPUS] __attribute__((aligned(64)));
-_Static_assert(sizeof(struct percpu) == 64, "entry.S assumes 64-byte percpu");
+struct percpu percpu_data[MAX_CPUS];
+_Static_assert(sizeof(struct percpu) == 128, "entry.S assumes 128-byte percpu");
 _Static_assert(__builtin_offsetof(struct percpu, stack_hi) == 24, "entry.S PERCPU_STACK_HI");
+_Static_assert(__builtin_offsetof(struct percpu, host_sp) == 56, "guest.S PERCPU_HOST_SP");
+_Static_assert(__builtin_offsetof(struct percpu, guest_ctx) == 64, "guest.S PERCPU_GUEST_CTX");
+_Static_assert(__builtin_offsetof(struct vcpu_ctx, pc) == VCPU_CTX_PC, "guest.S");
+_Static_assert(__builtin_offsetof(struct vcpu_ctx, fp_v) == 264, "guest.S FP offset");
 
-static void (*irq_handler)(unsigned intid);
+static bool (*irq_handler)(unsigned intid);
 
-void arch_set_irq_handler(void (*fn)(unsigned intid))
+void arch_set_irq_handler(bool (*fn)(unsigned intid))
 {
 	irq_handler = fn;
 }
 
-void arch_irq_entry(struct exc_frame *f, unsigned kind);
 void arch_irq_entry(struct exc_frame *f, unsigned kind)
 {
 	for (;;) {
@@ -20,9 +23,12 @@ void arch_irq_entry(struct exc_frame *f, unsigned kind)
 		if (intid >= 1020)
 			return;
 		this_cpu()->irqs++;
-		if (irq_handler)
-			irq_handler(intid);
-		gic_eoi(intid);
+		/* a handler returning true forwarded the interrupt to a guest,
+		 * whose EOI deactivates it */
+		if (irq_handler && irq_handler(intid))
+			gic_priority_drop(intid);
+		else
+			gic_eoi(intid);
 	}
 }
 

@@ -21,8 +21,24 @@
 /* FP/SIMD usable at EL2 and EL1 (TFP=0); SVE trapped (TZ=1): not offered. */
 #define CPTR_EL2_VALUE 0x33ffull
 
+#define HCR_VM	BIT(0)
+#define HCR_TWI BIT(13)
+/* MDCR_EL2: PMU accesses trap (TPM, TPMCR); HPMN keeps every counter. */
+#define MDCR_TPMCR BIT(5)
+#define MDCR_TPM   BIT(6)
+
+/* Running a guest adds stage-2 (VM) and traps WFI (a vCPU that waits gives
+ * its CPU back to EL2). WFE is not trapped: guests spin with it. */
+void guest_hcr_set(bool vm)
+{
+	write_sysreg(hcr_el2, vm ? HCR_HOST | HCR_VM | HCR_TWI : HCR_HOST);
+	isb();
+}
+
 void el2_cpu_init(void)
 {
+	uint64_t hpmn = (read_sysreg(pmcr_el0) >> 11) & 0x1f;
+	write_sysreg(mdcr_el2, hpmn | MDCR_TPM | MDCR_TPMCR);
 	write_sysreg(hcr_el2, HCR_HOST);
 	write_sysreg(cptr_el2, CPTR_EL2_VALUE);
 	write_sysreg(vttbr_el2, 0);

@@ -3,8 +3,9 @@
  * secondary CPU start (MMU off), stack switch, MMU switch, cache maintenance.
  */
 #define FRAME_SIZE	(36 * 8)	/* struct exc_frame, 16-byte aligned */
-#define PERCPU_SIZE	64
+#define PERCPU_SIZE	128
 #define PERCPU_STACK_HI	24
+#define PERCPU_GUEST_CTX 64
 
 .macro save_frame
 	sub	sp, sp, #FRAME_SIZE
@@ -69,6 +70,34 @@
 	b	\target
 .endm
 
+/* Guest x0..x30 go to the running vCPU's context; x0/x1 pass through
+ * the stack because they are needed as scratch. */
+.macro guest_vector kind
+	.align 7
+	stp	x0, x1, [sp, #-16]!
+	mrs	x0, tpidr_el2
+	ldr	x0, [x0, #PERCPU_GUEST_CTX]
+	stp	x2, x3, [x0, #16 * 1]
+	stp	x4, x5, [x0, #16 * 2]
+	stp	x6, x7, [x0, #16 * 3]
+	stp	x8, x9, [x0, #16 * 4]
+	stp	x10, x11, [x0, #16 * 5]
+	stp	x12, x13, [x0, #16 * 6]
+	stp	x14, x15, [x0, #16 * 7]
+	stp	x16, x17, [x0, #16 * 8]
+	stp	x18, x19, [x0, #16 * 9]
+	stp	x20, x21, [x0, #16 * 10]
+	stp	x22, x23, [x0, #16 * 11]
+	stp	x24, x25, [x0, #16 * 12]
+	stp	x26, x27, [x0, #16 * 13]
+	stp	x28, x29, [x0, #16 * 14]
+	str	x30, [x0, #16 * 15]
+	ldp	x2, x3, [sp], #16
+	stp	x2, x3, [x0, #16 * 0]
+	mov	x1, #\kind
+	b	guest_exit
+.endm
+
 	.text
 /* Shared tails, out of line: a vector slot holds only 32 instructions. */
 unexpected_tail:
@@ -92,16 +121,15 @@ vectors:
 	vector irq_tail, 5
 	vector unexpected_tail, 6
 	vector unexpected_tail, 7
-	/* lower EL, AArch64: no guests run yet */
-	vector unexpected_tail, 8
-	vector unexpected_tail, 9
-	vector unexpected_tail, 10
-	vector unexpected_tail, 11
-	/* lower EL, AArch32 */
-	vector unexpected_tail, 12
-	vector unexpected_tail, 13
-	vector unexpected_tail, 14
-	vector unexpected_tail, 15
+	/* lower EL (a guest): save its registers, return from guest_enter */
+	guest_vector 8
+	guest_vector 9
+	guest_vector 10
+	guest_vector 11
+	guest_vector 12
+	guest_vector 13
+	guest_vector 14
+	guest_vector 15
 
 	.globl	vectors_install
 vectors_install:

@@ -5,6 +5,7 @@
 #ifndef ARCH_ARM64_ESR_H
 #define ARCH_ARM64_ESR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,5 +19,18 @@ const char *esr_class_name(unsigned ec);
  * and access direction, for SVC/HVC/SMC the immediate, for MSR/MRS traps the
  * register encoding. Returns the length written (snprintf semantics). */
 int esr_describe(uint64_t esr, char *buf, size_t len);
+
+/* MMIO access decoding for data aborts with ISV=1. */
+struct mmio_access {
+	bool write;
+	unsigned size; /* 1, 2, 4, 8 */
+	unsigned reg;  /* 0..30, 31 = XZR */
+	bool sign_extend;
+	bool sf; /* 64-bit register */
+	bool acquire_release;
+};
+int esr_decode_mmio(uint64_t esr, struct mmio_access *a);
+uint64_t mmio_load_value(const struct mmio_access *a, uint64_t raw);
+uint64_t mmio_store_value(const struct mmio_access *a, uint64_t reg_value);
 
 #endif

@@ -115,7 +115,9 @@ static void cpuif_init(void)
 	isb();
 	write_sysreg(S3_0_C4_C6_0, 0xf0); /* ICC_PMR_EL1 */
 	write_sysreg(S3_0_C12_C12_3, 0);  /* ICC_BPR1_EL1 */
-	write_sysreg(S3_0_C12_C12_4, 0);  /* ICC_CTLR_EL1: EOImode 0 */
+	/* ICC_CTLR_EL1.EOImode = 1: EOIR only drops priority, DIR deactivates,
+	 * so a forwarded interrupt can stay active until the guest's EOI. */
+	write_sysreg(S3_0_C12_C12_4, 2);
 	write_sysreg(S3_0_C12_C12_7, 1);  /* ICC_IGRPEN1_EL1 */
 	isb();
 	gic.lrs = (read_sysreg(S3_4_C12_C11_1) & 0x1f) + 1; /* ICH_VTR_EL2 */
@@ -177,8 +179,20 @@ unsigned gic_ack(void)
 	return v;
 }
 
-void gic_eoi(unsigned intid)
+void gic_priority_drop(unsigned intid)
 {
 	write_sysreg(S3_0_C12_C12_1, intid); /* ICC_EOIR1_EL1 */
 	isb();
+}
+
+void gic_deactivate(unsigned intid)
+{
+	write_sysreg(S3_0_C12_C11_1, intid); /* ICC_DIR_EL1 */
+	isb();
+}
+
+void gic_eoi(unsigned intid)
+{
+	gic_priority_drop(intid);
+	gic_deactivate(intid);
 }

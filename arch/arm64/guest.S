@@ -1,0 +1,112 @@
+/*
+ * The world switch: entering a guest and coming back. Host callee-saved
+ * registers stay on the EL2 stack across the guest run; the guest's general
+ * registers and FP/SIMD state go straight into its struct vcpu_ctx, so no C
+ * code (and no library that may use vector registers) runs before they are
+ * safe.
+ */
+#define PERCPU_HOST_SP	 56
+#define PERCPU_GUEST_CTX 64
+#define CTX_PC		 248
+#define CTX_FP		 264
+
+	.text
+/* unsigned guest_enter(struct vcpu_ctx *ctx) */
+	.globl	guest_enter
+guest_enter:
+	stp	x29, x30, [sp, #-96]!
+	stp	x19, x20, [sp, #16]
+	stp	x21, x22, [sp, #32]
+	stp	x23, x24, [sp, #48]
+	stp	x25, x26, [sp, #64]
+	stp	x27, x28, [sp, #80]
+	mrs	x1, tpidr_el2
+	mov	x2, sp
+	str	x2, [x1, #PERCPU_HOST_SP]
+	str	x0, [x1, #PERCPU_GUEST_CTX]
+	/* guest FP/SIMD */
+	add	x1, x0, #CTX_FP
+	ldp	q0, q1, [x1, #32 * 0]
+	ldp	q2, q3, [x1, #32 * 1]
+	ldp	q4, q5, [x1, #32 * 2]
+	ldp	q6, q7, [x1, #32 * 3]
+	ldp	q8, q9, [x1, #32 * 4]
+	ldp	q10, q11, [x1, #32 * 5]
+	ldp	q12, q13, [x1, #32 * 6]
+	ldp	q14, q15, [x1, #32 * 7]
+	ldp	q16, q17, [x1, #32 * 8]
+	ldp	q18, q19, [x1, #32 * 9]
+	ldp	q20, q21, [x1, #32 * 10]
+	ldp	q22, q23, [x1, #32 * 11]
+	ldp	q24, q25, [x1, #32 * 12]
+	ldp	q26, q27, [x1, #32 * 13]
+	ldp	q28, q29, [x1, #32 * 14]
+	ldp	q30, q31, [x1, #32 * 15]
+	add	x1, x1, #512
+	ldp	x2, x3, [x1]
+	msr	fpsr, x2
+	msr	fpcr, x3
+	ldp	x1, x2, [x0, #CTX_PC]
+	msr	elr_el2, x1
+	msr	spsr_el2, x2
+	ldp	x2, x3, [x0, #16 * 1]
+	ldp	x4, x5, [x0, #16 * 2]
+	ldp	x6, x7, [x0, #16 * 3]
+	ldp	x8, x9, [x0, #16 * 4]
+	ldp	x10, x11, [x0, #16 * 5]
+	ldp	x12, x13, [x0, #16 * 6]
+	ldp	x14, x15, [x0, #16 * 7]
+	ldp	x16, x17, [x0, #16 * 8]
+	ldp	x18, x19, [x0, #16 * 9]
+	ldp	x20, x21, [x0, #16 * 10]
+	ldp	x22, x23, [x0, #16 * 11]
+	ldp	x24, x25, [x0, #16 * 12]
+	ldp	x26, x27, [x0, #16 * 13]
+	ldp	x28, x29, [x0, #16 * 14]
+	ldr	x30, [x0, #16 * 15]
+	ldp	x0, x1, [x0, #16 * 0]
+	eret
+
+/*
+ * Reached from a lower-EL vector with the guest's x0..x30 already in its
+ * context (see entry.S) and x1 = the vector slot.
+ */
+	.globl	guest_exit
+guest_exit:
+	mrs	x0, tpidr_el2
+	ldr	x0, [x0, #PERCPU_GUEST_CTX]
+	mrs	x2, elr_el2
+	mrs	x3, spsr_el2
+	stp	x2, x3, [x0, #CTX_PC]
+	add	x2, x0, #CTX_FP
+	stp	q0, q1, [x2, #32 * 0]
+	stp	q2, q3, [x2, #32 * 1]
+	stp	q4, q5, [x2, #32 * 2]
+	stp	q6, q7, [x2, #32 * 3]
+	stp	q8, q9, [x2, #32 * 4]
+	stp	q10, q11, [x2, #32 * 5]
+	stp	q12, q13, [x2, #32 * 6]
+	stp	q14, q15, [x2, #32 * 7]
+	stp	q16, q17, [x2, #32 * 8]
+	stp	q18, q19, [x2, #32 * 9]
+	stp	q20, q21, [x2, #32 * 10]
+	stp	q22, q23, [x2, #32 * 11]
+	stp	q24, q25, [x2, #32 * 12]
+	stp	q26, q27, [x2, #32 * 13]
+	stp	q28, q29, [x2, #32 * 14]
+	stp	q30, q31, [x2, #32 * 15]
+	mrs	x3, fpsr
+	mrs	x4, fpcr
+	add	x2, x2, #512
+	stp	x3, x4, [x2]
+	mrs	x2, tpidr_el2
+	ldr	x3, [x2, #PERCPU_HOST_SP]
+	mov	sp, x3
+	mov	x0, x1
+	ldp	x19, x20, [sp, #16]
+	ldp	x21, x22, [sp, #32]
+	ldp	x23, x24, [sp, #48]
+	ldp	x25, x26, [sp, #64]
+	ldp	x27, x28, [sp, #80]
+	ldp	x29, x30, [sp], #96
+	ret

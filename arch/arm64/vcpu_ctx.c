@@ -1,0 +1,230 @@
+/*
+ * A vCPU's EL1 state on the CPU: loaded once when a vCPU is pinned to a
+ * physical CPU and saved when it leaves (tessera never runs two vCPUs on one
+ * CPU at once, so nothing here is on the exit path).
+ */
+#include "arch/arm64/arch.h"
+
+#define CNTHCTL_EL1PCTEN BIT(0)
+#define CNTHCTL_EL1PCEN	 BIT(1)
+#define SCTLR_EL1_RESET	 0x30d00800ull /* RES1 bits, MMU and caches off */
+#define PSTATE_EL1H_MASKED 0x3c5ull
+
+static void load_el1(const struct vcpu_ctx *c)
+{
+	write_sysreg(sp_el0, c->sp_el0);
+	write_sysreg(sp_el1, c->sp_el1);
+	write_sysreg(elr_el1, c->elr_el1);
+	write_sysreg(spsr_el1, c->spsr_el1);
+	write_sysreg(sctlr_el1, c->sctlr);
+	write_sysreg(ttbr0_el1, c->ttbr0);
+	write_sysreg(ttbr1_el1, c->ttbr1);
+	write_sysreg(tcr_el1, c->tcr);
+	write_sysreg(mair_el1, c->mair);
+	write_sysreg(amair_el1, c->amair);
+	write_sysreg(vbar_el1, c->vbar);
+	write_sysreg(contextidr_el1, c->contextidr);
+	write_sysreg(cpacr_el1, c->cpacr);
+}
+
+static void load_el1_misc(const struct vcpu_ctx *c)
+{
+	write_sysreg(tpidr_el0, c->tpidr_el0);
+	write_sysreg(tpidrro_el0, c->tpidrro_el0);
+	write_sysreg(tpidr_el1, c->tpidr_el1);
+	write_sysreg(csselr_el1, c->csselr);
+	write_sysreg(esr_el1, c->esr);
+	write_sysreg(far_el1, c->far);
+	write_sysreg(afsr0_el1, c->afsr0);
+	write_sysreg(afsr1_el1, c->afsr1);
+	write_sysreg(par_el1, c->par);
+	write_sysreg(mdscr_el1, c->mdscr);
+	write_sysreg(cntkctl_el1, c->cntkctl);
+	write_sysreg(vmpidr_el2, c->vmpidr);
+}
+
+static void save_el1(struct vcpu_ctx *c)
+{
+	c->sp_el0 = read_sysreg(sp_el0);
+	c->sp_el1 = read_sysreg(sp_el1);
+	c->elr_el1 = read_sysreg(elr_el1);
+	c->spsr_el1 = read_sysreg(spsr_el1);
+	c->sctlr = read_sysreg(sctlr_el1);
+	c->ttbr0 = read_sysreg(ttbr0_el1);
+	c->ttbr1 = read_sysreg(ttbr1_el1);
+	c->tcr = read_sysreg(tcr_el1);
+	c->mair = read_sysreg(mair_el1);
+	c->amair = read_sysreg(amair_el1);
+	c->vbar = read_sysreg(vbar_el1);
+	c->contextidr = read_sysreg(contextidr_el1);
+	c->cpacr = read_sysreg(cpacr_el1);
+}
+
+static void save_el1_misc(struct vcpu_ctx *c)
+{
+	c->tpidr_el0 = read_sysreg(tpidr_el0);
+	c->tpidrro_el0 = read_sysreg(tpidrro_el0);
+	c->tpidr_el1 = read_sysreg(tpidr_el1);
+	c->csselr = read_sysreg(csselr_el1);
+	c->esr = read_sysreg(esr_el1);
+	c->far = read_sysreg(far_el1);
+	c->afsr0 = read_sysreg(afsr0_el1);
+	c->afsr1 = read_sysreg(afsr1_el1);
+	c->par = read_sysreg(par_el1);
+	c->mdscr = read_sysreg(mdscr_el1);
+	c->cntkctl = read_sysreg(cntkctl_el1);
+}
+
+/* Timers: the guest owns the EL1 virtual and physical timers of its CPU;
+ * their interrupts reach EL2 and are forwarded as HW-linked vIRQs. */
+static void load_timers(const struct vcpu_ctx *c)
+{
+	write_sysreg(cnthctl_el2, CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN);
+	write_sysreg(cntv_cval_el0, c->cntv_cval);
+	write_sysreg(cntp_cval_el0, c->cntp_cval);
+	isb();
+	write_sysreg(cntv_ctl_el0, c->cntv_ctl);
+	write_sysreg(cntp_ctl_el0, c->cntp_ctl);
+}
+
+static void save_timers(struct vcpu_ctx *c)
+{
+	c->cntv_ctl = read_sysreg(cntv_ctl_el0);
+	c->cntv_cval = read_sysreg(cntv_cval_el0);
+	c->cntp_ctl = read_sysreg(cntp_ctl_el0);
+	c->cntp_cval = read_sysreg(cntp_cval_el0);
+	write_sysreg(cntv_ctl_el0, 0);
+	write_sysreg(cntp_ctl_el0, 0);
+	isb();
+}
+
+void vcpu_ctx_load(const struct vcpu_ctx *c)
+{
+	load_el1(c);
+	load_el1_misc(c);
+	load_timers(c);
+	write_sysreg(S3_4_C12_C11_7, c->ich_vmcr); /* ICH_VMCR_EL2 */
+	write_sysreg(S3_4_C12_C8_0, c->ich_ap0r0); /* ICH_AP0R0_EL2 */
+	write_sysreg(S3_4_C12_C9_0, c->ich_ap1r0); /* ICH_AP1R0_EL2 */
+	isb();
+}
+
+void vcpu_ctx_save(struct vcpu_ctx *c)
+{
+	save_el1(c);
+	save_el1_misc(c);
+	save_timers(c);
+	c->ich_vmcr = read_sysreg(S3_4_C12_C11_7);
+	c->ich_ap0r0 = read_sysreg(S3_4_C12_C8_0);
+	c->ich_ap1r0 = read_sysreg(S3_4_C12_C9_0);
+}
+
+void vcpu_ctx_reset(struct vcpu_ctx *c, uint64_t pc, uint64_t x0, uint64_t vmpidr)
+{
+	*c = (struct vcpu_ctx){0};
+	c->x[0] = x0;
+	c->pc = pc;
+	c->pstate = PSTATE_EL1H_MASKED;
+	c->sctlr = SCTLR_EL1_RESET;
+	c->vmpidr = vmpidr;
+	c->ich_vmcr = 0; /* the guest enables its interface and sets its PMR itself */
+}
+
+/* ---- stage-2 ---- */
+uint64_t stage2_vtcr(const struct pt *pt)
+{
+	uint64_t ps = read_sysreg(id_aa64mmfr0_el1) & 7;
+	return BIT(31) | (ps << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) |
+	       ((uint64_t)pt_vtcr_sl0(pt) << 6) | pt_t0sz(pt);
+}
+
+void vtcr_set(uint64_t vtcr)
+{
+	write_sysreg(vtcr_el2, vtcr);
+	isb();
+}
+
+void stage2_load(uint64_t vttbr)
+{
+	write_sysreg(vttbr_el2, vttbr);
+	isb();
+}
+
+void stage2_flush_vmid(uint64_t vttbr)
+{
+	uint64_t old = read_sysreg(vttbr_el2);
+	dsb(ishst);
+	write_sysreg(vttbr_el2, vttbr);
+	isb();
+	__asm__ volatile("tlbi vmalls12e1is" ::: "memory");
+	dsb(ish);
+	isb();
+	write_sysreg(vttbr_el2, old);
+	isb();
+}
+
+/* ---- GIC virtual interface ---- */
+#define LR_CASE(n, crm, op2)                                                                       \
+	case n:                                                                                    \
+		return read_sysreg(S3_4_C12_##crm##_##op2)
+uint64_t ich_lr_read(unsigned i)
+{
+	switch (i) {
+		LR_CASE(0, C12, 0);
+		LR_CASE(1, C12, 1);
+		LR_CASE(2, C12, 2);
+		LR_CASE(3, C12, 3);
+		LR_CASE(4, C12, 4);
+		LR_CASE(5, C12, 5);
+		LR_CASE(6, C12, 6);
+		LR_CASE(7, C12, 7);
+		LR_CASE(8, C13, 0);
+		LR_CASE(9, C13, 1);
+		LR_CASE(10, C13, 2);
+		LR_CASE(11, C13, 3);
+		LR_CASE(12, C13, 4);
+		LR_CASE(13, C13, 5);
+		LR_CASE(14, C13, 6);
+		LR_CASE(15, C13, 7);
+	}
+	return 0;
+}
+#undef LR_CASE
+
+#define LR_CASE(n, crm, op2)                                                                       \
+	case n:                                                                                    \
+		write_sysreg(S3_4_C12_##crm##_##op2, v);                                           \
+		break
+void ich_lr_write(unsigned i, uint64_t v)
+{
+	switch (i) {
+		LR_CASE(0, C12, 0);
+		LR_CASE(1, C12, 1);
+		LR_CASE(2, C12, 2);
+		LR_CASE(3, C12, 3);
+		LR_CASE(4, C12, 4);
+		LR_CASE(5, C12, 5);
+		LR_CASE(6, C12, 6);
+		LR_CASE(7, C12, 7);
+		LR_CASE(8, C13, 0);
+		LR_CASE(9, C13, 1);
+		LR_CASE(10, C13, 2);
+		LR_CASE(11, C13, 3);
+		LR_CASE(12, C13, 4);
+		LR_CASE(13, C13, 5);
+		LR_CASE(14, C13, 6);
+		LR_CASE(15, C13, 7);
+	}
+}
+#undef LR_CASE
+
+void ich_hcr_write(uint64_t v)
+{
+	write_sysreg(S3_4_C12_C11_0, v);
+	isb();
+}
+
+uint64_t ich_misr_read(void)
+{
+	return read_sysreg(S3_4_C12_C11_2);
+}
