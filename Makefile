@@ -38,7 +38,8 @@ LIBS := $(DEPS)/zstd/lib/libzstd.a $(DEPS)/libfdt/lib/libfdt.a $(NEWLIB)/lib/lib
 LDFLAGS := -nostdlib -znocombreloc -T linker/tessera.lds -shared -Bsymbolic \
 	--defsym=EFI_SUBSYSTEM=0xa --no-undefined --build-id=none --no-warn-rwx-segments
 
-.PHONY: all deps qemu test host-test qemu-test bench format format-check cppcheck clean distclean
+.PHONY: all deps qemu test host-test qemu-test bench format format-check cppcheck clean distclean \
+	guests linux-guest
 all: $(B)/tessera.efi
 
 deps: $(STAMP)
@@ -84,12 +85,25 @@ $(B)/tessera.efi: $(B)/tessera.so
 	truncate -s %4096 $@
 	@echo "built $@ ($$(stat -c %s $@) bytes)"
 
+# ---- guests -----------------------------------------------------------------
+# Test guests (tests/guests) and the Linux kit (Debian's kernel + busybox).
+-include tests/guests/guests.mk
+LINUX_KIT := $(B)/linux-guest
+$(LINUX_KIT)/Image: tools/linux-guest.sh tools/mkcpio.py $(STAMP)
+	tools/linux-guest.sh $(LINUX_KIT)
+linux-guest: $(LINUX_KIT)/Image
+# Where the configs in configs/ expect their files on the ESP.
+ESP_FILES := $(LINUX_KIT)/Image=tessera/linux/Image \
+	$(LINUX_KIT)/initramfs.cpio.gz=tessera/linux/initramfs.gz \
+	$(B)/guests/tguest.elf=tessera/tguest.elf
+export ESP_FILES
+
 # ---- running ----------------------------------------------------------------
 SMP    ?= 4
 MEM    ?= 4G
 CONFIG ?= configs/qemu-default.dts
 QEMU_EXTRA ?=
-qemu: $(B)/tessera.efi
+qemu: $(B)/tessera.efi $(LINUX_KIT)/Image guests
 	SMP=$(SMP) MEM=$(MEM) CONFIG=$(CONFIG) QEMU_EXTRA="$(QEMU_EXTRA)" tools/qemu.sh
 
 # ---- tests ------------------------------------------------------------------
@@ -107,12 +121,12 @@ $(B)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*) $(STAMP) $$(wildcard */*
 host-test: $(HOST_BINS)
 	@set -e; for t in $(HOST_BINS); do echo "== $$t"; $$t; done
 
-qemu-test: $(B)/tessera.efi
+qemu-test: $(B)/tessera.efi $(LINUX_KIT)/Image guests
 	$(PYTHON) tests/qemu/run_tests.py
 
 test: host-test qemu-test
 
-bench: $(B)/tessera.efi
+bench: $(B)/tessera.efi $(LINUX_KIT)/Image guests
 	$(PYTHON) tests/qemu/bench.py
 
 # ---- hygiene ----------------------------------------------------------------

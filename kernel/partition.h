@@ -7,8 +7,8 @@
  * virtual interrupt) are a field change plus SGI_KICK; the target CPU acts
  * on it in its loop (sched.c).
  *
- * Lock order: part->lock, then vgic_lock / uart_lock (leaves), then the
- * memory and log locks.
+ * Lock order: part->lock, then uart_lock, then vgic_lock (the vUART raises
+ * its interrupt line under its own lock), then the memory and log locks.
  */
 #ifndef KERNEL_PARTITION_H
 #define KERNEL_PARTITION_H

@@ -9,57 +9,6 @@
 
 #define WEAK __attribute__((weak))
 
-WEAK void vgic_init(struct vgic *g, unsigned nvcpus, const struct vgic_ops *ops)
-{
-}
-WEAK int vgic_dist_access(struct vgic *g, unsigned vcpu, uint64_t off, unsigned size, bool write,
-			  uint64_t *val)
-{
-	return -EINVAL;
-}
-WEAK int vgic_redist_access(struct vgic *g, unsigned vcpu, uint64_t off, unsigned size,
-			    bool write, uint64_t *val)
-{
-	return -EINVAL;
-}
-WEAK void vgic_set_level(struct vgic *g, unsigned vcpu, unsigned intid, bool level)
-{
-}
-WEAK void vgic_inject_hw(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid)
-{
-}
-WEAK void vgic_sgi(struct vgic *g, unsigned vcpu, uint64_t sgi1r)
-{
-}
-WEAK void vgic_flush(struct vgic *g, unsigned vcpu)
-{
-}
-WEAK void vgic_sync(struct vgic *g, unsigned vcpu)
-{
-}
-WEAK bool vgic_pending(struct vgic *g, unsigned vcpu)
-{
-	return false;
-}
-WEAK bool vgic_wants_underflow(struct vgic *g, unsigned vcpu)
-{
-	return false;
-}
-WEAK void vuart_init(struct vuart *u, void (*out)(void *, const char *, size_t),
-		     void (*irq)(void *, bool), void *ctx)
-{
-}
-WEAK int vuart_access(struct vuart *u, uint64_t off, unsigned size, bool write, uint64_t *val)
-{
-	return -EINVAL;
-}
-WEAK bool vuart_rx(struct vuart *u, char c)
-{
-	return false;
-}
-WEAK void vuart_flush(struct vuart *u)
-{
-}
 WEAK int part_config_parse(const void *cfg, struct part_cfg *out, unsigned max, char *err,
 			   size_t errlen)
 {
@@ -76,18 +25,6 @@ WEAK int image_layout(const void *data, uint64_t size, enum kernel_format fmt, u
 WEAK int guest_dt_build(void *buf, size_t size, const struct guest_dt_params *p)
 {
 	return -1;
-}
-WEAK int esr_decode_mmio(uint64_t esr, struct mmio_access *a)
-{
-	return -EINVAL;
-}
-WEAK uint64_t mmio_load_value(const struct mmio_access *a, uint64_t raw)
-{
-	return raw;
-}
-WEAK uint64_t mmio_store_value(const struct mmio_access *a, uint64_t v)
-{
-	return v;
 }
 
 /* The SMMU driver (smmu/) is being written too. */

@@ -76,8 +76,10 @@ void sched_loop(void)
 	for (;;) {
 		struct vcpu *want = __atomic_load_n((struct vcpu **)&c->vcpu, __ATOMIC_ACQUIRE);
 		struct vcpu *cur = c->loaded;
-		if (cur && (cur != want || !runnable(cur)))
-			unload(cur), cur = NULL;
+		if (cur && (cur != want || !runnable(cur))) {
+			unload(cur);
+			continue; /* unloading may have placed a new vCPU (restart) */
+		}
 		if (!cur && runnable(want))
 			load(want), cur = want;
 		if (cur)

@@ -108,8 +108,15 @@ static void sysreg(struct vcpu *v, uint64_t esr)
 	uint64_t key = esr & SYSREG_MASK, val;
 	bool write = sysreg_write_value(v, esr, &val);
 	unsigned crn = (esr >> 10) & 0xf, op0 = (esr >> 20) & 3;
+	unsigned rt = (esr >> 5) & 0x1f, op1 = (esr >> 14) & 7, crm = (esr >> 1) & 0xf;
 	if (key == 0x3a3016 && write) { /* ICC_SGI1R_EL1: Op0 3, Op1 0, C12, C11, 5 */
 		vgic_sgi(&v->part->vgic, v->idx, val);
+	} else if (op0 == 3 && op1 == 0 && crn == 0 && !write) { /* ID registers (TID3) */
+		if (rt != 31)
+			v->ctx.x[rt] = idreg_read(crm, (esr >> 17) & 7);
+	} else if (key == 0x320400) { /* ACTLR_EL1 (TACR): reads 0, writes ignored */
+		if (!write && rt != 31)
+			v->ctx.x[rt] = 0;
 	} else if (op0 == 1) {
 		/* DC ISW/CSW/CISW (HCR_EL2.TSW): set/way maintenance means nothing
 		 * to a guest whose memory is coherent; treat as done */

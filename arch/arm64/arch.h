@@ -220,6 +220,10 @@ void secondary_entry(void);
 /* C entry for secondaries, with the MMU on and the stack set (kernel/). */
 void secondary_main(unsigned cpu) __attribute__((noreturn));
 
+/* ---- ID registers for guests (idregs.c) ---- */
+uint64_t idreg_sanitize(unsigned crm, unsigned op2, uint64_t v); /* portable */
+uint64_t idreg_read(unsigned crm, unsigned op2); /* Op0 3, Op1 0, CRn 0 */
+
 /* ---- vCPU context and world switch (guest.S, vcpu_ctx.c) ---- */
 /* Everything a guest owns on a CPU; the layout of the first fields is fixed
  * by guest.S. Saved on every exit, restored on every entry. */
@@ -240,6 +244,8 @@ struct vcpu_ctx {
 	uint64_t ich_vmcr, ich_ap0r0, ich_ap1r0;
 	/* identity */
 	uint64_t vmpidr;
+	/* pointer authentication keys (APIA, APIB, APDA, APDB, APGA; lo/hi) */
+	uint64_t pac_keys[10];
 };
 #define VCPU_CTX_PC 248
 /* Enters the guest described by ctx on this CPU; returns the exception

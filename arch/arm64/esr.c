@@ -4,6 +4,7 @@
  * the Arm ARM (DDI 0487), "ESR_EL2, Exception Syndrome Register (EL2)".
  */
 #include "arch/arm64/esr.h"
+#include <errno.h>
 #include <stdio.h>
 
 /* Unallocated classes get a constant name too: no static buffer, so the
@@ -247,4 +248,56 @@ int esr_describe(uint64_t esr, char *buf, size_t len)
 	OUT(&o, "EC 0x%02x %s: ", ec, esr_class_name(ec));
 	put_iss(&o, ec, (uint32_t)ESR_ISS(esr));
 	return o.pos > (size_t)0x7fffffff ? 0x7fffffff : (int)o.pos;
+}
+
+/* ---- MMIO access decoding (data aborts with ISV=1) ---- */
+
+#define ISS_SAS(iss) (((iss) >> 22) & 3)
+#define ISS_SSE	     (1u << 21)
+#define ISS_SRT(iss) (((iss) >> 16) & 0x1f)
+#define ISS_AR	     (1u << 14)
+
+int esr_decode_mmio(uint64_t esr, struct mmio_access *a)
+{
+	unsigned ec = (unsigned)ESR_EC(esr);
+	uint32_t iss = (uint32_t)ESR_ISS(esr);
+
+	if ((ec != ESR_EC_DABT_LOW && ec != ESR_EC_DABT_CUR) || !(iss & ISS_ISV))
+		return -EINVAL;
+	a->write = (iss & ISS_WNR) != 0;
+	a->size = 1u << ISS_SAS(iss);
+	a->reg = ISS_SRT(iss);
+	a->sign_extend = (iss & ISS_SSE) != 0;
+	a->sf = (iss & ISS_SF) != 0;
+	a->acquire_release = (iss & ISS_AR) != 0;
+	return 0;
+}
+
+static uint64_t size_mask(unsigned size)
+{
+	return size >= 8 ? UINT64_MAX : (1ull << (size * 8)) - 1;
+}
+
+uint64_t mmio_load_value(const struct mmio_access *a, uint64_t raw)
+{
+	uint64_t v = raw & size_mask(a->size);
+
+	if (a->sign_extend && a->size >= 1 && a->size < 8 && (v >> (a->size * 8 - 1)) & 1)
+		v |= ~size_mask(a->size);
+	return a->sf ? v : v & 0xffffffffull;
+}
+
+uint64_t mmio_store_value(const struct mmio_access *a, uint64_t reg_value)
+{
+	return reg_value & size_mask(a->size);
+}
+
+bool esr_dabt_is_s1ptw(uint64_t esr)
+{
+	return (ESR_ISS(esr) & ISS_S1PTW) != 0;
+}
+
+unsigned esr_dabt_fsc(uint64_t esr)
+{
+	return (unsigned)(ESR_ISS(esr) & 0x3f);
 }

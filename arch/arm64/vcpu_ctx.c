@@ -98,8 +98,49 @@ static void save_timers(struct vcpu_ctx *c)
 	isb();
 }
 
+/* Key registers by name: APIAKeyLo_EL1 is S3_0_C2_C1_0 and so on. */
+static bool has_pauth(void)
+{
+	uint64_t isar1 = read_sysreg(id_aa64isar1_el1);
+	return (isar1 >> 4 & 0xff) || (isar1 >> 24 & 0xff) ||
+	       (read_sysreg(S3_0_C0_C6_2) >> 12 & 0xff); /* ISAR2 APA3/GPA3 */
+}
+
+static void load_keys(const struct vcpu_ctx *c)
+{
+	if (!has_pauth())
+		return;
+	write_sysreg(S3_0_C2_C1_0, c->pac_keys[0]);
+	write_sysreg(S3_0_C2_C1_1, c->pac_keys[1]);
+	write_sysreg(S3_0_C2_C1_2, c->pac_keys[2]);
+	write_sysreg(S3_0_C2_C1_3, c->pac_keys[3]);
+	write_sysreg(S3_0_C2_C2_0, c->pac_keys[4]);
+	write_sysreg(S3_0_C2_C2_1, c->pac_keys[5]);
+	write_sysreg(S3_0_C2_C2_2, c->pac_keys[6]);
+	write_sysreg(S3_0_C2_C2_3, c->pac_keys[7]);
+	write_sysreg(S3_0_C2_C3_0, c->pac_keys[8]);
+	write_sysreg(S3_0_C2_C3_1, c->pac_keys[9]);
+}
+
+static void save_keys(struct vcpu_ctx *c)
+{
+	if (!has_pauth())
+		return;
+	c->pac_keys[0] = read_sysreg(S3_0_C2_C1_0);
+	c->pac_keys[1] = read_sysreg(S3_0_C2_C1_1);
+	c->pac_keys[2] = read_sysreg(S3_0_C2_C1_2);
+	c->pac_keys[3] = read_sysreg(S3_0_C2_C1_3);
+	c->pac_keys[4] = read_sysreg(S3_0_C2_C2_0);
+	c->pac_keys[5] = read_sysreg(S3_0_C2_C2_1);
+	c->pac_keys[6] = read_sysreg(S3_0_C2_C2_2);
+	c->pac_keys[7] = read_sysreg(S3_0_C2_C2_3);
+	c->pac_keys[8] = read_sysreg(S3_0_C2_C3_0);
+	c->pac_keys[9] = read_sysreg(S3_0_C2_C3_1);
+}
+
 void vcpu_ctx_load(const struct vcpu_ctx *c)
 {
+	load_keys(c);
 	load_el1(c);
 	load_el1_misc(c);
 	load_timers(c);
@@ -111,6 +152,7 @@ void vcpu_ctx_load(const struct vcpu_ctx *c)
 
 void vcpu_ctx_save(struct vcpu_ctx *c)
 {
+	save_keys(c);
 	save_el1(c);
 	save_el1_misc(c);
 	save_timers(c);

@@ -12,7 +12,7 @@ append it to BENCHMARKS.
 import sys
 import time
 
-from harness import DEFAULT_CONFIG, TOP, Machine, TestFailure
+from harness import PLAIN_CONFIG, TOP, Machine, TestFailure
 
 RESULTS = TOP / "build" / "bench" / "foundation.txt"
 BOOT_LINE = r"boot: (\d+) counter ticks at (\d+) Hz from EFI entry to the shell"
@@ -21,7 +21,7 @@ BOOT_LINE = r"boot: (\d+) counter ticks at (\d+) Hz from EFI entry to the shell"
 def boot_instructions():
     """Instructions from EFI entry to the shell prompt, default config."""
     t0 = time.monotonic()
-    with Machine("bench_boot", config=DEFAULT_CONFIG, icount=True,
+    with Machine("bench_boot", config=PLAIN_CONFIG, icount=True,
                  deadline=t0 + 600) as m:
         boot = m.expect(BOOT_LINE, timeout=300)
         m.wait_prompt()

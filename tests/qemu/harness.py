@@ -23,6 +23,8 @@ QEMU_SH = TOP / "tools" / "qemu.sh"
 EFI = TOP / "build" / "tessera.efi"
 TEST_CONFIG = TOP / "configs" / "qemu-test.dts"
 DEFAULT_CONFIG = TOP / "configs" / "qemu-default.dts"
+PLAIN_CONFIG = TOP / "tests" / "qemu" / "configs" / "plain.dts"  # no partitions, no test commands
+CONFIGS = TOP / "tests" / "qemu" / "configs"
 PROMPT = "tessera> "
 # Output after which nothing more will come: expect() gives up at once.
 FIRMWARE_EXCEPTION = r"Synchronous Exception at 0x[0-9A-Fa-f]+"
@@ -89,6 +91,11 @@ class Machine:
         self.env = dict(os.environ, SMP=str(smp), MEM=mem, CONFIG=str(config or ""),
                         RUN_DIR=str(self.dir / "run"), DISK=str(self.dir / "nvme.img"),
                         ICOUNT="1" if icount else "0", QEMU_EXTRA=qemu_extra)
+        # the files the configs name, as the Makefile lays them out
+        self.env.setdefault("ESP_FILES", " ".join([
+            "build/linux-guest/Image=tessera/linux/Image",
+            "build/linux-guest/initramfs.cpio.gz=tessera/linux/initramfs.gz",
+            "build/guests/tguest.elf=tessera/tguest.elf"]))
         if efi:  # default: build/tessera.efi as it is when QEMU starts
             self.env["EFI_IMAGE"] = str(efi)
         self.deadline = deadline  # time.monotonic() value the whole test must end by

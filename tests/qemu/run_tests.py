@@ -14,7 +14,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import (DEFAULT_CONFIG, PROMPT, TEST_CONFIG, Machine, TestFailure,
+from harness import (CONFIGS, PLAIN_CONFIG, PROMPT, TEST_CONFIG, Machine, TestFailure,
                      kill_all, snapshot_efi, timeout_scale)
 
 TEST_TIMEOUT = 120  # seconds per test, before scaling
@@ -187,7 +187,7 @@ crash_test("undef", check_crash_undef)
 crash_test("panic", check_crash_panic, regs=("x29", "x30", "sp"))
 
 
-@test(config=DEFAULT_CONFIG, smp=4)
+@test(config=PLAIN_CONFIG, smp=4)
 def no_test_commands(m):
     m.wait_prompt()
     out = m.command("crash data")
@@ -204,6 +204,106 @@ def smp2(m):
     need(out, r"cpus: 2 online of 2\b", "'cpus: 2 online of 2'")
     seen = int(need(out, r"^ram: (\d+) MiB seen", "ram line").group(1))
     check(960 <= seen <= 1024, f"ram: {seen} MiB seen, expected about 1024")
+    poweroff(m)
+
+
+# ---- partitions ----
+
+def cfg(name):
+    return CONFIGS / f"{name}.dts"
+
+
+def expect_partition_stopped(m, name, timeout=60):
+    m.expect(rf"{name}: stopped", timeout)
+    need(m.command("list"), rf"^\s+{name}\s+stopped\b", f"{name} stopped in list")
+
+
+@test(config=cfg("tguest-all"), smp=4)
+def tguest_checks(m):
+    """The test guest's own checks: PSCI, SGIs, timer, PL011, aborts, isolation."""
+    m.wait_prompt()
+    done = m.expect(r"\[checks\] TGUEST-DONE pass=(\d+) fail=(\d+)", 90)
+    out = m.transcript()
+    fails = re.findall(r"\[checks\] TGUEST: (\S+) FAIL(.*)", out)
+    check(int(done.group(2)) == 0 and not fails, f"guest checks failed: {fails}")
+    check(int(done.group(1)) >= 8, f"only {done.group(1)} guest checks passed")
+    expect_partition_stopped(m, "checks")  # SYSTEM_OFF stops only that partition
+    for _ in range(3):  # the neighbour keeps running (200 ms heartbeat)
+        m.expect(r"\[neighbour\] TGUEST-ALIVE \d+", 10)
+    reject(m.transcript(), r"CRASH", "crash")
+    poweroff(m)
+
+
+@test(config=cfg("tguest-reset"), smp=4)
+def partition_reset(m):
+    """SYSTEM_RESET restarts only the partition that asked."""
+    m.wait_prompt()
+    for _ in range(3):
+        m.expect(r"\[resetter\] TGUEST-BOOT", 30)
+    m.expect(r"\[steady\] TGUEST-ALIVE", 10)
+    steady_boots = len(re.findall(r"\[steady\] TGUEST: start", m.transcript()))
+    check(steady_boots == 1, f"the neighbour started {steady_boots} times")
+    m.command("stop resetter")
+    expect_partition_stopped(m, "resetter")
+    m.expect(r"\[steady\] TGUEST-ALIVE", 10)
+    poweroff(m)
+
+
+@test(config=cfg("linux"), smp=4)
+def linux_boot(m):
+    """Debian's Linux boots in a 2-vCPU partition and powers off only itself."""
+    m.wait_prompt()
+    m.expect(r"\[linux\] GUEST-LINUX-UP", 120)
+    m.expect(r"\[linux\] GUEST-LINUX-CPUS=2\b", 30)
+    m.expect(r"\[linux\] GUEST-LINUX-DONE", 30)
+    expect_partition_stopped(m, "linux")
+    m.expect(r"\[other\] TGUEST-ALIVE", 10)
+    reject(m.transcript(), r"CRASH", "crash")
+    poweroff(m)
+
+
+@test(config=cfg("linux-shell"), smp=4)
+def two_partitions(m):
+    """Linux (CPUs 0-1) and a test guest (CPUs 2-3) at once; each survives the other's stop."""
+    m.wait_prompt()
+    m.expect(r"\[linux\] GUEST-LINUX-SHELL", 120)
+    m.send("\x1d")  # console focus to the first partition: linux
+    m.expect(r"console: partition linux")
+    m.send("echo tessera-$((6*7))")
+    m.expect(r"\[linux\] tessera-42", 20)
+    m.send("\x1d")  # next: other
+    m.expect(r"console: partition other")
+    m.send("p")
+    m.expect(r"\[other\] TGUEST-PONG", 10)
+    m.send("\x1d")  # back to the shell
+    m.expect(r"console: tessera shell")
+    m.command("stop other")
+    expect_partition_stopped(m, "other")
+    m.send("\x1d")
+    m.expect(r"console: partition linux")
+    m.send("echo still-$((40+2))")
+    m.expect(r"\[linux\] still-42", 20)
+    m.send("\x1d")
+    m.expect(r"console: tessera shell")
+    m.command("stop linux")
+    expect_partition_stopped(m, "linux")
+    out = m.command("start other")
+    m.expect(r"\[other\] TGUEST-ALIVE", 20)
+    poweroff(m)
+
+
+@test(config=cfg("bad"), smp=4)
+def config_errors(m):
+    """Each bad partition is named with its property; the good one runs."""
+    m.wait_prompt()
+    out = m.transcript()
+    need(out, r'partition "shares-cpu".*"cpus"', "shared CPU error")
+    need(out, r'partition "no-cpu".*"cpus"', "CPU out of range error")
+    need(out, r'partition "no-file".*"kernel"', "missing kernel error")
+    need(out, r'partition "too-big".*"memory"', "memory error")
+    m.expect(r"\[good\] TGUEST-ALIVE", 20)
+    out = m.command("start no-file")
+    need(out, r"no-file cannot start", "refusal to start an invalid partition")
     poweroff(m)
 
 

@@ -1,0 +1,63 @@
+/*
+ * ID registers as guests see them (HCR_EL2.TID3 traps their reads). Guests
+ * get the CPU's own values minus features tessera does not virtualize:
+ * SVE, SME, MTE, AMU, MPAM, SPE, trace buffers and the PMU (its registers
+ * trap and read as zero).
+ */
+#include "arch/arm64/arch.h"
+
+#define FIELD(shift) (0xfull << (shift))
+
+/* Portable: the value a guest reads for ID register (CRm, op2) of Op0 3,
+ * Op1 0, CRn 0, given the hardware's value. */
+uint64_t idreg_sanitize(unsigned crm, unsigned op2, uint64_t v)
+{
+	switch (crm << 3 | op2) {
+	case 4 << 3 | 0: /* ID_AA64PFR0_EL1: SVE, MPAM, AMU */
+		return v & ~(FIELD(32) | FIELD(40) | FIELD(44));
+	case 4 << 3 | 1: /* ID_AA64PFR1_EL1: MTE, SME, MPAM_frac, RNDR_trap, NMI */
+		return v & ~(FIELD(8) | FIELD(24) | FIELD(16) | FIELD(36) | FIELD(28));
+	case 4 << 3 | 4: /* ID_AA64ZFR0_EL1 */
+	case 4 << 3 | 5: /* ID_AA64SMFR0_EL1 */
+		return 0;
+	case 5 << 3 | 0: /* ID_AA64DFR0_EL1: PMUVer, PMSVer (SPE), TraceBuffer, BRBE */
+		return v & ~(FIELD(8) | FIELD(32) | FIELD(44) | FIELD(52));
+	case 1 << 3 | 2: /* ID_DFR0_EL1: PerfMon */
+		return v & ~FIELD(24);
+	}
+	return v;
+}
+
+#if !defined(TESSERA_HOST)
+#define ID_CASE(crm, op2)                                                                          \
+	case crm << 3 | op2:                                                                       \
+		return read_sysreg(S3_0_C0_C##crm##_##op2)
+#define ID_ROW(crm)                                                                                \
+	ID_CASE(crm, 0);                                                                           \
+	ID_CASE(crm, 1);                                                                           \
+	ID_CASE(crm, 2);                                                                           \
+	ID_CASE(crm, 3);                                                                           \
+	ID_CASE(crm, 4);                                                                           \
+	ID_CASE(crm, 5);                                                                           \
+	ID_CASE(crm, 6);                                                                           \
+	ID_CASE(crm, 7)
+
+static uint64_t idreg_hw(unsigned crm, unsigned op2)
+{
+	switch (crm << 3 | op2) {
+		ID_ROW(1);
+		ID_ROW(2);
+		ID_ROW(3);
+		ID_ROW(4);
+		ID_ROW(5);
+		ID_ROW(6);
+		ID_ROW(7);
+	}
+	return 0;
+}
+
+uint64_t idreg_read(unsigned crm, unsigned op2)
+{
+	return idreg_sanitize(crm, op2, idreg_hw(crm, op2));
+}
+#endif

@@ -1,0 +1,165 @@
+/*
+ * tguest boot: find the device tree, pick the mode from the bootargs, bring
+ * up the GIC for vCPU0, then run the mode. Secondaries (started by the
+ * cpu_on test) come in at secondary_main() and serve SGIs until told to
+ * switch off.
+ */
+#include "tguest.h"
+
+#define DEFAULT_CPUS 2
+
+void tguest_main(uint64_t x0);
+void secondary_main(unsigned idx);
+void irq_dispatch(uint32_t intid);
+
+struct cpu_state cpus[MAX_CPUS];
+volatile uint32_t pongs;
+struct dt_info dt;
+unsigned boot_cpu;
+
+/*
+ * Waits for *p to reach at least want. WFE sleeps between checks: a
+ * secondary's SEV or the counter event stream (CNTKCTL_EL1, start.S) wakes
+ * it, so the timeout is noticed even if nothing ever arrives.
+ */
+bool wait_until(volatile uint32_t *p, uint32_t want, uint64_t timeout_ticks)
+{
+	uint64_t start = now();
+
+	while (*p < want) {
+		if (now() - start > timeout_ticks)
+			return *p >= want;
+		wfe();
+	}
+	dmb(); /* what the writer stored before the flag is visible now */
+	return true;
+}
+
+void timer_irq(void)
+{
+	cpus[this_cpu()].timer_hit = read_sysreg(cntvct_el0);
+	/* Disable it: the level stays high until the next CVAL write otherwise. */
+	write_sysreg(cntv_ctl_el0, 0);
+	isb();
+}
+
+void irq_dispatch(uint32_t intid)
+{
+	unsigned me = this_cpu();
+
+	switch (intid) {
+	case TIMER_PPI:
+		timer_irq();
+		break;
+	case SGI_PING:
+		/* Record it before replying: vCPU0 checks both. */
+		cpus[me].pings++;
+		gic_send_sgi(SGI_PONG, dt.mpidr[boot_cpu]);
+		break;
+	case SGI_PONG:
+		pongs++;
+		sev();
+		break;
+	default:
+		break; /* SGI_KICK only wakes a secondary from WFI */
+	}
+}
+
+void secondary_main(unsigned idx)
+{
+	struct cpu_state *c = &cpus[idx];
+
+	c->gic_ok = gic_cpu_init();
+	__asm__ volatile("msr daifclr, #4" ::: "memory"); /* SErrors: report them */
+	irq_enable();
+	dmb(); /* gic_ok before the report */
+	c->boots++;
+	dsb();
+	sev();
+	for (;;) {
+		/* Masked while checking, so a kick between check and WFI still wakes it. */
+		irq_disable();
+		if (c->off_req) {
+			c->off_req = 0;
+			dsb();
+			c->off_err = (int32_t)hvc_call(PSCI_CPU_OFF, 0, 0, 0);
+		}
+		wfi();
+		irq_enable();
+	}
+}
+
+/*
+ * The DTB is in x0 under tessera. Bare QEMU passes none for an ELF kernel
+ * (x0 = 0), but loads one given with -dtb at the start of RAM if it fits
+ * below the image: look there next. Both are read through a probe so a bad
+ * pointer cannot kill the guest. No DTB: mode "all", 2 vCPUs.
+ */
+static const void *find_dtb(uint64_t x0, const char **where)
+{
+	uint64_t cand[2] = {x0, RAM_BASE};
+	static const char *const names[2] = {"x0", "ram"};
+	struct fault_rec rec;
+
+	for (unsigned i = 0; i < 2; i++) {
+		if (cand[i] < RAM_BASE || (cand[i] & 7))
+			continue;
+		if (probe_read32(cand[i], &rec) == 0xedfe0dd0U && !rec.hit &&
+		    dt_is_valid((const void *)cand[i])) {
+			*where = names[i];
+			return (const void *)cand[i];
+		}
+	}
+	*where = "none";
+	return NULL;
+}
+
+/* Which DT cpu entry is the one running this code (boot_cpu). */
+static unsigned find_self(void)
+{
+	uint64_t aff = mpidr_aff(read_sysreg(mpidr_el1));
+
+	for (unsigned i = 0; i < dt.ncpus; i++)
+		if (mpidr_aff(dt.mpidr[i]) == aff)
+			return i;
+	return 0;
+}
+
+void tguest_main(uint64_t x0)
+{
+	char mode[16] = "all", name[32] = "tguest";
+	const char *where;
+	const void *blob = find_dtb(x0, &where);
+
+	if (blob)
+		dt_parse(blob, &dt);
+	if (!dt.ncpus) {
+		/* no usable /cpus: assume the usual MPIDRs Aff0 = 0, 1 */
+		dt.ncpus = DEFAULT_CPUS;
+		for (unsigned i = 0; i < DEFAULT_CPUS; i++)
+			dt.mpidr[i] = i;
+	}
+	boot_cpu = find_self();
+	write_sysreg(tpidr_el1, boot_cpu);
+	isb();
+	bootarg(dt.bootargs, "tguest.mode", mode, sizeof(mode));
+	bootarg(dt.bootargs, "tguest.name", name, sizeof(name));
+
+	tg_printf("TGUEST: start mode=%s vcpus=%u dtb=%s\n", mode, dt.ncpus, where);
+	gic_dist_init();
+	if (!gic_cpu_init())
+		tg_printf("TGUEST: no redistributor for MPIDR 0x%lx\n", read_sysreg(mpidr_el1));
+	__asm__ volatile("msr daifclr, #4" ::: "memory");
+	irq_enable();
+
+	if (!tg_strncmp(mode, "reset", 6))
+		run_reset();
+	if (!tg_strncmp(mode, "idle", 5))
+		run_idle(name);
+	if (!tg_strncmp(mode, "bench", 6))
+		run_bench();
+	if (tg_strncmp(mode, "all", 4))
+		tg_printf("TGUEST: unknown mode %s, running all\n", mode);
+	run_all();
+	system_off();
+}

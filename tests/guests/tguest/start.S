@@ -1,0 +1,175 @@
+/*
+ * tguest entry points, EL1 exception vectors and the few helpers that must
+ * be exact instructions (HVC, the faulting load and call of the probes).
+ */
+
+#define MAX_CPUS    8
+#define STACK_SHIFT 14 /* 16 KiB per vCPU */
+#define FRAME_SIZE  272 /* struct exc_frame: x0-x30, elr, spsr, pad */
+
+/*
+ * SCTLR_EL1: MMU and data cache off (everything is Device memory, so no
+ * cache maintenance is ever needed between vCPUs or against the loader),
+ * instruction cache on, alignment checks off; RES1 bits of ARMv8.0
+ * (EOS, EIS, SPAN, nTWE, nTWI, TSCXT) set.
+ */
+#define SCTLR_VAL   ((1 << 29) | (1 << 28) | (1 << 23) | (1 << 22) | (1 << 20) | (1 << 18) | \
+		     (1 << 16) | (1 << 12) | (1 << 11))
+
+/* Counter event stream on (CNTKCTL_EL1.EVNTEN, EVNTI = bit 8) so that WFE
+ * in the wait loops wakes up by itself and timeouts are seen. */
+#define CNTKCTL_VAL ((8 << 4) | (1 << 2))
+
+/* Address of sym, PC-relative (the image runs where it is linked, but
+ * this needs no literal pool). */
+	.macro	adr_l, reg, sym
+	adrp	\reg, \sym
+	add	\reg, \reg, :lo12:\sym
+	.endm
+
+	.section .text.boot, "ax"
+	.global _start
+_start:
+	/* x0: DTB address from the loader (may be garbage on bare QEMU). */
+	msr	daifset, #0xf
+	mov	x19, x0
+	ldr	x1, =SCTLR_VAL
+	msr	sctlr_el1, x1
+	isb
+	adr_l	x1, vectors
+	msr	vbar_el1, x1
+	msr	tpidr_el1, xzr
+	ldr	x1, =CNTKCTL_VAL
+	msr	cntkctl_el1, x1
+	adr_l	x1, boot_stack_top
+	mov	sp, x1
+	/* Clear .bss (8-byte stores: it is 16-aligned and padded). */
+	adr_l	x1, __bss_start
+	adr_l	x2, __bss_end
+1:	cmp	x1, x2
+	b.hs	2f
+	str	xzr, [x1], #8
+	b	1b
+2:	isb
+	mov	x0, x19
+	bl	tguest_main
+	b	halt
+
+/* PSCI CPU_ON entry: x0 = context id = logical vCPU index. */
+	.global secondary_entry
+secondary_entry:
+	msr	daifset, #0xf
+	ldr	x1, =SCTLR_VAL
+	msr	sctlr_el1, x1
+	isb
+	cmp	x0, #MAX_CPUS
+	b.hs	halt
+	adr_l	x1, vectors
+	msr	vbar_el1, x1
+	msr	tpidr_el1, x0
+	ldr	x1, =CNTKCTL_VAL
+	msr	cntkctl_el1, x1
+	adr_l	x1, cpu_stacks
+	add	x2, x0, #1
+	add	x1, x1, x2, lsl #STACK_SHIFT
+	mov	sp, x1
+	isb
+	bl	secondary_main
+halt:
+	wfi
+	b	halt
+
+/* int64_t hvc_call(fid, a1, a2, a3): SMCCC 1.1 call through the HVC conduit. */
+	.text
+	.global hvc_call
+hvc_call:
+	hvc	#0
+	ret
+
+/* uint32_t probe_load32(addr): one plain LDR, so a fault handler can skip
+ * exactly this instruction (ELR += 4). */
+	.global probe_load32
+probe_load32:
+	ldr	w0, [x0]
+	ret
+
+/* void probe_call(addr): BLR to addr; a faulting fetch returns here via LR. */
+	.global probe_call
+probe_call:
+	stp	x29, x30, [sp, #-16]!
+	mov	x29, sp
+	blr	x0
+	ldp	x29, x30, [sp], #16
+	ret
+
+/*
+ * Vectors: each entry saves x0/x1 and passes its number (0-15: current EL
+ * SP0, current EL SPx, lower EL AArch64, lower EL AArch32; each sync, IRQ,
+ * FIQ, SError) to exc_common.
+ */
+	.macro	ventry, kind
+	.balign	0x80
+	sub	sp, sp, #FRAME_SIZE
+	stp	x0, x1, [sp, #0]
+	mov	x1, #\kind
+	b	exc_common
+	.endm
+
+	.balign	2048
+vectors:
+	.irp	k, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	ventry	\k
+	.endr
+
+exc_common:
+	stp	x2, x3, [sp, #16]
+	stp	x4, x5, [sp, #32]
+	stp	x6, x7, [sp, #48]
+	stp	x8, x9, [sp, #64]
+	stp	x10, x11, [sp, #80]
+	stp	x12, x13, [sp, #96]
+	stp	x14, x15, [sp, #112]
+	stp	x16, x17, [sp, #128]
+	stp	x18, x19, [sp, #144]
+	stp	x20, x21, [sp, #160]
+	stp	x22, x23, [sp, #176]
+	stp	x24, x25, [sp, #192]
+	stp	x26, x27, [sp, #208]
+	stp	x28, x29, [sp, #224]
+	mrs	x2, elr_el1
+	mrs	x3, spsr_el1
+	stp	x30, x2, [sp, #240]
+	str	x3, [sp, #256]
+	mov	x0, sp
+	bl	exc_entry
+	/* The handler may have changed elr (probes) in the frame. */
+	ldr	x3, [sp, #256]
+	ldp	x30, x2, [sp, #240]
+	msr	elr_el1, x2
+	msr	spsr_el1, x3
+	ldp	x28, x29, [sp, #224]
+	ldp	x26, x27, [sp, #208]
+	ldp	x24, x25, [sp, #192]
+	ldp	x22, x23, [sp, #176]
+	ldp	x20, x21, [sp, #160]
+	ldp	x18, x19, [sp, #144]
+	ldp	x16, x17, [sp, #128]
+	ldp	x14, x15, [sp, #112]
+	ldp	x12, x13, [sp, #96]
+	ldp	x10, x11, [sp, #80]
+	ldp	x8, x9, [sp, #64]
+	ldp	x6, x7, [sp, #48]
+	ldp	x4, x5, [sp, #32]
+	ldp	x2, x3, [sp, #16]
+	ldp	x0, x1, [sp, #0]
+	add	sp, sp, #FRAME_SIZE
+	eret
+
+	.bss
+	.balign	16
+boot_stack:
+	.skip	1 << STACK_SHIFT
+boot_stack_top:
+	.global	cpu_stacks
+cpu_stacks:
+	.skip	MAX_CPUS << STACK_SHIFT

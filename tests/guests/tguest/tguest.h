@@ -1,0 +1,186 @@
+/*
+ * tguest: a small bare-metal test guest for tessera partitions (and bare
+ * QEMU virt). Runs at EL1 with the MMU off: every data access is then
+ * Device-nGnRnE, so all code is built with -mstrict-align and nothing
+ * relies on exclusives or caches. Only vCPU0 prints; secondaries report
+ * through shared flags.
+ */
+#ifndef TGUEST_H
+#define TGUEST_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAX_CPUS 8
+
+/* Guest machine model (QEMU virt layout, see ../shared/DESIGN.md). */
+#define RAM_BASE    0x40000000UL
+#define GICD_BASE   0x08000000UL
+#define GICR_BASE   0x080a0000UL
+#define GICR_STRIDE 0x20000UL
+#define PL011_BASE  0x09000000UL
+#define TIMER_PPI   27
+#define SGI_PING    3 /* vCPU0 -> secondary */
+#define SGI_PONG    4 /* secondary -> vCPU0 */
+#define SGI_KICK    5 /* wake a secondary from WFI, no reply */
+
+#define read_sysreg(r)                                                                             \
+	({                                                                                         \
+		uint64_t __v;                                                                      \
+		__asm__ volatile("mrs %0, " #r : "=r"(__v));                                       \
+		__v;                                                                               \
+	})
+#define write_sysreg(r, v) __asm__ volatile("msr " #r ", %0" ::"r"((uint64_t)(v)))
+#define isb()		   __asm__ volatile("isb" ::: "memory")
+#define dsb()		   __asm__ volatile("dsb sy" ::: "memory")
+#define dmb()		   __asm__ volatile("dmb sy" ::: "memory")
+#define sev()		   __asm__ volatile("sev" ::: "memory")
+#define wfe()		   __asm__ volatile("wfe" ::: "memory")
+#define wfi()		   __asm__ volatile("wfi" ::: "memory")
+#define irq_enable()	   __asm__ volatile("msr daifclr, #2" ::: "memory")
+#define irq_disable()	   __asm__ volatile("msr daifset, #2" ::: "memory")
+
+/*
+ * MMIO accessors are single LDR/STR with a plain base register: a trapped
+ * access is then reported with a valid syndrome (ESR ISV=1), which a
+ * hypervisor needs to emulate it. (Compiler-chosen forms such as
+ * post-indexed loads give ISV=0.)
+ */
+static inline uint32_t mmio_read32(uintptr_t a)
+{
+	uint32_t v;
+
+	__asm__ volatile("ldr %w0, [%1]" : "=r"(v) : "r"(a) : "memory");
+	return v;
+}
+
+static inline void mmio_write32(uintptr_t a, uint32_t v)
+{
+	__asm__ volatile("str %w0, [%1]" ::"rZ"(v), "r"(a) : "memory");
+}
+
+static inline uint64_t mmio_read64(uintptr_t a)
+{
+	uint64_t v;
+
+	__asm__ volatile("ldr %0, [%1]" : "=r"(v) : "r"(a) : "memory");
+	return v;
+}
+
+static inline uint64_t now(void)
+{
+	isb(); /* keep the counter read from being hoisted before earlier work */
+	return read_sysreg(cntvct_el0);
+}
+
+static inline uint64_t timer_freq(void)
+{
+	return read_sysreg(cntfrq_el0);
+}
+
+/* Logical vCPU index (position in the DT /cpus list), kept in TPIDR_EL1. */
+static inline unsigned this_cpu(void)
+{
+	return (unsigned)read_sysreg(tpidr_el1);
+}
+
+/* Affinity fields of an MPIDR (Aff3 moved down next to Aff2..0). */
+static inline uint64_t mpidr_aff(uint64_t mpidr)
+{
+	return (mpidr & 0xffffffUL) | ((mpidr >> 8) & 0xff000000UL);
+}
+
+/* uart.c */
+void uart_putc(char c);
+int uart_getc(void); /* -1 if the RX FIFO is empty */
+void tg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tg_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+void tg_snprintf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* fdt.c: what tguest needs from the device tree. */
+struct dt_info {
+	const char *bootargs; /* NULL if none */
+	unsigned ncpus;
+	uint64_t mpidr[MAX_CPUS];
+	uint64_t mem_base, mem_size; /* first /memory reg entry; size 0 if none */
+};
+void dt_parse(const void *blob, struct dt_info *info);
+bool dt_is_valid(const void *blob);
+/* Value of "key=" in a bootargs string, copied to out; false if absent. */
+bool bootarg(const char *args, const char *key, char *out, size_t outsz);
+
+/* psci.c (HVC conduit, SMCCC 1.1) */
+#define PSCI_VERSION	   0x84000000U
+#define PSCI_CPU_OFF	   0x84000002U
+#define PSCI_CPU_ON	   0xc4000003U
+#define PSCI_AFFINITY_INFO 0xc4000004U
+#define PSCI_SYSTEM_OFF	   0x84000008U
+#define PSCI_SYSTEM_RESET  0x84000009U
+#define PSCI_FEATURES	   0x8400000aU
+#define PSCI_SUCCESS	   0
+#define PSCI_NOT_SUPPORTED (-1)
+#define PSCI_ALREADY_ON	   (-4)
+#define AFF_ON		   0
+#define AFF_OFF		   1
+int64_t hvc_call(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3); /* start.S */
+void __attribute__((noreturn)) system_off(void);
+void __attribute__((noreturn)) system_reset(void);
+
+/* gic.c */
+void gic_dist_init(void);
+bool gic_cpu_init(void); /* this CPU's redistributor + CPU interface */
+void gic_send_sgi(unsigned intid, uint64_t target_mpidr);
+uint32_t gic_ack(void);
+void gic_eoi(uint32_t intid);
+
+/* exc.c */
+struct exc_frame {
+	uint64_t x[31];
+	uint64_t elr, spsr, pad;
+};
+/* A probe: run a single access that is expected to fault; the handler
+ * records the fault and resumes after it instead of stopping. */
+struct fault_rec {
+	bool hit;
+	uint64_t esr, far, elr;
+};
+void probe_arm(void);
+bool probe_result(struct fault_rec *out); /* disarms; true if a fault hit */
+uint32_t probe_read32(uintptr_t addr, struct fault_rec *rec);
+void probe_exec(uintptr_t addr, struct fault_rec *rec);
+
+/* percpu state shared between vCPU0 and the secondaries (main.c) */
+struct cpu_state {
+	volatile uint32_t boots;     /* incremented each time it reports in */
+	volatile uint32_t gic_ok;    /* its redistributor was found */
+	volatile uint32_t pings;     /* SGI_PING received */
+	volatile uint32_t off_req;   /* vCPU0 asks it to CPU_OFF */
+	volatile int32_t off_err;    /* CPU_OFF returned (an error) */
+	volatile uint64_t timer_hit; /* CNTVCT when PPI 27 was taken, 0 if not */
+};
+extern struct cpu_state cpus[MAX_CPUS];
+extern volatile uint32_t pongs; /* SGI_PONG received by vCPU0 */
+extern struct dt_info dt;
+extern unsigned boot_cpu;
+
+bool wait_until(volatile uint32_t *p, uint32_t want_at_least, uint64_t timeout_ticks);
+void timer_irq(void);
+void secondary_entry(void); /* start.S */
+
+/* tests.c, modes.c */
+extern unsigned tests_passed, tests_failed;
+void run_all(void);
+void __attribute__((noreturn)) run_reset(void);
+void __attribute__((noreturn)) run_idle(const char *name);
+void __attribute__((noreturn)) run_bench(void);
+
+/* lib.c: what GCC may call even in freestanding code */
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+size_t tg_strlen(const char *s);
+int tg_strncmp(const char *a, const char *b, size_t n);
+
+#endif

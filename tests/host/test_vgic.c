@@ -1,0 +1,686 @@
+/*
+ * Virtual GICv3 model: distributor/redistributor register semantics and
+ * the list-register flow, against a fake CPU interface (an LR array per
+ * vCPU, counted kicks, a lock whose depth is checked on every callback).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+#include "kernel/vgic.h"
+
+#define NVCPUS 4
+#define NLRS   4
+#define SGI    0x10000ull /* SGI_base frame within a redistributor */
+#define RD(n)  ((uint64_t)(n)*0x20000)
+
+static struct fake {
+	uint64_t lr[VGIC_MAX_VCPUS][VGIC_MAX_LRS];
+	unsigned cur; /* vCPU whose LRs read_lr/write_lr reach */
+	int depth;
+	unsigned locks, kicks[VGIC_MAX_VCPUS];
+} F;
+static struct vgic g;
+
+static uint64_t fake_read_lr(void *ctx, unsigned i)
+{
+	assert_int_equal(F.depth, 1);
+	assert_true(i < NLRS);
+	return F.lr[F.cur][i];
+}
+static void fake_write_lr(void *ctx, unsigned i, uint64_t v)
+{
+	assert_int_equal(F.depth, 1);
+	assert_true(i < NLRS);
+	F.lr[F.cur][i] = v;
+}
+static void fake_kick(void *ctx, unsigned vcpu)
+{
+	assert_int_equal(F.depth, 0); /* never under the lock */
+	assert_true(vcpu < NVCPUS);
+	F.kicks[vcpu]++;
+}
+static void fake_lock(void *ctx)
+{
+	assert_int_equal(F.depth, 0); /* not recursive */
+	F.depth++;
+	F.locks++;
+}
+static void fake_unlock(void *ctx)
+{
+	assert_int_equal(F.depth, 1);
+	F.depth--;
+}
+
+static int setup(void **state)
+{
+	memset(&F, 0, sizeof(F));
+	struct vgic_ops ops = {
+	    .nr_lrs = NLRS,
+	    .read_lr = fake_read_lr,
+	    .write_lr = fake_write_lr,
+	    .kick = fake_kick,
+	    .lock = fake_lock,
+	    .unlock = fake_unlock,
+	    .ctx = &F,
+	};
+	vgic_init(&g, NVCPUS, &ops);
+	return 0;
+}
+static int teardown(void **state)
+{
+	assert_int_equal(F.depth, 0);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static uint64_t dacc(unsigned vcpu, uint64_t off, unsigned size, bool write, uint64_t v)
+{
+	assert_int_equal(vgic_dist_access(&g, vcpu, off, size, write, &v), 0);
+	return v;
+}
+static uint32_t dread(uint64_t off)
+{
+	return (uint32_t)dacc(0, off, 4, false, 0);
+}
+static void dwrite(uint64_t off, uint64_t v)
+{
+	dacc(0, off, 4, true, v);
+}
+static uint64_t racc(unsigned vcpu, uint64_t off, unsigned size, bool write, uint64_t v)
+{
+	assert_int_equal(vgic_redist_access(&g, vcpu, off, size, write, &v), 0);
+	return v;
+}
+static uint32_t rread(uint64_t off)
+{
+	return (uint32_t)racc(0, off, 4, false, 0);
+}
+static void rwrite(uint64_t off, uint64_t v)
+{
+	racc(0, off, 4, true, v);
+}
+static void flush(unsigned v)
+{
+	F.cur = v;
+	vgic_flush(&g, v);
+}
+static void sync_(unsigned v)
+{
+	F.cur = v;
+	vgic_sync(&g, v);
+}
+static unsigned lr_st(unsigned v, int i)
+{
+	return (unsigned)(F.lr[v][i] >> 62);
+}
+/* Index of the valid LR of vCPU v holding intid, or -1. */
+static int lr_find(unsigned v, unsigned intid)
+{
+	for (int i = 0; i < NLRS; i++)
+		if (lr_st(v, i) && (uint32_t)F.lr[v][i] == intid)
+			return i;
+	return -1;
+}
+static unsigned lr_used(unsigned v)
+{
+	unsigned n = 0;
+	for (int i = 0; i < NLRS; i++)
+		n += lr_st(v, i) != 0;
+	return n;
+}
+/* What the guest does to an LR: acknowledge (pending -> active), EOI. */
+static void guest_ack(unsigned v, int i)
+{
+	assert_true(i >= 0);
+	F.lr[v][i] = (F.lr[v][i] & ~(3ull << 62)) | (2ull << 62);
+}
+static void guest_eoi(unsigned v, int i)
+{
+	assert_true(i >= 0);
+	F.lr[v][i] &= ~(3ull << 62);
+}
+static void enable_spi(unsigned intid)
+{
+	dwrite(0x100 + intid / 32 * 4, BIT(intid % 32));
+}
+static void enable_grp1(void)
+{
+	dwrite(0x0, 2);
+}
+
+/* ---- distributor ---- */
+
+static void dist_id_registers(void **state)
+{
+	uint32_t typer = dread(0x4);
+	assert_int_equal(typer & 0x1f, VGIC_NR_IRQS / 32 - 1);	    /* ITLinesNumber */
+	assert_int_equal((typer >> 19) & 0x1f, 9);		    /* IDbits: 10 bits */
+	assert_int_equal(typer & (BIT(16) | BIT(17) | BIT(10)), 0); /* MBIS, LPIS, SecurityExtn */
+	assert_int_equal(dread(0x8), 0x5400043b);		    /* IIDR */
+	assert_int_equal(dread(0xc), 0);			    /* TYPER2 */
+	assert_int_equal(dread(0x10), 0);			    /* STATUSR */
+	assert_int_equal(dread(0xffe8), 0x30);			    /* PIDR2 */
+	assert_int_equal(dread(0xfff0), 0x0d);
+	assert_int_equal(dread(0xfff4), 0xf0);
+	assert_int_equal(dread(0xfff8), 0x05);
+	assert_int_equal(dread(0xfffc), 0xb1);
+}
+
+static void dist_ctlr(void **state)
+{
+	assert_int_equal(dread(0x0), 0x50); /* ARE, DS */
+	dwrite(0x0, 0x80000013);	    /* RWP and ARE writes ignored */
+	assert_int_equal(dread(0x0), 0x53);
+	dwrite(0x0, 0x2);
+	assert_int_equal(dread(0x0), 0x52);
+	dwrite(0x0, 0);
+	assert_int_equal(dread(0x0), 0x50);
+}
+
+static void dist_enable_pend_active(void **state)
+{
+	dwrite(0x104, BIT(1) | BIT(8)); /* ISENABLER1: INTIDs 33, 40 */
+	assert_int_equal(dread(0x104), BIT(1) | BIT(8));
+	assert_int_equal(dread(0x184), BIT(1) | BIT(8));
+	dwrite(0x184, BIT(1));
+	assert_int_equal(dread(0x104), BIT(8));
+	dwrite(0x104, 0); /* zeros do nothing */
+	assert_int_equal(dread(0x104), BIT(8));
+
+	dwrite(0x208, BIT(3)); /* ISPENDR2: INTID 67 */
+	assert_int_equal(dread(0x208), BIT(3));
+	assert_int_equal(dread(0x288), BIT(3));
+	dwrite(0x288, BIT(3));
+	assert_int_equal(dread(0x208), 0);
+	dwrite(0x304, BIT(0)); /* ISACTIVER1: 32 */
+	assert_int_equal(dread(0x384), BIT(0));
+	dwrite(0x384, BIT(0));
+	assert_int_equal(dread(0x304), 0);
+
+	/* beyond the last SPI: RAZ/WI */
+	dwrite(0x10c, ~0u);
+	assert_int_equal(dread(0x10c), 0);
+}
+
+static void dist_private_words_raz_wi(void **state)
+{
+	dwrite(0x100, ~0u); /* ISENABLER0 belongs to the redistributors */
+	assert_int_equal(dread(0x100), 0);
+	assert_int_equal(rread(SGI + 0x100), 0);
+	dwrite(0x400, 0x80808080);
+	assert_int_equal(dread(0x400), 0);
+	assert_int_equal(dread(0xc00), 0);
+	assert_int_equal(dread(0x6000), 0); /* IROUTER<0..31> reserved */
+}
+
+static void dist_priority_bytes(void **state)
+{
+	dacc(0, 0x400 + 33, 1, true, 0xa0);
+	assert_int_equal(dread(0x420), 0xa000);
+	dwrite(0x424, 0x11223344); /* 5 bits kept */
+	assert_int_equal(dacc(0, 0x425, 1, false, 0), 0x30);
+	assert_int_equal(dread(0x424), 0x10203040);
+	uint64_t v = 0;
+	assert_int_equal(vgic_dist_access(&g, 0, 0x420, 2, false, &v), -EINVAL);
+	assert_int_equal(vgic_dist_access(&g, 0, 0x420, 8, false, &v), -EINVAL);
+	/* the redistributor's IPRIORITYR is byte accessible too */
+	racc(0, SGI + 0x400 + 3, 1, true, 0x80);
+	assert_int_equal(rread(SGI + 0x400), 0x80000000);
+}
+
+static void dist_icfgr(void **state)
+{
+	dwrite(0xc08, BIT(3)); /* ICFGR2: INTID 33 edge */
+	assert_int_equal(dread(0xc08), BIT(3));
+	dwrite(0xc08, 0);
+	assert_int_equal(dread(0xc08), 0);
+	assert_int_equal(rread(SGI + 0xc00), 0xaaaaaaaa); /* SGIs: always edge */
+	rwrite(SGI + 0xc00, 0);
+	assert_int_equal(rread(SGI + 0xc00), 0xaaaaaaaa);
+	rwrite(SGI + 0xc04, BIT(2 * 11 + 1)); /* ICFGR1: PPI 27 edge */
+	assert_int_equal(rread(SGI + 0xc04), BIT(23));
+}
+
+static void dist_irouter(void **state)
+{
+	uint64_t r40 = 0x6000 + 8 * 40;
+	dacc(0, r40, 8, true, 2);
+	assert_int_equal(dacc(0, r40, 8, false, 0), 2);
+	assert_int_equal(dacc(0, r40, 4, false, 0), 2);
+	assert_int_equal(dacc(0, r40 + 4, 4, false, 0), 0);
+	enable_grp1();
+	enable_spi(40);
+	vgic_inject(&g, 0, 40);
+	assert_int_equal(F.kicks[2], 1);
+	assert_int_equal(F.kicks[0], 0);
+	flush(0);
+	assert_int_equal(lr_find(0, 40), -1);
+	flush(2);
+	assert_true(lr_find(2, 40) >= 0);
+
+	/* IRM = 1: vCPU 0; 32-bit halves */
+	uint64_t r41 = 0x6000 + 8 * 41;
+	dacc(0, r41, 4, true, BIT(31) | 3);
+	assert_int_equal(dacc(0, r41, 8, false, 0), BIT(31) | 3);
+	enable_spi(41);
+	vgic_inject(&g, 0, 41);
+	assert_int_equal(F.kicks[0], 1);
+
+	/* an affinity no vCPU has: never delivered */
+	uint64_t r42 = 0x6000 + 8 * 42;
+	dacc(0, r42 + 4, 4, true, 1); /* Aff3 = 1 */
+	assert_int_equal(dacc(0, r42, 8, false, 0), 1ull << 32);
+	enable_spi(42);
+	vgic_inject(&g, 0, 42);
+	for (unsigned c = 0; c < NVCPUS; c++) {
+		flush(c);
+		assert_int_equal(lr_find(c, 42), -1);
+	}
+}
+
+static void access_sizes(void **state)
+{
+	uint64_t v = 0;
+	assert_int_equal(vgic_dist_access(&g, 0, 0x0, 8, false, &v), -EINVAL);
+	assert_int_equal(vgic_dist_access(&g, 0, 0x102, 4, false, &v), -EINVAL);
+	assert_int_equal(vgic_dist_access(&g, 0, 0x100, 2, false, &v), -EINVAL);
+	assert_int_equal(vgic_dist_access(&g, 0, 0x100, 1, false, &v), -EINVAL);
+	assert_int_equal(vgic_dist_access(&g, 0, 0x6104, 8, false, &v), -EINVAL);
+	assert_int_equal(vgic_dist_access(&g, 0, 0x10000, 4, false, &v), -EINVAL);
+	assert_int_equal(vgic_dist_access(&g, 0, 0x100, 3, false, &v), -EINVAL);
+	v = 1;
+	assert_int_equal(vgic_dist_access(&g, 0, 0x8000, 4, false, &v), 0); /* reserved */
+	assert_int_equal(v, 0);
+	assert_int_equal(vgic_redist_access(&g, 0, 0x14, 8, false, &v), -EINVAL);
+	assert_int_equal(vgic_redist_access(&g, 0, SGI + 0x100, 8, false, &v), -EINVAL);
+	assert_int_equal(vgic_redist_access(&g, 0, 0x70, 8, false, &v), 0); /* PROPBASER */
+}
+
+/* ---- redistributors ---- */
+
+static void redist_typer_last(void **state)
+{
+	for (unsigned n = 0; n < NVCPUS; n++) {
+		uint64_t want = (uint64_t)n << 32 | n << 8 | (n == NVCPUS - 1 ? BIT(4) : 0);
+		assert_int_equal(racc(0, RD(n) + 8, 8, false, 0), want);
+		assert_int_equal(racc(0, RD(n) + 8, 4, false, 0), want & 0xffffffff);
+		assert_int_equal(racc(0, RD(n) + 12, 4, false, 0), n);
+		assert_int_equal(rread(RD(n) + 0xffe8), 0x30);
+		assert_int_equal(rread(RD(n) + 0x4), 0x5400043b);
+		assert_int_equal(rread(RD(n) + 0x0), 0); /* CTLR: no LPIs, RWP 0 */
+	}
+	uint64_t v = 0;
+	assert_int_equal(vgic_redist_access(&g, 0, RD(NVCPUS) + 8, 8, false, &v), -EINVAL);
+	assert_int_equal(vgic_redist_access(&g, 0, RD(NVCPUS) + 0xffe8, 4, false, &v), -EINVAL);
+}
+
+static void redist_waker(void **state)
+{
+	assert_int_equal(rread(RD(1) + 0x14), 6); /* asleep at reset */
+	rwrite(RD(1) + 0x14, 0);
+	assert_int_equal(rread(RD(1) + 0x14), 0);
+	assert_int_equal(rread(RD(2) + 0x14), 6); /* per vCPU */
+	rwrite(RD(1) + 0x14, 2);
+	assert_int_equal(rread(RD(1) + 0x14), 6);
+}
+
+static void redist_private_state(void **state)
+{
+	rwrite(RD(2) + SGI + 0x100, BIT(27));
+	assert_int_equal(rread(RD(2) + SGI + 0x100), BIT(27));
+	assert_int_equal(rread(RD(1) + SGI + 0x100), 0);
+	rwrite(RD(2) + SGI + 0x180, BIT(27));
+	assert_int_equal(rread(RD(2) + SGI + 0x100), 0);
+	assert_int_equal(rread(RD(2) + SGI + 0x80), ~0u); /* group 1 at reset */
+	rwrite(RD(2) + SGI + 0x80, 0xffff0000);
+	assert_int_equal(rread(RD(2) + SGI + 0x80), 0xffff0000);
+	rwrite(RD(2) + SGI + 0xd00, ~0u); /* IGRPMODR0 */
+	assert_int_equal(rread(RD(2) + SGI + 0xd00), 0);
+}
+
+/* ---- SGIs ---- */
+
+static void sgi_target_list(void **state)
+{
+	enable_grp1();
+	rwrite(RD(2) + SGI + 0x100, BIT(5));
+	vgic_sgi(&g, 0, 5ull << 24 | BIT(2));
+	assert_int_equal(F.kicks[2], 1);
+	assert_int_equal(F.kicks[0], 0);
+	flush(2);
+	int i = lr_find(2, 5);
+	assert_true(i >= 0);
+	assert_int_equal(lr_st(2, i), 1);
+	assert_true(F.lr[2][i] & BIT(60)); /* group 1 */
+
+	/* Aff1 != 0 or RS != 0: no such vCPU */
+	vgic_sgi(&g, 0, 5ull << 24 | 1ull << 16 | BIT(3));
+	vgic_sgi(&g, 0, 5ull << 24 | 1ull << 44 | BIT(3));
+	assert_int_equal(F.kicks[3], 0);
+}
+
+static void sgi_irm_all_but_self(void **state)
+{
+	enable_grp1();
+	for (unsigned n = 0; n < NVCPUS; n++)
+		rwrite(RD(n) + SGI + 0x100, BIT(1));
+	vgic_sgi(&g, 1, 1ull << 24 | BIT(40));
+	for (unsigned n = 0; n < NVCPUS; n++) {
+		assert_int_equal(F.kicks[n], n == 1 ? 0 : 1);
+		flush(n);
+		assert_int_equal(lr_find(n, 1) >= 0, n != 1);
+	}
+	assert_false(vgic_pending(&g, 1));
+	/* to itself: pending, not kicked (it flushes before re-entry) */
+	vgic_sgi(&g, 1, 1ull << 24 | BIT(1));
+	assert_int_equal(F.kicks[1], 0);
+	assert_true(vgic_pending(&g, 1));
+}
+
+/* ---- list registers ---- */
+
+static void underflow_and_refill(void **state)
+{
+	enable_grp1();
+	for (unsigned n = 32; n < 38; n++) {
+		enable_spi(n);
+		vgic_inject(&g, 0, n);
+	}
+	flush(0);
+	assert_int_equal(lr_used(0), NLRS);
+	assert_true(vgic_wants_underflow(&g, 0));
+	for (unsigned n = 32; n < 36; n++)
+		assert_true(lr_find(0, n) >= 0);
+
+	int i = lr_find(0, 32);
+	guest_ack(0, i);
+	guest_eoi(0, i);
+	sync_(0);
+	assert_int_equal(F.lr[0][i], 0); /* released LR written back as 0 */
+	flush(0);
+	assert_int_equal(lr_find(0, 36), i);
+	assert_true(vgic_wants_underflow(&g, 0));
+
+	i = lr_find(0, 33);
+	guest_ack(0, i);
+	guest_eoi(0, i);
+	sync_(0);
+	flush(0);
+	assert_true(lr_find(0, 37) >= 0);
+	assert_false(vgic_wants_underflow(&g, 0));
+	assert_int_equal(lr_used(0), NLRS);
+}
+
+static void priority_order(void **state)
+{
+	static const uint8_t prio[6] = {0xa0, 0x20, 0xf0, 0x40, 0x20, 0x80};
+	enable_grp1();
+	for (unsigned k = 0; k < 6; k++) {
+		dacc(0, 0x400 + 32 + k, 1, true, prio[k]);
+		enable_spi(32 + k);
+		vgic_inject(&g, 0, 32 + k);
+	}
+	flush(0);
+	/* 0x20 (33, 36), 0x40 (35), 0x80 (37) win; 0xa0 and 0xf0 wait */
+	assert_int_equal((uint32_t)F.lr[0][0], 33);
+	assert_int_equal((uint32_t)F.lr[0][1], 36);
+	assert_int_equal((uint32_t)F.lr[0][2], 35);
+	assert_int_equal((uint32_t)F.lr[0][3], 37);
+	assert_int_equal((F.lr[0][2] >> 48) & 0xff, 0x40);
+	assert_int_equal(lr_find(0, 32), -1);
+	assert_int_equal(lr_find(0, 34), -1);
+}
+
+static void level_repends_while_high(void **state)
+{
+	enable_grp1();
+	enable_spi(33);
+	vgic_set_level(&g, 0, 33, true);
+	assert_int_equal(F.kicks[0], 1);
+	flush(0);
+	int i = lr_find(0, 33);
+	assert_true(i >= 0);
+	assert_int_equal(lr_st(0, i), 1);
+	assert_true(F.lr[0][i] & BIT(41)); /* EOI maintenance: exit on completion */
+	assert_false(F.lr[0][i] & BIT(61));
+
+	/* completed with the line still high: pending again */
+	guest_ack(0, i);
+	guest_eoi(0, i);
+	sync_(0);
+	assert_true(vgic_pending(&g, 0));
+	flush(0);
+	i = lr_find(0, 33);
+	assert_true(i >= 0);
+	assert_int_equal(lr_st(0, i), 1);
+
+	/* exit inside the handler, which lowers the line: active only */
+	guest_ack(0, i);
+	sync_(0);
+	vgic_set_level(&g, 0, 33, false);
+	flush(0);
+	assert_int_equal(lr_st(0, i), 2);
+	guest_eoi(0, i);
+	sync_(0);
+	flush(0);
+	assert_int_equal(lr_used(0), 0);
+	assert_false(vgic_pending(&g, 0));
+}
+
+static void ispendr_on_level_clears_on_ack(void **state)
+{
+	enable_grp1();
+	enable_spi(34);
+	dwrite(0x204, BIT(2)); /* ISPENDR: latch, line low */
+	flush(0);
+	int i = lr_find(0, 34);
+	assert_true(i >= 0);
+	guest_ack(0, i);
+	guest_eoi(0, i);
+	sync_(0);
+	flush(0);
+	assert_int_equal(lr_used(0), 0);
+	assert_int_equal(dread(0x204), 0);
+}
+
+static void hw_linked_encoding(void **state)
+{
+	enable_grp1();
+	rwrite(RD(1) + SGI + 0x100, BIT(27));
+	rwrite(RD(1) + SGI + 0x400 + 24, 0xa0u << 24); /* PPI 27 priority */
+	vgic_inject_hw(&g, 1, 27, 27);
+	assert_int_equal(F.kicks[1], 1);
+	flush(1);
+	int i = lr_find(1, 27);
+	assert_true(i >= 0);
+	uint64_t lr = F.lr[1][i];
+	assert_true(lr & BIT(61));		   /* HW */
+	assert_int_equal((lr >> 32) & 0x1fff, 27); /* pINTID */
+	assert_int_equal((lr >> 48) & 0xff, 0xa0); /* priority */
+	assert_int_equal(lr >> 62, 1);		   /* pending */
+	assert_true(lr & BIT(60));		   /* group 1 */
+
+	/* never pending+active with HW = 1 */
+	guest_ack(1, i);
+	sync_(1);
+	vgic_inject_hw(&g, 1, 27, 27);
+	flush(1);
+	assert_int_equal(lr_st(1, i), 2);
+	guest_eoi(1, i);
+	sync_(1);
+	flush(1); /* the latched one goes in now */
+	i = lr_find(1, 27);
+	assert_true(i >= 0);
+	assert_int_equal(lr_st(1, i), 1);
+}
+
+static void edge_while_active_is_pending_active(void **state)
+{
+	enable_grp1();
+	enable_spi(40);
+	dwrite(0xc08, BIT(2 * 8 + 1)); /* ICFGR2 covers 32..47: 40 edge */
+	vgic_inject(&g, 0, 40);
+	vgic_inject(&g, 0, 40); /* merges */
+	flush(0);
+	int i = lr_find(0, 40);
+	assert_int_equal(lr_st(0, i), 1);
+	assert_false(F.lr[0][i] & BIT(41)); /* no EOI maintenance for edge */
+	guest_ack(0, i);
+	sync_(0);
+	vgic_inject(&g, 0, 40);
+	flush(0);
+	assert_int_equal(lr_st(0, i), 3);
+	guest_eoi(0, i); /* deactivate: the pending half remains */
+	F.lr[0][i] |= 1ull << 62;
+	sync_(0);
+	flush(0);
+	assert_int_equal(lr_st(0, i), 1);
+	assert_int_equal(lr_used(0), 1);
+}
+
+static void disabled_not_flushed(void **state)
+{
+	enable_grp1();
+	vgic_inject(&g, 0, 34);
+	assert_int_equal(F.kicks[0], 0);
+	flush(0);
+	assert_int_equal(lr_used(0), 0);
+	assert_false(vgic_pending(&g, 0));
+	assert_int_equal(dread(0x204), BIT(2)); /* still pending */
+
+	dacc(1, 0x104, 4, true, BIT(2)); /* vCPU 1 enables it */
+	assert_int_equal(F.kicks[0], 1);
+	flush(0);
+	int i = lr_find(0, 34);
+	assert_true(i >= 0);
+
+	/* disabled again before the guest took it: the LR goes, pending stays */
+	sync_(0);
+	dwrite(0x184, BIT(2));
+	flush(0);
+	assert_int_equal(F.lr[0][i], 0);
+	assert_int_equal(dread(0x204), BIT(2));
+}
+
+static void group_enable_respected(void **state)
+{
+	enable_spi(35);
+	vgic_inject(&g, 0, 35);
+	flush(0);
+	assert_int_equal(lr_used(0), 0);
+	assert_int_equal(F.kicks[0], 0);
+	dacc(3, 0x0, 4, true, 2); /* vCPU 3 enables group 1 */
+	assert_int_equal(F.kicks[0], 1);
+	flush(0);
+	int i = lr_find(0, 35);
+	assert_true(i >= 0);
+
+	/* a group 0 interrupt needs EnableGrp0, and its LR has Group = 0 */
+	dwrite(0x84, ~0u & ~BIT(4)); /* IGROUPR1: 36 group 0 */
+	enable_spi(36);
+	vgic_inject(&g, 0, 36);
+	flush(0);
+	assert_int_equal(lr_find(0, 36), -1);
+	dwrite(0x0, 3);
+	flush(0);
+	i = lr_find(0, 36);
+	assert_true(i >= 0);
+	assert_false(F.lr[0][i] & BIT(60));
+}
+
+static void icpendr_drops_lr(void **state)
+{
+	enable_grp1();
+	enable_spi(33);
+	dwrite(0xc08, BIT(3)); /* 33 edge */
+	vgic_inject(&g, 0, 33);
+	flush(0);
+	assert_int_equal(dread(0x204), BIT(1)); /* in flight: reads pending */
+	sync_(0);
+	dwrite(0x284, BIT(1));
+	flush(0);
+	assert_int_equal(lr_used(0), 0);
+	assert_int_equal(dread(0x204), 0);
+}
+
+static void reroute_moves_pending_lr(void **state)
+{
+	enable_grp1();
+	enable_spi(50);
+	vgic_inject(&g, 0, 50);
+	flush(0);
+	assert_true(lr_find(0, 50) >= 0);
+	sync_(0);
+	dacc(0, 0x6000 + 8 * 50, 8, true, 1); /* vCPU 0 re-routes it to 1 */
+	flush(0);
+	assert_int_equal(lr_find(0, 50), -1);
+	assert_int_equal(F.kicks[1], 1);
+	flush(1);
+	assert_true(lr_find(1, 50) >= 0);
+}
+
+static void lrs_restored_after_unload(void **state)
+{
+	enable_grp1();
+	enable_spi(33);
+	vgic_inject(&g, 0, 33);
+	flush(0);
+	int i = lr_find(0, 33);
+	guest_ack(0, i);
+	sync_(0);
+	memset(F.lr[0], 0, sizeof(F.lr[0])); /* the scheduler's unload */
+	flush(0);
+	assert_int_equal(lr_find(0, 33), i);
+	assert_int_equal(lr_st(0, i), 2);
+}
+
+static void bad_arguments_ignored(void **state)
+{
+	vgic_inject(&g, 0, VGIC_NR_IRQS);
+	vgic_inject(&g, NVCPUS, 20);
+	vgic_set_level(&g, 0, 1020, true);
+	flush(NVCPUS); /* no such vCPU: no effect */
+	assert_false(vgic_pending(&g, NVCPUS));
+	assert_false(vgic_wants_underflow(&g, NVCPUS));
+	for (unsigned c = 0; c < NVCPUS; c++)
+		assert_int_equal(F.kicks[c], 0);
+	assert_true(F.locks > 0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(dist_id_registers),
+	    T(dist_ctlr),
+	    T(dist_enable_pend_active),
+	    T(dist_private_words_raz_wi),
+	    T(dist_priority_bytes),
+	    T(dist_icfgr),
+	    T(dist_irouter),
+	    T(access_sizes),
+	    T(redist_typer_last),
+	    T(redist_waker),
+	    T(redist_private_state),
+	    T(sgi_target_list),
+	    T(sgi_irm_all_but_self),
+	    T(underflow_and_refill),
+	    T(priority_order),
+	    T(level_repends_while_high),
+	    T(ispendr_on_level_clears_on_ack),
+	    T(hw_linked_encoding),
+	    T(edge_while_active_is_pending_active),
+	    T(disabled_not_flushed),
+	    T(group_enable_respected),
+	    T(icpendr_drops_lr),
+	    T(reroute_moves_pending_lr),
+	    T(lrs_restored_after_unload),
+	    T(bad_arguments_ignored),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,2 @@
+host_tests += vuart
+host_srcs_vuart := kernel/vuart.c
