@@ -80,16 +80,29 @@ static bool better(const struct vgic_irq *a, const struct vgic_irq *b)
 	return a->prio < b->prio;
 }
 
+/* Runs on every guest entry: the cheap field test rejects the (usually
+ * all) idle interrupts before the full deliverability check. */
+static bool maybe_candidate(const struct vgic_irq *irq, unsigned vcpu)
+{
+	return (irq->active || irq->latch || irq->level) && !irq->in_lr && irq->target == vcpu;
+}
+
+static void scan(struct vgic *g, struct vgic_irq *irqs, unsigned n, unsigned vcpu,
+		 struct vgic_irq **best)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct vgic_irq *irq = &irqs[i];
+		if (maybe_candidate(irq, vcpu) && (irq->active || vgic_deliverable(g, irq)) &&
+		    better(irq, *best))
+			*best = irq;
+	}
+}
+
 static struct vgic_irq *next_candidate(struct vgic *g, unsigned vcpu)
 {
 	struct vgic_irq *best = NULL;
-	for (unsigned n = 0; n < VGIC_NR_IRQS; n++) {
-		struct vgic_irq *irq = vgic_irq_of(g, vcpu, n);
-		if (irq->in_lr || irq->target != vcpu)
-			continue;
-		if ((irq->active || vgic_deliverable(g, irq)) && better(irq, best))
-			best = irq;
-	}
+	scan(g, g->cpu[vcpu].priv, 32, vcpu, &best);
+	scan(g, g->spi, VGIC_NR_SPIS, vcpu, &best);
 	return best;
 }
 

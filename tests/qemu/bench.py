@@ -4,17 +4,19 @@
 Runs with ICOUNT=1 (-icount shift=0,align=off): every guest instruction
 advances virtual time by exactly 1 ns, so counter ticks measured by tessera
 convert to an instruction count that does not depend on the host.
-Results are printed and written to build/bench/foundation.txt.
+Results are printed and written to build/bench/results.txt.
 To add a benchmark, write a function returning a list of result lines and
 append it to BENCHMARKS.
 """
 
+import re
+import subprocess
 import sys
 import time
 
-from harness import PLAIN_CONFIG, TOP, Machine, TestFailure
+from harness import CONFIGS, PLAIN_CONFIG, TOP, Machine, TestFailure
 
-RESULTS = TOP / "build" / "bench" / "foundation.txt"
+RESULTS = TOP / "build" / "bench" / "results.txt"
 BOOT_LINE = r"boot: (\d+) counter ticks at (\d+) Hz from EFI entry to the shell"
 
 
@@ -41,7 +43,68 @@ def boot_instructions():
     ]
 
 
-BENCHMARKS = [boot_instructions]
+KIT = TOP / "build" / "linux-guest"
+KMSG_DONE = r"\[\s*(\d+)\.(\d{6})\] GUEST-LINUX-DONE-KMSG"
+
+
+def kmsg_ns(match):
+    return int(match.group(1)) * 10**9 + int(match.group(2)) * 1000
+
+
+def linux_under_tessera():
+    with Machine("bench_linux", config=CONFIGS / "bench-linux.dts", icount=True,
+                 deadline=time.monotonic() + 1200) as m:
+        m.wait_prompt(timeout=300)
+        done = m.expect(r"\[linux\] " + KMSG_DONE, timeout=900)
+        m.expect(r"linux: stopped", timeout=300)
+        m.send("poweroff")
+        m.wait_exit(60)
+        return kmsg_ns(done)
+
+
+def linux_bare():
+    cmd = ["qemu-system-aarch64", "-M", "virt,gic-version=3", "-cpu", "max,pauth-impdef=on",
+           "-smp", "2", "-m", "512", "-nographic", "-icount", "shift=0,align=off",
+           "-kernel", str(KIT / "Image"), "-initrd", str(KIT / "initramfs.cpio.gz"),
+           "-append", "console=ttyAMA0 guest.mode=poweroff"]
+    out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=1200,
+                         text=True, errors="replace").stdout
+    m = re.search(KMSG_DONE, out)
+    if not m:
+        raise TestFailure("bare QEMU: no GUEST-LINUX-DONE-KMSG line", out[-3000:])
+    return kmsg_ns(m)
+
+
+def linux_ratio():
+    """Linux kit from kernel start to GUEST-LINUX-DONE: tessera vs bare QEMU."""
+    t = linux_under_tessera()
+    b = linux_bare()
+    return [
+        f"linux_done_tessera: {t} instructions (kernel clock at GUEST-LINUX-DONE, "
+        f"2 vCPUs, 512 MiB, in a partition)",
+        f"linux_done_bare: {b} instructions (same kernel, initramfs and command line on "
+        f"bare QEMU -M virt,gic-version=3 -smp 2 -m 512)",
+        f"linux_ratio: {t / b:.4f}  (tessera / bare; target <= 1.05)",
+    ]
+
+
+def trap_costs():
+    """Null HVC round trip and trapped PL011 read, from inside a guest."""
+    with Machine("bench_traps", config=CONFIGS / "bench-tguest.dts", icount=True,
+                 deadline=time.monotonic() + 600) as m:
+        r = m.expect(r"TGUEST-BENCH hvc_ns=(\d+) mmio_ns=(\d+) loop_ns=(\d+)", timeout=300)
+        m.expect(r"bench: stopped", timeout=60)
+        m.send("poweroff")
+        m.wait_exit(60)
+    hvc, mmio, loop = (int(r.group(i)) / 1000 for i in (1, 2, 3))
+    return [
+        f"hvc_round_trip: {hvc:.0f} instructions (PSCI_VERSION from EL1 and back, "
+        f"average of 10000; loop overhead {loop:.0f})",
+        f"pl011_read: {mmio:.0f} instructions (trapped UARTFR read, emulated, average of 10000)",
+    ]
+
+
+BENCHMARKS = [boot_instructions, trap_costs, linux_ratio]
 
 
 def main():
