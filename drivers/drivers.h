@@ -73,21 +73,23 @@ struct dma_ops {
 	void *ctx;
 };
 
-/* ---- NVMe (nvme.c, nvme_cmd.c) ---- */
+/* ---- NVMe (nvme.c bring-up, nvme_queue.c rings and polling, nvme_admin.c
+ * Identify and queue creation, nvme_io.c block I/O; portable: nvme_prp.c) ---- */
 struct nvme_ctrl;
 struct nvme_info {
 	char model[41], serial[21], firmware[9];
 	uint16_t vid;
-	uint32_t nsid;	      /* the namespace used (the first active one) */
-	uint64_t blocks;      /* namespace size in logical blocks */
-	uint32_t block_size;  /* bytes per logical block */
-	uint32_t max_xfer;    /* largest transfer in bytes (MDTS, capped by the driver) */
-	uint32_t timeout_ms;  /* from CAP.TO */
+	uint32_t nsid;	     /* the namespace used (the first active one) */
+	uint64_t blocks;     /* namespace size in logical blocks */
+	uint32_t block_size; /* bytes per logical block */
+	uint32_t max_xfer;   /* largest transfer in bytes (MDTS, capped by the driver) */
+	uint32_t timeout_ms; /* from CAP.TO */
 };
 struct nvme_stats {
-	uint64_t reads, writes, flushes, errors, timeouts;
-	uint64_t bytes_read, bytes_written;
-	uint16_t last_status; /* SCT<<8 | SC of the last failed command */
+	uint64_t reads, writes, flushes;    /* I/O commands issued (one per max_xfer piece) */
+	uint64_t errors, timeouts;	    /* commands that failed (admin ones too) */
+	uint64_t bytes_read, bytes_written; /* by commands that succeeded */
+	uint16_t last_status;		    /* SCT<<8 | SC of the last failed command */
 };
 /* Resets and enables the controller (bus mastering on), sets up the admin
  * queue, identifies controller and namespace, creates one I/O queue pair.

@@ -184,7 +184,8 @@ static void log_version(const struct nvme_ctrl *c)
 {
 	uint32_t vs = nvme_rd32(c, NVME_REG_VS);
 
-	kprintf("nvme: %s: NVMe %u.%u, MQES %u, DSTRD %u, CAP.TO %u ms, max transfer %u KiB\n",
+	kprintf("nvme: %s: NVMe %u.%u, queues up to %u entries, DSTRD %u, CAP.TO %u ms, max "
+		"transfer %u KiB\n",
 		c->bdf, vs >> 16, (vs >> 8) & 0xff, NVME_CAP_MQES(c->cap) + 1,
 		NVME_CAP_DSTRD(c->cap), c->ready_ms, c->info.max_xfer >> 10);
 }

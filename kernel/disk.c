@@ -98,7 +98,8 @@ static int dom_unmap(void *ctx, uint64_t iova, uint64_t size)
  * the controller sees only what the domain maps. */
 static int start_disk(const struct pci_dev *d)
 {
-	static struct dma_ops ops = {dom_alloc, dom_free, dom_map, dom_unmap, NULL};
+	struct dma_ops ops = {dom_alloc, dom_free, dom_map, dom_unmap,
+			      NULL}; /* nvme_init copies it */
 	const struct smmu_owner owner = {.kind = SMMU_OWNER_HYP, .name = "nvme0 (hypervisor)"};
 	int e;
 
@@ -137,20 +138,28 @@ static void print_ready(void)
 /* The first NVMe controller becomes nvme0; the others are only named. */
 static const struct pci_dev *find_nvme(const struct pci_host *h)
 {
-	const struct pci_dev *first = NULL;
+	for (unsigned i = 0; i < h->ndevs; i++)
+		if (is_nvme(&h->devs[i]))
+			return &h->devs[i];
+	return NULL;
+}
 
+/* Without the SMMU nothing confines them, but nothing enables them either:
+ * bus mastering stays as firmware left it (tessera never turns it on). */
+static void name_unowned(const struct pci_host *h, const struct pci_dev *owned)
+{
 	for (unsigned i = 0; i < h->ndevs; i++) {
 		const struct pci_dev *d = &h->devs[i];
-		if (!is_nvme(d))
+		if (!is_nvme(d) || d == owned)
 			continue;
-		if (!first)
-			first = d;
-		else
+		if (smmu_ready())
 			kprintf("disk: NVMe %02x:%02x.%x left unowned: its SMMU stream 0x%x stays "
 				"in abort\n",
 				d->bus, d->dev, d->fn, smmu_rid_to_sid(hw.fdt, pci_rid(d)));
+		else
+			kprintf("disk: NVMe %02x:%02x.%x left unowned and unused\n", d->bus, d->dev,
+				d->fn);
 	}
-	return first;
 }
 
 void disk_init(void)
@@ -164,18 +173,15 @@ void disk_init(void)
 		return;
 	}
 	disk0.pci = d;
+	name_unowned(h, d);
 	if (!smmu_ready()) {
 		disk0.why = "the SMMU is not ready, and without it the controller's DMA would "
 			    "reach all of memory";
-		kprintf("disk: nvme0 (%02x:%02x.%x) not enabled: %s\n", d->bus, d->dev, d->fn,
-			disk0.why);
+	} else if (start_disk(d) == 0) {
+		print_ready();
 		return;
 	}
-	if (start_disk(d) == 0)
-		print_ready();
-	else
-		kprintf("disk: nvme0 (%02x:%02x.%x) not enabled: %s\n", d->bus, d->dev, d->fn,
-			disk0.why);
+	kprintf("disk: nvme0 (%02x:%02x.%x) not enabled: %s\n", d->bus, d->dev, d->fn, disk0.why);
 }
 
 /* ---- `disk` -------------------------------------------------------------- */
@@ -283,28 +289,36 @@ static void print_rates(unsigned mib, uint64_t tw, uint64_t tr, uint64_t lba, ui
 		(unsigned long long)(lba + n - 1), (unsigned long long)seed);
 }
 
-/* Writes, flushes, reads back into another buffer, compares. The seed
- * changes every run, so data left by an earlier run cannot pass. */
-static int run_test(unsigned mib, uint64_t lba, uint64_t *wbuf, uint64_t *rbuf)
+/* Write + flush, then read back; the ticks each half took in t[0], t[1]. */
+static int timed_io(uint64_t lba, uint64_t n, const void *wbuf, void *rbuf, uint64_t t[2])
 {
-	const struct nvme_info *in = nvme_get_info(disk0.ctrl);
-	uint64_t n = ((uint64_t)mib << 20) / in->block_size;
-	uint64_t seed = timer_now() ^ (++test_runs * 0xd1b54a32d192ed03ull);
-
-	fill_pattern(wbuf, lba, n, in->block_size, seed);
-	memset(rbuf, 0, (size_t)mib << 20);
 	uint64_t t0 = timer_now();
 	int e = nvme_write(disk0.ctrl, lba, (uint32_t)n, wbuf);
+
 	if (!e)
 		e = nvme_flush(disk0.ctrl);
 	uint64_t t1 = timer_now();
 	if (!e)
 		e = nvme_read(disk0.ctrl, lba, (uint32_t)n, rbuf);
-	uint64_t t2 = timer_now();
-	if (e) {
+	t[0] = t1 - t0;
+	t[1] = timer_now() - t1;
+	if (e)
 		kprintf("disk test: FAIL: I/O error %d (see the nvme: line above)\n", e);
+	return e;
+}
+
+/* Writes, flushes, reads back into another buffer, compares. The seed
+ * changes every run, so data left by an earlier run cannot pass. */
+static int run_test(unsigned mib, uint64_t lba, uint64_t *wbuf, uint64_t *rbuf)
+{
+	const struct nvme_info *in = nvme_get_info(disk0.ctrl);
+	uint64_t n = ((uint64_t)mib << 20) / in->block_size, t[2];
+	uint64_t seed = timer_now() ^ (++test_runs * 0xd1b54a32d192ed03ull);
+
+	fill_pattern(wbuf, lba, n, in->block_size, seed);
+	memset(rbuf, 0, (size_t)mib << 20);
+	if (timed_io(lba, n, wbuf, rbuf, t))
 		return 1;
-	}
 	uint64_t bad = verify_pattern(rbuf, lba, n, in->block_size, seed);
 	if (bad) {
 		kprintf("disk test: FAIL: %llu of %llu words differ\n", (unsigned long long)bad,
@@ -312,8 +326,8 @@ static int run_test(unsigned mib, uint64_t lba, uint64_t *wbuf, uint64_t *rbuf)
 		return 1;
 	}
 	kprintf("disk test: wrote %u MiB, read back, verified OK (%llu ms write, %llu ms read)\n",
-		mib, (unsigned long long)ticks_ms(t1 - t0), (unsigned long long)ticks_ms(t2 - t1));
-	print_rates(mib, t1 - t0, t2 - t1, lba, n, seed);
+		mib, (unsigned long long)ticks_ms(t[0]), (unsigned long long)ticks_ms(t[1]));
+	print_rates(mib, t[0], t[1], lba, n, seed);
 	return 0;
 }
 
@@ -392,10 +406,11 @@ static int dmafault_verdict(int e, const struct smmu_fault *f, bool untouched)
 			cmd_outcome(e), (unsigned long long)f->iova);
 		return 0;
 	}
-	kprintf("disk dmafault: FAIL:%s%s%s\n",
-		e ? "" : " the command completed without error (the device saw no failure)",
-		f ? "" : " no F_TRANSLATION recorded for nvme0's stream at the page",
-		untouched ? "" : " the page was overwritten: DMA reached memory");
+	kprintf("disk dmafault: FAIL: command %s; %s; %s\n",
+		e ? "failed" : "completed without error (the device saw no failure)",
+		f ? "SMMU recorded F_TRANSLATION"
+		  : "no F_TRANSLATION recorded for nvme0's stream at the page",
+		untouched ? "memory untouched" : "the page was overwritten: DMA reached memory");
 	return 1;
 }
 

@@ -78,6 +78,9 @@ void report_print(void);
 void report_cpus(void);
 void report_mem(void);
 void report_pci(void);
+/* The SMMUv3 devices_probe found, or NULL (none, or its probe failed). */
+struct smmu_info;
+const struct smmu_info *smmu_probed(void);
 
 /* ---- SMMU glue (iommu.c): takes the SMMU over, routes its IRQs ---- */
 int iommu_init(void);

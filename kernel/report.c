@@ -21,6 +21,11 @@ void devices_probe(void)
 	pci_err = pci_probe(hw.fdt, &pci_host);
 }
 
+const struct smmu_info *smmu_probed(void)
+{
+	return smmu_err ? NULL : &smmu;
+}
+
 void report_cpus(void)
 {
 	uint32_t v = psci_version();

@@ -78,8 +78,11 @@ struct smmu_fault {
 	uint32_t sid;
 	uint8_t type; /* event record type, e.g. 0x10 F_TRANSLATION */
 	bool write, instr, priv;
-	uint64_t iova; /* input address */
-	uint64_t ts;   /* CNTPCT when handled */
+	uint64_t iova;	  /* input address (of the first fault folded in here) */
+	uint64_t ts;	  /* CNTPCT when handled (the latest fault folded in) */
+	uint32_t repeats; /* later faults of the same stream, type, direction and
+			   * page folded into this entry (a faulting buffer
+			   * makes one event per access) */
 };
 struct smmu_stats {
 	uint64_t events, gerrors, evtq_overflows, cmd_syncs, cmd_timeouts;
@@ -97,17 +100,24 @@ int smmu_init(const struct smmu_info *info, const struct smmu_mem_ops *mem);
 bool smmu_ready(void);
 /* Which translation the domains use: "stage-2" if IDR0.S2P, else "stage-1". */
 const char *smmu_stage_name(void);
-/* Domains: an address space for DMA. ia_bits bounds the IOVA. NULL on failure. */
+/* Domains: an address space for DMA. ia_bits bounds the IOVA; it is clamped
+ * to 32..48 (stage-1) or 32..min(48, OAS) (stage-2). NULL on failure. */
 struct smmu_domain *smmu_domain_create(const struct smmu_owner *owner, unsigned ia_bits);
 void smmu_domain_destroy(struct smmu_domain *d); /* must have no streams */
 /* Map/unmap [iova, iova+size) (page aligned); invalidates the SMMU's TLB and
- * waits for completion before returning. 0 or -errno. */
+ * waits for completion before returning. 0 or -errno. prot: SMMU_READ and/or
+ * SMMU_WRITE (write implies read: VMSAv8 has no write-only pages). Entries
+ * replaced or removed are invalidated (TLBs and walk caches) and the call
+ * returns after the CMD_SYNC completed; -ETIMEDOUT if it did not (the tables
+ * have changed then). New entries need no invalidation. */
 int smmu_map(struct smmu_domain *d, uint64_t iova, uint64_t pa, uint64_t size, unsigned prot);
 int smmu_unmap(struct smmu_domain *d, uint64_t iova, uint64_t size);
 /* Software walk for diagnostics: 0 and *pa, or -ENOENT. */
 int smmu_translate(struct smmu_domain *d, uint64_t iova, uint64_t *pa);
 /* Streams: attach makes sid translate through d; detach puts it back in
- * abort. -EBUSY if the stream already has an owner. */
+ * abort. -EBUSY if the stream already has an owner; also -ENOSPC (more than
+ * SMMU_MAX_STREAMS), -ERANGE (sid beyond the stream table), -ENOMEM,
+ * -ETIMEDOUT. detach: -ENOENT if the stream was not attached. */
 int smmu_attach(struct smmu_domain *d, uint32_t sid);
 int smmu_detach(uint32_t sid);
 /* Interrupts: the kernel routes the SMMU's wired IRQs here. */

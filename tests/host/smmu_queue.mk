@@ -1,0 +1,2 @@
+host_tests += smmu_queue
+host_srcs_smmu_queue := smmu/queue_idx.c
