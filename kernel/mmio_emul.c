@@ -9,13 +9,12 @@ static bool in(uint64_t a, uint64_t base, uint64_t size)
 
 /* Runs the device access; returns -EINVAL if no device or the device
  * refused it. Device locks are leaves (see partition.h). */
-static int device_access(struct vcpu *v, uint64_t ipa, const struct mmio_access *a,
-			 uint64_t *val)
+static int device_access(struct vcpu *v, uint64_t ipa, const struct mmio_access *a, uint64_t *val)
 {
 	struct partition *p = v->part;
 	if (in(ipa, GUEST_GICD_BASE, GUEST_GICD_SIZE))
-		return vgic_dist_access(&p->vgic, v->idx, ipa - GUEST_GICD_BASE, a->size,
-					a->write, val);
+		return vgic_dist_access(&p->vgic, v->idx, ipa - GUEST_GICD_BASE, a->size, a->write,
+					val);
 	if (in(ipa, GUEST_GICR_BASE, (uint64_t)p->nvcpus * GUEST_GICR_STRIDE))
 		return vgic_redist_access(&p->vgic, v->idx, ipa - GUEST_GICR_BASE, a->size,
 					  a->write, val);

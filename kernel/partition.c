@@ -316,9 +316,8 @@ static void place_vcpus(struct partition *p)
 static bool cpus_free(const struct partition *p)
 {
 	for (unsigned i = 0; i < 64; i++)
-		if ((p->cfg.cpu_mask & BIT(i)) &&
-		    (i >= hw.ncpus || !percpu_data[i].online || percpu_data[i].vcpu ||
-		     percpu_data[i].loaded))
+		if ((p->cfg.cpu_mask & BIT(i)) && (i >= hw.ncpus || !percpu_data[i].online ||
+						   percpu_data[i].vcpu || percpu_data[i].loaded))
 			return false;
 	return true;
 }

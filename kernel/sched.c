@@ -6,7 +6,6 @@
  */
 #include "kernel/partition.h"
 
-
 void sched_kick(unsigned pcpu)
 {
 	dsb(ishst);

@@ -5,17 +5,17 @@
  */
 #include "kernel/partition.h"
 
-#define EC_WFX	       0x01
-#define EC_HVC64       0x16
-#define EC_SMC64       0x17
-#define EC_SYS64       0x18
-#define EC_IABT_LOW    0x20
-#define EC_DABT_LOW    0x24
-#define KIND_SYNC      8
-#define KIND_IRQ       9
-#define KIND_FIQ       10
-#define KIND_SERROR    11
-#define SYSREG_MASK    0x3ffc1eull /* Op0, Op2, Op1, CRn, CRm in ISS */
+#define EC_WFX	    0x01
+#define EC_HVC64    0x16
+#define EC_SMC64    0x17
+#define EC_SYS64    0x18
+#define EC_IABT_LOW 0x20
+#define EC_DABT_LOW 0x24
+#define KIND_SYNC   8
+#define KIND_IRQ    9
+#define KIND_FIQ    10
+#define KIND_SERROR 11
+#define SYSREG_MASK 0x3ffc1eull /* Op0, Op2, Op1, CRn, CRm in ISS */
 
 static void skip_instr(struct vcpu *v)
 {
@@ -154,7 +154,8 @@ static void sync_exit(struct vcpu *v)
 		data_abort(v, esr, far);
 		break;
 	case EC_IABT_LOW:
-		vcpu_inject_abort(v, fault_ipa(far), false, true, "instruction fetch from unmapped IPA");
+		vcpu_inject_abort(v, fault_ipa(far), false, true,
+				  "instruction fetch from unmapped IPA");
 		break;
 	default:
 		undef(v, esr, "unhandled exception class");

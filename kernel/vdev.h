@@ -12,17 +12,18 @@
 #include "boot/boot.h"
 
 /* ---- guest machine model (DESIGN.md) ---- */
-#define GUEST_RAM_BASE	   0x40000000ull
-#define GUEST_GICD_BASE	   0x08000000ull
-#define GUEST_GICD_SIZE	   0x10000ull
-#define GUEST_GICR_BASE	   0x080a0000ull
-#define GUEST_GICR_STRIDE  0x20000ull /* RD_base + SGI_base frames per vCPU */
-#define GUEST_UART_BASE	   0x09000000ull
-#define GUEST_UART_SIZE	   0x1000ull
-#define GUEST_UART_SPI	   1 /* INTID 33 */
-#define GUEST_VTIMER_PPI   27
-#define GUEST_PTIMER_PPI   30
-#define GUEST_MAX_VCPUS	   8
+#define GUEST_RAM_BASE	  0x40000000ull
+#define GUEST_GICD_BASE	  0x08000000ull
+#define GUEST_GICD_SIZE	  0x10000ull
+#define GUEST_GICR_BASE	  0x080a0000ull
+#define GUEST_GICR_STRIDE 0x20000ull /* RD_base + SGI_base frames per vCPU */
+#define GUEST_UART_BASE	  0x09000000ull
+#define GUEST_UART_SIZE	  0x1000ull
+#define GUEST_UART_SPI	  1 /* INTID 33 */
+#define GUEST_VTIMER_PPI  27
+#define GUEST_PTIMER_PPI  30
+#define GUEST_MAX_VCPUS	  8
+#define GUEST_DTB_MAX	  0x10000ull /* the DTB sits in the last 64 KiB of RAM */
 
 /* ---- partition configuration (part_config.c; docs/config.md) ---- */
 #define PART_MAX      8
@@ -35,16 +36,16 @@ enum kernel_format { KFMT_AUTO, KFMT_IMAGE, KFMT_ELF, KFMT_RAW };
 
 struct part_cfg {
 	char name[PART_NAME_MAX];
-	uint64_t cpu_mask;    /* physical CPUs ("cpus" property) */
-	unsigned vcpus;	      /* "vcpus", default: number of CPUs in cpu_mask */
-	uint64_t mem_size;    /* "memory" (bytes) */
-	uint64_t mem_base;    /* "memory-base": fixed physical base, 0 = any */
+	uint64_t cpu_mask; /* physical CPUs ("cpus" property) */
+	unsigned vcpus;	   /* "vcpus", default: number of CPUs in cpu_mask */
+	uint64_t mem_size; /* "memory" (bytes) */
+	uint64_t mem_base; /* "memory-base": fixed physical base, 0 = any */
 	char kernel[PART_PATH_MAX];
 	enum kernel_format kfmt; /* "kernel-format": "image", "elf", "raw"; auto */
 	uint64_t load_addr;	 /* "load-address" (IPA) for raw images */
 	char initrd[PART_PATH_MAX];
 	char bootargs[PART_ARGS_MAX];
-	bool autostart; /* "autostart" (default true); "no-autostart" disables */
+	bool autostart; /* true unless "no-autostart" (or status = "disabled") */
 	bool valid;
 	char error[PART_ERR_MAX]; /* why the partition cannot start */
 };

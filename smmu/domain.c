@@ -158,8 +158,10 @@ static struct smmu_domain *slot_take(const struct smmu_owner *owner)
 	struct smmu_domain *d = i < 0 ? NULL : &smmu_dev.domains[i];
 
 	if (d) {
-		*d =
-		    (struct smmu_domain){.used = true, .id = (unsigned)i, .tag = (uint16_t)(i + 1)};
+		memset(d, 0, sizeof(*d));
+		d->used = true;
+		d->id = (unsigned)i;
+		d->tag = (uint16_t)(i + 1);
 		d->owner = *owner;
 		d->owner.name[sizeof(d->owner.name) - 1] = '\0';
 	}

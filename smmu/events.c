@@ -4,7 +4,6 @@
  * logged with the stream's owner, so a device doing DMA it was not granted
  * is named on the console.
  */
-#include <errno.h>
 #include <string.h>
 
 #include "smmu/smmu_int.h"

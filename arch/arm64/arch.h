@@ -129,13 +129,13 @@ struct __attribute__((aligned(128))) percpu {
 	uint64_t stack_hi;
 	uintptr_t gicr; /* this CPU's redistributor (RD_base) */
 	volatile int online;
-	uint64_t irqs;	     /* interrupts handled, for `cpus` */
-	uint64_t host_sp;    /* guest.S: EL2 stack while a guest runs */
-	void *guest_ctx;     /* guest.S: struct vcpu_ctx of the running vCPU */
-	void *vcpu;	     /* kernel: the vCPU pinned to this CPU, or NULL */
-	uint32_t msgs;	     /* kernel: pending requests (bit mask), see sched.c */
-	uint64_t exits;	     /* guest exits handled here */
-	void *loaded;	     /* kernel: the vCPU whose state is on this CPU */
+	uint64_t irqs;	  /* interrupts handled, for `cpus` */
+	uint64_t host_sp; /* guest.S: EL2 stack while a guest runs */
+	void *guest_ctx;  /* guest.S: struct vcpu_ctx of the running vCPU */
+	void *vcpu;	  /* kernel: the vCPU pinned to this CPU, or NULL */
+	uint32_t msgs;	  /* kernel: pending requests (bit mask), see sched.c */
+	uint64_t exits;	  /* guest exits handled here */
+	void *loaded;	  /* kernel: the vCPU whose state is on this CPU */
 };
 static inline struct percpu *this_cpu(void)
 {
@@ -222,15 +222,15 @@ void secondary_main(unsigned cpu) __attribute__((noreturn));
 
 /* ---- ID registers for guests (idregs.c) ---- */
 uint64_t idreg_sanitize(unsigned crm, unsigned op2, uint64_t v); /* portable */
-uint64_t idreg_read(unsigned crm, unsigned op2); /* Op0 3, Op1 0, CRn 0 */
+uint64_t idreg_read(unsigned crm, unsigned op2);		 /* Op0 3, Op1 0, CRn 0 */
 
 /* ---- vCPU context and world switch (guest.S, vcpu_ctx.c) ---- */
 /* Everything a guest owns on a CPU; the layout of the first fields is fixed
  * by guest.S. Saved on every exit, restored on every entry. */
 struct vcpu_ctx {
 	uint64_t x[31];
-	uint64_t pc;	 /* ELR_EL2 */
-	uint64_t pstate; /* SPSR_EL2 */
+	uint64_t pc;	   /* ELR_EL2 */
+	uint64_t pstate;   /* SPSR_EL2 */
 	uint64_t fp_v[64]; /* q0..q31 */
 	uint64_t fpsr, fpcr;
 	/* EL1 system registers */
@@ -253,7 +253,7 @@ struct vcpu_ctx {
  * from AArch64; 12..15 from AArch32). Guest FP/SIMD state is saved before
  * any C code runs after the exit. */
 unsigned guest_enter(struct vcpu_ctx *ctx);
-void vcpu_ctx_load(const struct vcpu_ctx *c);	  /* sysregs, timers, vGIC iface */
+void vcpu_ctx_load(const struct vcpu_ctx *c); /* sysregs, timers, vGIC iface */
 void vcpu_ctx_save(struct vcpu_ctx *c);
 void vcpu_ctx_reset(struct vcpu_ctx *c, uint64_t pc, uint64_t x0, uint64_t vmpidr);
 /* Stage-2 and EL2 controls for a partition. */

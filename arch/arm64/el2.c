@@ -21,11 +21,11 @@
 /* FP/SIMD usable at EL2 and EL1 (TFP=0); SVE trapped (TZ=1): not offered. */
 #define CPTR_EL2_VALUE 0x33ffull
 
-#define HCR_VM	  BIT(0)
-#define HCR_TWI	  BIT(13)
-#define HCR_TID3  BIT(18)
-#define HCR_APK	  BIT(40)
-#define HCR_API	  BIT(41)
+#define HCR_VM	 BIT(0)
+#define HCR_TWI	 BIT(13)
+#define HCR_TID3 BIT(18)
+#define HCR_APK	 BIT(40)
+#define HCR_API	 BIT(41)
 /* Guests read sanitized ID registers (TID3) and use pointer authentication
  * without trapping (API, APK); their keys are switched with the vCPU. */
 #define HCR_GUEST (HCR_HOST | HCR_VM | HCR_TWI | HCR_TID3 | HCR_API | HCR_APK)

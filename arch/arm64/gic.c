@@ -118,7 +118,7 @@ static void cpuif_init(void)
 	/* ICC_CTLR_EL1.EOImode = 1: EOIR only drops priority, DIR deactivates,
 	 * so a forwarded interrupt can stay active until the guest's EOI. */
 	write_sysreg(S3_0_C12_C12_4, 2);
-	write_sysreg(S3_0_C12_C12_7, 1);  /* ICC_IGRPEN1_EL1 */
+	write_sysreg(S3_0_C12_C12_7, 1); /* ICC_IGRPEN1_EL1 */
 	isb();
 	gic.lrs = (read_sysreg(S3_4_C12_C11_1) & 0x1f) + 1; /* ICH_VTR_EL2 */
 }

@@ -5,9 +5,9 @@
  */
 #include "arch/arm64/arch.h"
 
-#define CNTHCTL_EL1PCTEN BIT(0)
-#define CNTHCTL_EL1PCEN	 BIT(1)
-#define SCTLR_EL1_RESET	 0x30d00800ull /* RES1 bits, MMU and caches off */
+#define CNTHCTL_EL1PCTEN   BIT(0)
+#define CNTHCTL_EL1PCEN	   BIT(1)
+#define SCTLR_EL1_RESET	   0x30d00800ull /* RES1 bits, MMU and caches off */
 #define PSTATE_EL1H_MASKED 0x3c5ull
 
 static void load_el1(const struct vcpu_ctx *c)

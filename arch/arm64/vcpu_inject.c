@@ -7,7 +7,7 @@
 #define PSTATE_M_MASK	   0xfull
 #define PSTATE_NRW	   BIT(4)
 #define PSTATE_EL1H_MASKED 0x3c5ull
-#define ESR_IL_BIT		   BIT(25)
+#define ESR_IL_BIT	   BIT(25)
 #define EC_UNKNOWN	   0x00
 #define EC_IABT_LOW	   0x20
 #define EC_DABT_LOW	   0x24

@@ -115,6 +115,18 @@ static const void *find_dtb(uint64_t x0, const char **where)
 }
 
 /* Which DT cpu entry is the one running this code (boot_cpu). */
+/* tguest.period=<ms>, 0 if absent or not a number. */
+static unsigned parse_ms(const char *args)
+{
+	char buf[12];
+	unsigned ms = 0;
+	if (!bootarg(args, "tguest.period", buf, sizeof(buf)))
+		return 0;
+	for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
+		ms = ms * 10 + (unsigned)(*p - '0');
+	return ms;
+}
+
 static unsigned find_self(void)
 {
 	uint64_t aff = mpidr_aff(read_sysreg(mpidr_el1));
@@ -143,6 +155,7 @@ void tguest_main(uint64_t x0)
 	write_sysreg(tpidr_el1, boot_cpu);
 	isb();
 	bootarg(dt.bootargs, "tguest.mode", mode, sizeof(mode));
+	/* tguest.period=<ms>: the idle heartbeat (default 200 ms) */
 	bootarg(dt.bootargs, "tguest.name", name, sizeof(name));
 
 	tg_printf("TGUEST: start mode=%s vcpus=%u dtb=%s\n", mode, dt.ncpus, where);
@@ -155,7 +168,7 @@ void tguest_main(uint64_t x0)
 	if (!tg_strncmp(mode, "reset", 6))
 		run_reset();
 	if (!tg_strncmp(mode, "idle", 5))
-		run_idle(name);
+		run_idle(name, parse_ms(dt.bootargs));
 	if (!tg_strncmp(mode, "bench", 6))
 		run_bench();
 	if (tg_strncmp(mode, "all", 4))

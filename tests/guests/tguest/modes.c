@@ -40,9 +40,9 @@ static void sleep_until(uint64_t cval)
 	}
 }
 
-void run_idle(const char *name)
+void run_idle(const char *name, unsigned period_ms)
 {
-	uint64_t period = timer_freq() * IDLE_PERIOD_MS / 1000;
+	uint64_t period = timer_freq() * (period_ms ? period_ms : IDLE_PERIOD_MS) / 1000;
 	uint64_t next = now() + period;
 
 	tg_printf("TGUEST-IDLE %s\n", name);

@@ -174,7 +174,7 @@ void secondary_entry(void); /* start.S */
 extern unsigned tests_passed, tests_failed;
 void run_all(void);
 void __attribute__((noreturn)) run_reset(void);
-void __attribute__((noreturn)) run_idle(const char *name);
+void __attribute__((noreturn)) run_idle(const char *name, unsigned period_ms);
 void __attribute__((noreturn)) run_bench(void);
 
 /* lib.c: what GCC may call even in freestanding code */

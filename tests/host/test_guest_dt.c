@@ -1,0 +1,178 @@
+/* Guest device tree: built, then read back with libfdt the way Linux reads
+ * it (memory, CPUs, GIC, timer, PSCI, UART and its clock, chosen). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <libfdt.h>
+#include <string.h>
+#include "kernel/vdev.h"
+
+#define MiB (1ull << 20)
+
+static char dtb[GUEST_DTB_MAX];
+
+static const struct guest_dt_params two_vcpus = {
+    .name = "linux",
+    .vcpus = 2,
+    .ram_base = GUEST_RAM_BASE,
+    .ram_size = 512 * MiB,
+    .bootargs = "console=ttyAMA0 quiet",
+    .initrd_start = 0x5f000000,
+    .initrd_end = 0x5f400123,
+};
+
+static int node(const char *path)
+{
+	int off = fdt_path_offset(dtb, path);
+	assert_true(off >= 0);
+	return off;
+}
+
+static const void *getprop(const char *path, const char *name, int len)
+{
+	int got;
+	const void *v = fdt_getprop(dtb, node(path), name, &got);
+	assert_non_null(v);
+	assert_int_equal(got, len);
+	return v;
+}
+
+static uint32_t cell(const char *path, const char *name, unsigned i, int len)
+{
+	return fdt32_ld((const fdt32_t *)getprop(path, name, len) + i);
+}
+
+static uint64_t cell64(const char *path, const char *name, unsigned i, int len)
+{
+	return fdt64_ld((const fdt64_t *)getprop(path, name, len) + i);
+}
+
+static void build(const struct guest_dt_params *p)
+{
+	memset(dtb, 0xee, sizeof(dtb));
+	assert_int_equal(guest_dt_build(dtb, sizeof(dtb), p), 0);
+	assert_int_equal(fdt_check_full(dtb, sizeof(dtb)), 0);
+}
+
+static void root_and_memory(void **state)
+{
+	build(&two_vcpus);
+	assert_int_equal(cell("/", "#address-cells", 0, 4), 2);
+	assert_int_equal(cell("/", "#size-cells", 0, 4), 2);
+	assert_string_equal(getprop("/", "compatible", 17), "linux,dummy-virt");
+	assert_string_equal(getprop("/memory@40000000", "device_type", 7), "memory");
+	assert_int_equal(cell64("/memory@40000000", "reg", 0, 16), GUEST_RAM_BASE);
+	assert_int_equal(cell64("/memory@40000000", "reg", 1, 16), 512 * MiB);
+}
+
+static void cpus_and_psci(void **state)
+{
+	build(&two_vcpus);
+	int cpus = node("/cpus"), sub, n = 0;
+	assert_int_equal(cell("/cpus", "#address-cells", 0, 4), 1);
+	assert_int_equal(cell("/cpus", "#size-cells", 0, 4), 0);
+	fdt_for_each_subnode(sub, dtb, cpus)
+	{
+		int len;
+		const fdt32_t *reg = fdt_getprop(dtb, sub, "reg", &len);
+		assert_int_equal(len, 4);
+		assert_int_equal(fdt32_ld(reg), n);
+		assert_string_equal(fdt_getprop(dtb, sub, "enable-method", NULL), "psci");
+		assert_string_equal(fdt_getprop(dtb, sub, "device_type", NULL), "cpu");
+		assert_int_equal(fdt_node_check_compatible(dtb, sub, "arm,armv8"), 0);
+		n++;
+	}
+	assert_int_equal(n, 2);
+	int psci = node("/psci");
+	assert_string_equal(getprop("/psci", "method", 4), "hvc");
+	assert_int_equal(fdt_node_check_compatible(dtb, psci, "arm,psci-0.2"), 0);
+	assert_int_equal(fdt_node_check_compatible(dtb, psci, "arm,psci-1.0"), 0);
+}
+
+static void gic_timer_uart(void **state)
+{
+	build(&two_vcpus);
+	const char *gic = "/intc@8000000";
+	assert_int_equal(fdt_node_check_compatible(dtb, node(gic), "arm,gic-v3"), 0);
+	assert_int_equal(cell64(gic, "reg", 0, 32), GUEST_GICD_BASE);
+	assert_int_equal(cell64(gic, "reg", 1, 32), GUEST_GICD_SIZE);
+	assert_int_equal(cell64(gic, "reg", 2, 32), GUEST_GICR_BASE);
+	assert_int_equal(cell64(gic, "reg", 3, 32), 2 * GUEST_GICR_STRIDE);
+	assert_int_equal(cell(gic, "#interrupt-cells", 0, 4), 3);
+	getprop(gic, "interrupt-controller", 0);
+	uint32_t gic_phandle = fdt_get_phandle(dtb, node(gic));
+	assert_true(gic_phandle != 0);
+	assert_int_equal(cell("/", "interrupt-parent", 0, 4), gic_phandle);
+
+	const uint32_t ppis[] = {13, 14, 11, 10};
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(cell("/timer", "interrupts", 3 * i, 48), 1);
+		assert_int_equal(cell("/timer", "interrupts", 3 * i + 1, 48), ppis[i]);
+		assert_int_equal(cell("/timer", "interrupts", 3 * i + 2, 48), 4);
+	}
+	assert_int_equal(GUEST_VTIMER_PPI, 16 + ppis[2]); /* the model and the DT agree */
+
+	const char *uart = "/pl011@9000000";
+	assert_int_equal(fdt_node_check_compatible(dtb, node(uart), "arm,primecell"), 0);
+	assert_int_equal(cell64(uart, "reg", 0, 16), GUEST_UART_BASE);
+	assert_int_equal(cell(uart, "interrupts", 1, 12), GUEST_UART_SPI);
+	uint32_t clk = fdt_get_phandle(dtb, node("/apb-pclk"));
+	assert_true(clk != 0 && clk != gic_phandle);
+	assert_int_equal(cell(uart, "clocks", 0, 8), clk);
+	assert_int_equal(cell(uart, "clocks", 1, 8), clk);
+	assert_int_equal(cell("/apb-pclk", "clock-frequency", 0, 4), 24000000);
+	assert_int_equal(fdt_stringlist_search(dtb, node(uart), "clock-names", "apb_pclk"), 1);
+}
+
+static void chosen(void **state)
+{
+	build(&two_vcpus);
+	assert_string_equal(getprop("/chosen", "bootargs", 22), "console=ttyAMA0 quiet");
+	assert_int_equal(cell64("/chosen", "linux,initrd-start", 0, 8), 0x5f000000);
+	assert_int_equal(cell64("/chosen", "linux,initrd-end", 0, 8), 0x5f400123);
+	const char *out = getprop("/chosen", "stdout-path", 15);
+	assert_true(fdt_path_offset(dtb, out) >= 0);
+	assert_string_equal(fdt_get_alias(dtb, "serial0"), out);
+
+	struct guest_dt_params p = two_vcpus;
+	p.initrd_start = p.initrd_end = 0;
+	p.bootargs = NULL;
+	build(&p);
+	assert_null(fdt_getprop(dtb, node("/chosen"), "linux,initrd-start", NULL));
+	assert_string_equal(getprop("/chosen", "bootargs", 1), "");
+}
+
+static void eight_vcpus_and_timer_freq(void **state)
+{
+	struct guest_dt_params p = two_vcpus;
+	p.vcpus = GUEST_MAX_VCPUS;
+	p.timer_freq = 62500000;
+	build(&p);
+	assert_int_equal(cell("/cpus/cpu@7", "reg", 0, 4), 7);
+	assert_int_equal(cell64("/intc@8000000", "reg", 3, 32), 8 * GUEST_GICR_STRIDE);
+	assert_int_equal(cell("/timer", "clock-frequency", 0, 4), 62500000);
+}
+
+static void refuses_bad_input(void **state)
+{
+	struct guest_dt_params p = two_vcpus;
+	assert_int_equal(guest_dt_build(dtb, 512, &p), -FDT_ERR_NOSPACE);
+	p.vcpus = 0;
+	assert_int_equal(guest_dt_build(dtb, sizeof(dtb), &p), -FDT_ERR_BADVALUE);
+	p.vcpus = GUEST_MAX_VCPUS + 1;
+	assert_int_equal(guest_dt_build(dtb, sizeof(dtb), &p), -FDT_ERR_BADVALUE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(root_and_memory),
+	    cmocka_unit_test(cpus_and_psci),
+	    cmocka_unit_test(gic_timer_uart),
+	    cmocka_unit_test(chosen),
+	    cmocka_unit_test(eight_vcpus_and_timer_freq),
+	    cmocka_unit_test(refuses_bad_input),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
