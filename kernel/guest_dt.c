@@ -172,13 +172,10 @@ static void timer(struct dtw *w, const struct guest_dt_params *p)
 	end(w);
 }
 
-static void uart(struct dtw *w)
+/* The PL011's clocks, as QEMU describes them: Linux's amba bus needs
+ * apb_pclk to probe the device, and the driver reads uartclk's rate. */
+static void uart_clock(struct dtw *w)
 {
-	static const char compat[] = "arm,pl011\0arm,primecell";
-	static const char clock_names[] = "uartclk\0apb_pclk";
-	const uint64_t reg[] = {GUEST_UART_BASE, GUEST_UART_SIZE};
-	const uint32_t irq[] = {IRQ_SPI, GUEST_UART_SPI, IRQ_LEVEL};
-	const uint32_t clocks[] = {PHANDLE_CLK, PHANDLE_CLK};
 	begin(w, "apb-pclk");
 	str(w, "compatible", "fixed-clock");
 	u32(w, "#clock-cells", 0);
@@ -186,6 +183,15 @@ static void uart(struct dtw *w)
 	str(w, "clock-output-names", "clk24mhz");
 	u32(w, "phandle", PHANDLE_CLK);
 	end(w);
+}
+
+static void uart(struct dtw *w)
+{
+	static const char compat[] = "arm,pl011\0arm,primecell";
+	static const char clock_names[] = "uartclk\0apb_pclk";
+	const uint64_t reg[] = {GUEST_UART_BASE, GUEST_UART_SIZE};
+	const uint32_t irq[] = {IRQ_SPI, GUEST_UART_SPI, IRQ_LEVEL};
+	const uint32_t clocks[] = {PHANDLE_CLK, PHANDLE_CLK};
 	begin(w, UART_PATH + 1);
 	prop(w, "compatible", compat, sizeof(compat));
 	reg64(w, "reg", reg, 1);
@@ -210,6 +216,7 @@ int guest_dt_build(void *buf, size_t size, const struct guest_dt_params *p)
 	psci(&w);
 	gic(&w, p);
 	timer(&w, p);
+	uart_clock(&w);
 	uart(&w);
 	end(&w);
 	return w.err ? w.err : fdt_finish(buf);

@@ -9,7 +9,6 @@
 #include <libfdt.h>
 #include <string.h>
 
-#define DTB_MAX	  (64 * 1024)
 #define S2_IA_MAX 40
 
 struct partition partitions[PART_MAX];
@@ -187,7 +186,7 @@ static int load_initrd(struct partition *p, uint64_t kernel_end, uint64_t *start
 	const struct boot_module *m = module(p->cfg.initrd);
 	if (!m)
 		return -ENOENT;
-	uint64_t off = ALIGN_DOWN(p->cfg.mem_size - DTB_MAX - m->size, PAGE_SIZE);
+	uint64_t off = ALIGN_DOWN(p->cfg.mem_size - GUEST_DTB_MAX - m->size, PAGE_SIZE);
 	if (m->size > p->cfg.mem_size || off < kernel_end) {
 		kprintf("%s: initrd does not fit above the kernel\n", p->cfg.name);
 		return -E2BIG;
@@ -200,7 +199,7 @@ static int load_initrd(struct partition *p, uint64_t kernel_end, uint64_t *start
 
 static int build_dtb(struct partition *p, uint64_t initrd_start, uint64_t initrd_end)
 {
-	uint64_t off = p->cfg.mem_size - DTB_MAX;
+	uint64_t off = p->cfg.mem_size - GUEST_DTB_MAX;
 	struct guest_dt_params dp = {
 	    .name = p->cfg.name,
 	    .vcpus = p->nvcpus,
@@ -211,7 +210,7 @@ static int build_dtb(struct partition *p, uint64_t initrd_start, uint64_t initrd
 	    .initrd_end = initrd_end,
 	    .timer_freq = 0,
 	};
-	int e = guest_dt_build(ram_at(p, off), DTB_MAX, &dp);
+	int e = guest_dt_build(ram_at(p, off), GUEST_DTB_MAX, &dp);
 	if (e) {
 		kprintf("%s: cannot build the guest device tree: %s\n", p->cfg.name,
 			fdt_strerror(e));
