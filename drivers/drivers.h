@@ -71,6 +71,11 @@ struct dma_ops {
 	int (*map)(void *ctx, uint64_t pa, uint64_t size, bool dev_writes, uint64_t *iova);
 	int (*unmap)(void *ctx, uint64_t iova, uint64_t size);
 	void *ctx;
+	/* Optional: whether the IOMMU blocked any of this device's DMA since
+	 * the previous call (then *iova is the first blocked address). Devices
+	 * may complete a command "successfully" after their DMA was aborted;
+	 * drivers call this after each completion and fail the command. */
+	bool (*faulted)(void *ctx, uint64_t *iova);
 };
 
 /* ---- NVMe (nvme.c bring-up, nvme_queue.c rings and polling, nvme_admin.c

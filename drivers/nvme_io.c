@@ -44,6 +44,20 @@ static void report(struct nvme_ctrl *c, uint8_t op, uint64_t lba, int err,
 }
 
 /* One command whose data is at bus address iova (already reachable). */
+/* A completion says nothing about DMA the IOMMU refused (QEMU's NVMe, for
+ * one, reports success): ask the IOMMU, and fail the command if it did. */
+static int dma_blocked(struct nvme_ctrl *c, uint8_t op, uint64_t lba)
+{
+	uint64_t at;
+	if (!c->dma.faulted || !c->dma.faulted(c->dma.ctx, &at))
+		return 0;
+	c->stats.last_status = NVME_STATUS_DMA_BLOCKED;
+	kprintf("nvme: %s lba %llu: the SMMU blocked the controller's DMA at 0x%llx: data not "
+		"transferred\n",
+		op_name(op), (unsigned long long)lba, (unsigned long long)at);
+	return -EFAULT;
+}
+
 static int rw_cmd(struct nvme_ctrl *c, uint8_t op, uint64_t lba, uint32_t nblocks, uint64_t iova)
 {
 	uint64_t len = (uint64_t)nblocks * c->info.block_size;
@@ -63,10 +77,12 @@ static int rw_cmd(struct nvme_ctrl *c, uint8_t op, uint64_t lba, uint32_t nblock
 	}
 	nvme_sync_for_dev(c->prp_list.va, c->prp_list.size);
 	e = nvme_exec(c, &c->io, &sqe, NVME_CMD_TIMEOUT, &res);
+	if (!e)
+		e = dma_blocked(c, op, lba);
 	account(c, op, len, e);
-	if (e)
+	if (e && e != -EFAULT)
 		report(c, op, lba, e, &res);
-	return e;
+	return e == -EFAULT ? -EIO : e;
 }
 
 /* Maps buf for this one command and unmaps it after, even after a failure:

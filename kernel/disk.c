@@ -92,14 +92,33 @@ static int dom_unmap(void *ctx, uint64_t iova, uint64_t size)
 	return smmu_unmap(ctx, ALIGN_DOWN(iova, PAGE_SIZE), page_span(iova, size));
 }
 
+/* Faults the SMMU logged for nvme0's stream after the previous call. */
+static bool dom_faulted(void *ctx, uint64_t *iova)
+{
+	static uint64_t seen;
+	smmu_poll_events();
+	const struct smmu_stats *s = smmu_get_stats();
+	bool hit = false;
+	for (unsigned i = 0; i < s->nlog && i < SMMU_FAULT_LOG; i++) {
+		const struct smmu_fault *f = &s->log[i];
+		if (f->sid == disk0.sid && f->ts > seen && !hit) {
+			*iova = f->iova;
+			hit = true;
+		}
+	}
+	for (unsigned i = 0; i < s->nlog && i < SMMU_FAULT_LOG; i++)
+		seen = MAX(seen, s->log[i].ts);
+	return hit;
+}
+
 /* ---- bring-up ------------------------------------------------------------ */
 
 /* Domain first, then the stream, then the driver: from its first DMA on
  * the controller sees only what the domain maps. */
 static int start_disk(const struct pci_dev *d)
 {
-	struct dma_ops ops = {dom_alloc, dom_free, dom_map, dom_unmap,
-			      NULL}; /* nvme_init copies it */
+	struct dma_ops ops = {dom_alloc, dom_free, dom_map,
+			      dom_unmap, NULL,	   dom_faulted}; /* nvme_init copies it */
 	const struct smmu_owner owner = {.kind = SMMU_OWNER_HYP, .name = "nvme0 (hypervisor)"};
 	int e;
 
@@ -554,8 +573,8 @@ static int rogue_verdict(int e, const struct rogue_ctx *rc)
 
 static int disk_rogue(void)
 {
-	static const struct dma_ops ops_tmpl = {rogue_alloc, dom_free, rogue_map, rogue_unmap,
-						NULL};
+	static const struct dma_ops ops_tmpl = {rogue_alloc, dom_free, rogue_map,
+						rogue_unmap, NULL,     NULL};
 	const struct pci_dev *d = find_unowned_nvme();
 	struct rogue_ctx rc = {0};
 	struct dma_ops ops = ops_tmpl;
