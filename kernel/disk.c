@@ -604,19 +604,27 @@ static int disk_rogue(void)
 static int usage(void)
 {
 	kprintf("usage: disk [test [MiB]]%s\n",
-		hyp_config.test_commands ? " | disk dmafault | disk rogue" : "");
+		hyp_config.test_commands ? " | disk dmafault | disk rogue | disk bench" : "");
 	return 1;
+}
+
+struct nvme_ctrl *disk_ctrl(uint32_t *sid)
+{
+	*sid = disk0.sid;
+	return disk0.ctrl;
 }
 
 int cmd_disk(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : "";
-	bool test_only = !strcmp(sub, "dmafault") || !strcmp(sub, "rogue");
+	bool test_only = !strcmp(sub, "dmafault") || !strcmp(sub, "rogue") || !strcmp(sub, "bench");
 
 	if (test_only && !hyp_config.test_commands)
 		return usage();
 	if (!strcmp(sub, "rogue"))
 		return disk_rogue();
+	if (!strcmp(sub, "bench"))
+		return disk_bench();
 	if (*sub && strcmp(sub, "test") && !test_only)
 		return usage();
 	if (!disk0.ctrl || !*sub)

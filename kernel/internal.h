@@ -89,6 +89,11 @@ int cmd_smmu(int argc, char **argv);
 /* ---- the hypervisor's disk (disk.c): NVMe behind its own SMMU domain ---- */
 void disk_init(void);
 int cmd_disk(int argc, char **argv);
+struct nvme_ctrl;
+/* The hypervisor's disk and its SMMU stream (NULL if there is none). */
+struct nvme_ctrl *disk_ctrl(uint32_t *sid);
+/* Test-only `disk bench` (disk_bench.c). */
+int disk_bench(void);
 
 /* ---- crash (panic.c) ---- */
 void panic_stop_handler(void);

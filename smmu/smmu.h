@@ -120,6 +120,9 @@ int smmu_translate(struct smmu_domain *d, uint64_t iova, uint64_t *pa);
  * -ETIMEDOUT. detach: -ENOENT if the stream was not attached. */
 int smmu_attach(struct smmu_domain *d, uint32_t sid);
 int smmu_detach(uint32_t sid);
+/* Benchmarks only: an attached stream bypasses translation (true) or uses
+ * its domain again (false). Never used outside test-only commands. */
+int smmu_set_bypass(uint32_t sid, bool bypass);
 /* Interrupts: the kernel routes the SMMU's wired IRQs here. */
 bool smmu_handle_irq(unsigned intid);
 /* Processes pending events without an interrupt (polling, tests). */

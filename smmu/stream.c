@@ -108,3 +108,26 @@ void stream_owner_name(uint32_t sid, char *buf, size_t len)
 	snprintf(buf, len, "%s", st ? st->d->owner.name : "nobody");
 	spin_unlock_irqrestore(&smmu_dev.lock, flags);
 }
+
+/* Benchmarks only (test-only `disk bench`): lets an attached stream bypass
+ * translation for a measurement, then puts its domain back. */
+int smmu_set_bypass(uint32_t sid, bool bypass)
+{
+	uint64_t flags, ste[STE_DWORDS];
+	struct smmu_stream *st;
+	int e = -ENOENT;
+
+	if (!smmu_dev.ready)
+		return -EINVAL;
+	flags = spin_lock_irqsave(&smmu_dev.lock);
+	st = find(sid);
+	if (st) {
+		if (bypass)
+			ste_bypass(ste);
+		else
+			domain_ste(st->d, ste);
+		e = ste_write(sid, ste);
+	}
+	spin_unlock_irqrestore(&smmu_dev.lock, flags);
+	return e;
+}

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from harness import CONFIGS, PLAIN_CONFIG, TOP, Machine, TestFailure
+from harness import CONFIGS, PLAIN_CONFIG, TEST_CONFIG, TOP, Machine, TestFailure
 
 RESULTS = TOP / "build" / "bench" / "results.txt"
 BOOT_LINE = r"boot: (\d+) counter ticks at (\d+) Hz from EFI entry to the shell"
@@ -104,7 +104,41 @@ def trap_costs():
     ]
 
 
-BENCHMARKS = [boot_instructions, trap_costs, linux_ratio]
+def mib_s(mib, ns):
+    return mib * 1e9 / ns
+
+
+def nvme_smmu():
+    """NVMe throughput translated vs bypass, and SMMU map/unmap costs."""
+    with Machine("bench_nvme", config=TEST_CONFIG, icount=True,
+                 deadline=time.monotonic() + 900) as m:
+        m.wait_prompt(timeout=300)
+        out = m.command("disk bench", timeout=600)
+        m.send("poweroff")
+        m.wait_exit(60)
+    rows = {k: (int(w), int(r), int(mib)) for k, w, r, mib in re.findall(
+        r"disk bench: (translated|bypass): write (\d+) ns, read (\d+) ns for (\d+) MiB", out)}
+    cost = re.search(r"map 4K (\d+) ns, unmap 4K (\d+) ns, map 2M (\d+) ns, unmap 2M (\d+) ns "
+                     r"\(([^)]*)\)", out)
+    if len(rows) != 2 or not cost:
+        raise TestFailure("disk bench printed no results", out[-2000:])
+    (tw, tr, mib), (bw, br, _) = rows["translated"], rows["bypass"]
+    m4, u4, m2, u2 = (int(cost.group(i)) for i in range(1, 5))
+    return [
+        f"nvme_write_translated: {mib_s(mib, tw):.1f} MiB per 1e9 instructions "
+        f"({mib} MiB, {tw} instructions)",
+        f"nvme_write_bypass: {mib_s(mib, bw):.1f} MiB per 1e9 instructions ({bw} instructions)",
+        f"nvme_read_translated: {mib_s(mib, tr):.1f} MiB per 1e9 instructions ({tr} instructions)",
+        f"nvme_read_bypass: {mib_s(mib, br):.1f} MiB per 1e9 instructions ({br} instructions)",
+        f"nvme_smmu_ratio: write {bw / tw:.3f}, read {br / tr:.3f} "
+        f"(translated throughput / bypass throughput)",
+        f"smmu_map_4k: {m4} instructions, smmu_unmap_4k: {u4} instructions "
+        f"(each includes TLB invalidation and CMD_SYNC; {cost.group(5)} domains)",
+        f"smmu_map_2m: {m2} instructions, smmu_unmap_2m: {u2} instructions (one 2 MiB block)",
+    ]
+
+
+BENCHMARKS = [boot_instructions, trap_costs, linux_ratio, nvme_smmu]
 
 
 def main():
