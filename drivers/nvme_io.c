@@ -43,21 +43,24 @@ static void report(struct nvme_ctrl *c, uint8_t op, uint64_t lba, int err,
 		nvme_take_offline(c, what);
 }
 
-/* One command whose data is at bus address iova (already reachable). */
 /* A completion says nothing about DMA the IOMMU refused (QEMU's NVMe, for
- * one, reports success): ask the IOMMU, and fail the command if it did. */
+ * one, reports success): ask the IOMMU, and fail the command if it did, as
+ * the Data Transfer Error a real controller would have reported. */
 static int dma_blocked(struct nvme_ctrl *c, uint8_t op, uint64_t lba)
 {
 	uint64_t at;
+
 	if (!c->dma.faulted || !c->dma.faulted(c->dma.ctx, &at))
 		return 0;
-	c->stats.last_status = NVME_STATUS_DMA_BLOCKED;
+	c->stats.errors++;
+	c->stats.last_status = NVME_SC_DATA_XFER;
 	kprintf("nvme: %s lba %llu: the SMMU blocked the controller's DMA at 0x%llx: data not "
 		"transferred\n",
 		op_name(op), (unsigned long long)lba, (unsigned long long)at);
 	return -EFAULT;
 }
 
+/* One command whose data is at bus address iova (already reachable). */
 static int rw_cmd(struct nvme_ctrl *c, uint8_t op, uint64_t lba, uint32_t nblocks, uint64_t iova)
 {
 	uint64_t len = (uint64_t)nblocks * c->info.block_size;

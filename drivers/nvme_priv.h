@@ -57,8 +57,6 @@ struct nvme_ctrl {
 	struct nvme_buf prp_list; /* one page of PRP entries (device reads) */
 	struct nvme_info info;
 	struct nvme_stats stats;
-	/* last_status of a command whose DMA the IOMMU blocked: reported as a
-	 * Data Transfer Error (SCT 0, SC 4), which is what the host saw */
 };
 
 /* How a command ended, for the caller's message. */
@@ -120,7 +118,5 @@ int nvme_disable(struct nvme_ctrl *c);
  * could later follow a reused PRP list, so the controller is reset (which
  * ends everything outstanding) and refuses further I/O. */
 void nvme_take_offline(struct nvme_ctrl *c, const char *why);
-
-#define NVME_STATUS_DMA_BLOCKED 0x004
 
 #endif

@@ -92,16 +92,19 @@ static int dom_unmap(void *ctx, uint64_t iova, uint64_t size)
 	return smmu_unmap(ctx, ALIGN_DOWN(iova, PAGE_SIZE), page_span(iova, size));
 }
 
-/* Faults the SMMU logged for nvme0's stream after the previous call. */
+/* Whether the SMMU logged a fault for nvme0's stream since the previous
+ * call (the driver asks after every completion); *iova is the first. */
 static bool dom_faulted(void *ctx, uint64_t *iova)
 {
-	static uint64_t seen;
-	smmu_poll_events();
-	const struct smmu_stats *s = smmu_get_stats();
+	static uint64_t seen; /* newest fault timestamp already looked at */
+	const struct smmu_stats *s;
 	bool hit = false;
+
+	smmu_poll_events();
+	s = smmu_get_stats();
 	for (unsigned i = 0; i < s->nlog && i < SMMU_FAULT_LOG; i++) {
 		const struct smmu_fault *f = &s->log[i];
-		if (f->sid == disk0.sid && f->ts > seen && !hit) {
+		if (!hit && f->sid == disk0.sid && f->ts > seen) {
 			*iova = f->iova;
 			hit = true;
 		}

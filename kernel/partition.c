@@ -336,6 +336,7 @@ static int prepare(struct partition *p)
 	init_devices(p);
 	init_vcpus(p);
 	p->cntvoff = timer_now();
+	p->faults = 0; /* per run: the fault log limit starts again */
 	return 0;
 }
 

@@ -46,13 +46,28 @@ static void do_undef(struct vcpu_ctx *c, uint64_t addr, bool write)
 	vcpu_inject_undef(c);
 }
 
+#define FAULT_LOG_MAX 32
+
+/* A guest looping on a fault must not flood the console everyone shares:
+ * the first FAULT_LOG_MAX injections of a run are logged, then a note. */
+static bool log_fault(struct partition *p)
+{
+	p->faults++;
+	if (p->faults == FAULT_LOG_MAX + 1)
+		kprintf("%s: more than %u faults injected; not logging further ones (see 'list')\n",
+			p->cfg.name, FAULT_LOG_MAX);
+	return p->faults <= FAULT_LOG_MAX;
+}
+
 void vcpu_inject_abort(struct vcpu *v, uint64_t addr, bool write, bool instr, const char *why)
 {
 	struct partition *p = v->part;
-	p->faults++;
-	kprintf("%s: vCPU %u: %s at IPA 0x%llx (pc 0x%llx): injected a synchronous external "
-		"abort\n",
-		p->cfg.name, v->idx, why, (unsigned long long)addr, (unsigned long long)v->ctx.pc);
+	if (log_fault(p))
+		kprintf(
+		    "%s: vCPU %u: %s at IPA 0x%llx (pc 0x%llx): injected a synchronous external "
+		    "abort\n",
+		    p->cfg.name, v->idx, why, (unsigned long long)addr,
+		    (unsigned long long)v->ctx.pc);
 	inject(v, instr ? do_iabt : do_dabt, addr, write);
 }
 
@@ -60,8 +75,9 @@ static void undef(struct vcpu *v, uint64_t esr, const char *why)
 {
 	char buf[160];
 	esr_describe(esr, buf, sizeof(buf));
-	kprintf("%s: vCPU %u: %s (%s) at pc 0x%llx: injected an undefined instruction\n",
-		v->part->cfg.name, v->idx, why, buf, (unsigned long long)v->ctx.pc);
+	if (log_fault(v->part))
+		kprintf("%s: vCPU %u: %s (%s) at pc 0x%llx: injected an undefined instruction\n",
+			v->part->cfg.name, v->idx, why, buf, (unsigned long long)v->ctx.pc);
 	inject(v, do_undef, 0, false);
 }
 
