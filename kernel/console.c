@@ -17,12 +17,41 @@ static bool can_focus(int i)
 	return i >= 0 && i < (int)npartitions && partitions[i].state == PART_RUNNING;
 }
 
+static void partition_uart_raw(void *ctx, char c)
+{
+	kprintf("%c", c);
+}
+
+static void set_raw(struct partition *p, bool on)
+{
+	spin_lock(&p->uart_lock);
+	vuart_set_raw(&p->uart, on ? partition_uart_raw : NULL);
+	spin_unlock(&p->uart_lock);
+}
+
+/* The focused partition's output passes through byte by byte (prompts and
+ * echo appear as typed); the others stay line-buffered with a prefix. */
+static void set_focus(int f)
+{
+	if (focus >= 0)
+		set_raw(&partitions[focus], false);
+	focus = f;
+	if (focus >= 0)
+		set_raw(&partitions[focus], true);
+}
+
+void console_partition_started(struct partition *p)
+{
+	if (focus >= 0 && &partitions[focus] == p)
+		set_raw(p, true);
+}
+
 static void next_focus(void)
 {
 	int i = focus + 1;
 	while (i < (int)npartitions && !can_focus(i))
 		i++;
-	focus = i < (int)npartitions ? i : -1;
+	set_focus(i < (int)npartitions ? i : -1);
 	if (focus < 0) {
 		kprintf("\n[console: tessera shell]\n");
 		shell_prompt();
@@ -45,7 +74,7 @@ void console_input(char c)
 		return;
 	}
 	if (focus >= 0 && !can_focus(focus))
-		focus = -1; /* it stopped: input goes back to the shell */
+		set_focus(-1); /* it stopped: input goes back to the shell */
 	if (focus < 0)
 		shell_input(c);
 	else

@@ -355,6 +355,7 @@ int partition_start(struct partition *p)
 			p->cfg.name, (unsigned long long)p->cfg.cpu_mask, p->nvcpus,
 			(unsigned long long)(p->cfg.mem_size >> 20), (unsigned long long)p->ram_pa,
 			(unsigned long long)p->entry);
+		console_partition_started(p);
 		place_vcpus(p);
 	}
 	spin_unlock_irqrestore(&p->lock, flags);

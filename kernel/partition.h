@@ -80,6 +80,7 @@ bool mmio_emulate(struct vcpu *v, uint64_t ipa, uint64_t esr);
 
 /* console focus (console.c) */
 void console_input(char c);
+void console_partition_started(struct partition *p);
 void partition_uart_out(void *ctx, const char *line, size_t n);
 
 #endif

@@ -132,6 +132,10 @@ static void emit_line(struct vuart *u)
 
 static void line_put(struct vuart *u, char c)
 {
+	if (u->raw && c != '\0') {
+		u->raw(u->ctx, c);
+		return;
+	}
 	if (c == '\r' || c == '\0')
 		return;
 	if (c == '\n') {
@@ -274,4 +278,11 @@ void vuart_init(struct vuart *u, void (*out)(void *ctx, const char *line, size_t
 {
 	*u = (struct vuart){.out = out, .irq = irq, .ctx = ctx};
 	vuart_reset(u);
+}
+
+void vuart_set_raw(struct vuart *u, void (*raw)(void *ctx, char c))
+{
+	if (u->line_len)
+		emit_line(u);
+	u->raw = raw;
 }

@@ -44,6 +44,10 @@ struct vuart {
 	void (*out)(void *ctx, const char *line, size_t n);
 	void (*irq)(void *ctx, bool level);
 	void *ctx;
+	/* When set (the partition has console focus), every transmitted byte
+	 * goes straight to raw() instead of being assembled into lines, so
+	 * prompts and echoed input appear as they are typed. */
+	void (*raw)(void *ctx, char c);
 };
 
 /* Sets the callbacks and resets the device (the line starts low; irq() is
@@ -61,6 +65,9 @@ int vuart_access(struct vuart *u, uint64_t off, unsigned size, bool write, uint6
 bool vuart_rx(struct vuart *u, char c);
 /* Hands a partial output line to out(), if there is one. */
 void vuart_flush(struct vuart *u);
+/* Switches between line mode (raw == NULL) and byte passthrough; a partial
+ * line is flushed first so nothing is lost or reordered. */
+void vuart_set_raw(struct vuart *u, void (*raw)(void *ctx, char c));
 /* Registers to their reset values, FIFO and partial line discarded, the
  * interrupt line lowered (irq() is called if it was high). */
 void vuart_reset(struct vuart *u);

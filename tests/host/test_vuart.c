@@ -320,6 +320,36 @@ static void test_reset(void **state)
 	assert_string_equal(sink.lines[0], "new");
 }
 
+static char raw_seen[64];
+static size_t raw_len;
+
+static void raw(void *ctx, char c)
+{
+	assert_ptr_equal(ctx, &sink);
+	assert_true(raw_len + 1 < sizeof(raw_seen));
+	raw_seen[raw_len++] = c;
+	raw_seen[raw_len] = 0;
+}
+
+/* Console focus: a partial line is flushed as a line when passthrough
+ * starts, then bytes (prompts, echo, CR) go out one by one, unassembled. */
+static void test_raw_passthrough(void **state)
+{
+	raw_len = 0;
+	puts_dr("boot");
+	vuart_set_raw(&u, raw);
+	assert_int_equal(sink.nlines, 1);
+	assert_string_equal(sink.lines[0], "boot");
+	puts_dr("/ # ls\r\n");
+	assert_string_equal(raw_seen, "/ # ls\r\n");
+	assert_int_equal(sink.nlines, 1); /* nothing went through out() */
+	vuart_set_raw(&u, NULL);
+	puts_dr("back\n");
+	assert_int_equal(sink.nlines, 2);
+	assert_string_equal(sink.lines[1], "back");
+	assert_int_equal(raw_len, 8);
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 
 int main(void)
@@ -331,7 +361,7 @@ int main(void)
 	    T(test_rx_fifo),	  T(test_rx_interrupt),
 	    T(test_tx_interrupt), T(test_icr_write_one_to_clear),
 	    T(test_loopback),	  T(test_invalid_access),
-	    T(test_reset),
+	    T(test_reset),	  T(test_raw_passthrough),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
