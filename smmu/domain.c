@@ -117,17 +117,39 @@ static int inval_pages(const struct smmu_domain *d, uint64_t va, unsigned pages)
 /* A broken table entry covers everything below it (2 MiB and up): by-VA
  * commands for one address would leave the rest, so wide ranges drop the
  * whole ASID/VMID instead. */
+/* Unmapping leaves pages invalid, never remapped: their invalidations can
+ * wait for the end of smmu_unmap and share one CMD_SYNC. Anything wider (a
+ * block split, a table freed) is replaced by a new entry or frees memory,
+ * so it is invalidated at once (break-before-make). */
+static bool defer_page(struct smmu_domain *d, uint64_t va, uint64_t size)
+{
+	if (!d->defer || size != PAGE_SIZE)
+		return false;
+	if (d->defer_hi == d->defer_lo) {
+		d->defer_lo = va;
+		d->defer_hi = va + size;
+	} else {
+		d->defer_lo = MIN(d->defer_lo, va);
+		d->defer_hi = MAX(d->defer_hi, va + size);
+	}
+	return true;
+}
+
+static int inval_range(struct smmu_domain *d, uint64_t va, uint64_t size)
+{
+	uint64_t pages = size >> PAGE_SHIFT;
+	return pages > SMMU_TLBI_VA_MAX_PAGES ? inval_all(d) : inval_pages(d, va, (unsigned)pages);
+}
+
 static void pt_tlb_inval(void *ctx, uint64_t va, uint64_t size)
 {
 	struct smmu_domain *d = ctx;
-	uint64_t pages = size >> PAGE_SHIFT;
 	int e;
 
 	domain_clean(d);
-	if (pages > SMMU_TLBI_VA_MAX_PAGES)
-		e = inval_all(d);
-	else
-		e = inval_pages(d, va, (unsigned)pages);
+	if (defer_page(d, va, size))
+		return;
+	e = inval_range(d, va, size);
 	if (e && !d->inval_err)
 		d->inval_err = e;
 }
@@ -302,7 +324,16 @@ int smmu_unmap(struct smmu_domain *d, uint64_t iova, uint64_t size)
 		return -EINVAL;
 	spin_lock(&d->lock);
 	d->inval_err = 0;
+	d->defer = true;
+	d->defer_lo = d->defer_hi = 0;
 	e = pt_unmap(&d->pt, iova, size);
+	d->defer = false;
+	if (d->defer_hi > d->defer_lo) {
+		domain_clean(d);
+		int ie = inval_range(d, d->defer_lo, d->defer_hi - d->defer_lo);
+		if (ie && !d->inval_err)
+			d->inval_err = ie;
+	}
 	if (!e) {
 		d->mapped -= MIN(size, d->mapped);
 		domain_clean(d);

@@ -42,6 +42,10 @@ struct smmu_domain {
 	unsigned tables;   /* page-table pages held */
 	uint64_t mapped;   /* bytes mapped minus bytes unmapped */
 	int inval_err;	   /* first failed invalidation of the current map/unmap */
+	/* smmu_unmap collects single-page invalidations into one range and
+	 * issues them with one CMD_SYNC at the end */
+	bool defer;
+	uint64_t defer_lo, defer_hi;
 	struct spinlock lock;
 };
 
