@@ -295,3 +295,22 @@ void panic_stop_handler(void)
 	mark(&stopped, me);
 	cpu_halt();
 }
+
+void el2_stack_overflow(struct exc_frame *f)
+{
+	struct percpu *c = crash_cpu();
+	/* entry.S only looked at one bit of SP: confirm it is really just below
+	 * this CPU's stack, otherwise it is an ordinary crash */
+	if (!c || f->sp >= c->stack_lo || f->sp + 2 * PAGE_SIZE < c->stack_lo)
+		el2_sync_unexpected(f);
+	int me = cpu_number(c);
+
+	crash_claim(f, me);
+	print_header(me);
+	kprintf_panic("reason: stack overflow: SP 0x%016llx ran below this CPU's stack "
+		      "0x%llx-0x%llx into its guard page\n",
+		      (unsigned long long)f->sp, (unsigned long long)c->stack_lo,
+		      (unsigned long long)c->stack_hi);
+	print_exception(f);
+	finish(f, c, me, true);
+}

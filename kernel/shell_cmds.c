@@ -121,10 +121,24 @@ static int cmd_poweroff(int argc, char **argv)
 	psci_system_off();
 }
 
+/* Recursion the compiler cannot bound (limit is volatile): the frame is
+ * used after the call, so it is no tail call either. */
+static volatile int recurse_limit = 1 << 30;
+static int __attribute__((noinline)) recurse(int depth)
+{
+	volatile char frame[512];
+	frame[0] = (char)depth;
+	if (depth >= recurse_limit)
+		return 0;
+	return recurse(depth + 1) + frame[0];
+}
+
 /* Deliberate EL2 faults, to test the crash report. */
 static int cmd_crash(int argc, char **argv)
 {
 	const char *kind = argc > 1 ? argv[1] : "";
+	if (strcmp(kind, "stack") == 0)
+		return recurse(0);
 	if (strcmp(kind, "data") == 0) {
 		/* nothing is mapped at page zero; hide the constant from GCC */
 		volatile uintptr_t addr = 0x10;
@@ -134,7 +148,7 @@ static int cmd_crash(int argc, char **argv)
 		__asm__ volatile("udf #0x7e55");
 	if (strcmp(kind, "panic") == 0)
 		panic("crash command");
-	kprintf("usage: crash data|undef|panic\n");
+	kprintf("usage: crash data|undef|panic|stack\n");
 	return 1;
 }
 
@@ -153,7 +167,8 @@ static const struct shell_cmd cmds[] = {
      false},
     {"reboot", "reset the machine (PSCI SYSTEM_RESET)", cmd_reboot, false},
     {"poweroff", "power the machine off (PSCI SYSTEM_OFF)", cmd_poweroff, false},
-    {"crash", "data|undef|panic: fault at EL2 on purpose (test builds)", cmd_crash, true},
+    {"crash", "data|undef|panic|stack: fault at EL2 on purpose (test-commands only)", cmd_crash,
+     true},
 };
 
 static bool available(const struct shell_cmd *c)

@@ -6,13 +6,18 @@
 unsigned boot_cpu;
 int64_t cpu_start_err[MAX_CPUS];
 
-/* Each CPU's stack has an unmapped guard page below it. */
+/* Each CPU's stack is the upper half of a 2 * STACK_SIZE aligned block, so
+ * the exception vector can tell from one bit of SP that it overflowed; the
+ * page below it is an unmapped guard, and the bottom of the block holds a
+ * small emergency stack for reporting the overflow. */
 void cpu_setup_stack(unsigned cpu)
 {
-	uint64_t base = (uint64_t)pool_alloc(STACK_SIZE + PAGE_SIZE);
-	percpu_data[cpu].stack_lo = base + PAGE_SIZE;
-	percpu_data[cpu].stack_hi = base + PAGE_SIZE + STACK_SIZE;
-	if (el2_unmap(base, PAGE_SIZE))
+	uint64_t raw = (uint64_t)pool_alloc(4 * STACK_SIZE);
+	uint64_t block = ALIGN_UP(raw, 2 * STACK_SIZE);
+	percpu_data[cpu].stack_lo = block + STACK_SIZE;
+	percpu_data[cpu].stack_hi = block + 2 * STACK_SIZE;
+	percpu_data[cpu].emerg_sp = block + STACK_SIZE / 2;
+	if (el2_unmap(block + STACK_SIZE - PAGE_SIZE, PAGE_SIZE))
 		panic("cannot unmap the stack guard page of CPU %u", cpu);
 }
 

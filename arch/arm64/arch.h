@@ -129,13 +129,14 @@ struct __attribute__((aligned(128))) percpu {
 	uint64_t stack_hi;
 	uintptr_t gicr; /* this CPU's redistributor (RD_base) */
 	volatile int online;
-	uint64_t irqs;	  /* interrupts handled, for `cpus` */
-	uint64_t host_sp; /* guest.S: EL2 stack while a guest runs */
-	void *guest_ctx;  /* guest.S: struct vcpu_ctx of the running vCPU */
-	void *vcpu;	  /* kernel: the vCPU pinned to this CPU, or NULL */
-	uint32_t msgs;	  /* kernel: pending requests (bit mask), see sched.c */
-	uint64_t exits;	  /* guest exits handled here */
-	void *loaded;	  /* kernel: the vCPU whose state is on this CPU */
+	uint64_t irqs;	   /* interrupts handled, for `cpus` */
+	uint64_t host_sp;  /* guest.S: EL2 stack while a guest runs */
+	void *guest_ctx;   /* guest.S: struct vcpu_ctx of the running vCPU */
+	void *vcpu;	   /* kernel: the vCPU pinned to this CPU, or NULL */
+	uint32_t msgs;	   /* kernel: pending requests (bit mask), see sched.c */
+	uint64_t exits;	   /* guest exits handled here */
+	void *loaded;	   /* kernel: the vCPU whose state is on this CPU */
+	uint64_t emerg_sp; /* entry.S: stack for reporting a stack overflow */
 };
 static inline struct percpu *this_cpu(void)
 {
@@ -170,6 +171,10 @@ bool el2_is_mapped(uintptr_t va);
 void vectors_install(void);
 /* Called by entry.S for an exception taken from EL2: a hypervisor bug. */
 void el2_sync_unexpected(struct exc_frame *f) __attribute__((noreturn));
+/* Called by entry.S, on the emergency stack, when an EL2 synchronous
+ * exception found SP outside a stack's 16 KiB-aligned upper half (see
+ * cpu_setup_stack): f->sp is the SP at the fault. */
+void el2_stack_overflow(struct exc_frame *f) __attribute__((noreturn));
 /* Set by the kernel: called for every physical IRQ with its INTID; returns
  * true if it forwarded the interrupt to a guest (then only its priority is
  * dropped here; the guest's EOI deactivates it). */

@@ -6,6 +6,8 @@
 #define PERCPU_SIZE	128
 #define PERCPU_STACK_HI	24
 #define PERCPU_GUEST_CTX 64
+#define PERCPU_EMERG_SP	104
+#define STACK_SHIFT	14	/* stacks are the upper half of a 2*16 KiB aligned block */
 
 .macro save_frame
 	sub	sp, sp, #FRAME_SIZE
@@ -98,8 +100,51 @@
 	b	guest_exit
 .endm
 
+/* Synchronous exception at EL2. Before touching the stack, check that SP
+ * still lies in a stack (bit STACK_SHIFT set): an overflow into the guard
+ * page below would fault again on the first store, forever. The check uses
+ * only SP and x0 (Linux's trick: no other register is free). */
+.macro el2_sync_vector
+	.align 7
+	add	sp, sp, x0
+	sub	x0, sp, x0		/* x0 = SP */
+	tbz	x0, #STACK_SHIFT, el2_overflow
+	sub	x0, sp, x0		/* x0 restored */
+	sub	sp, sp, x0		/* SP restored */
+	b	el2_sync_tail
+.endm
+
 	.text
 /* Shared tails, out of line: a vector slot holds only 32 instructions. */
+el2_sync_tail:
+	save_frame
+	mov	x1, #4
+	b	unexpected_tail
+
+/* x0 = SP at the fault, SP = that + the old x0. Switch to this CPU's
+ * emergency stack; TPIDR(RO)_EL0 are scratch here, the machine is going
+ * down. Without per-CPU data yet (early boot on the firmware's stack) the
+ * test means nothing: take the ordinary path. */
+el2_overflow:
+	msr	tpidrro_el0, x0
+	sub	x0, sp, x0
+	msr	tpidr_el0, x0
+	mrs	x0, tpidr_el2
+	cbz	x0, 1f
+	ldr	x0, [x0, #PERCPU_EMERG_SP]
+	cbz	x0, 1f
+	mov	sp, x0
+	mrs	x0, tpidr_el0
+	save_frame
+	mrs	x1, tpidrro_el0
+	str	x1, [x0, #8 * 31]	/* exc_frame.sp: where it overflowed */
+	bl	el2_stack_overflow
+	b	.
+1:	mrs	x0, tpidrro_el0
+	mov	sp, x0
+	mrs	x0, tpidr_el0
+	b	el2_sync_tail
+
 unexpected_tail:
 	bl	el2_sync_unexpected
 	b	.
@@ -117,7 +162,7 @@ vectors:
 	vector unexpected_tail, 2
 	vector unexpected_tail, 3
 	/* current EL with SP_EL2: synchronous is a hypervisor bug */
-	vector unexpected_tail, 4
+	el2_sync_vector
 	vector irq_tail, 5
 	vector unexpected_tail, 6
 	vector unexpected_tail, 7

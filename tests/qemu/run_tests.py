@@ -187,6 +187,19 @@ crash_test("undef", check_crash_undef)
 crash_test("panic", check_crash_panic, regs=("x29", "x30", "sp"))
 
 
+@test(config=TEST_CONFIG, smp=4)
+def crash_stack(m):
+    """Overflowing the EL2 stack gives a report, not a silent recursive fault."""
+    report = crash_report(m, "stack")
+    need(report, r"^reason: stack overflow: SP 0x[0-9a-f]+ ran below this CPU's stack",
+         "stack overflow reason")
+    need(report, r"^ESR 0x[0-9a-f]+ : EC 0x25 data abort", "the faulting store's ESR")
+    need(report, r"^ELR 0x[0-9a-f]+ recurse\+0x", "ELR in recurse")
+    check_registers(report, ("x0", "x30", "sp"))
+    need(report, r"^\s*#1 0x[0-9a-f]+ recurse\+0x", "a backtrace through recurse")
+    check_halt_order(report)
+
+
 @test(config=PLAIN_CONFIG, smp=4)
 def no_test_commands(m):
     m.wait_prompt()
