@@ -274,10 +274,6 @@ static void check_vcpus(struct part_cfg *p, unsigned seen)
 	if (!(seen & BIT(P_VCPUS)) && ncpus > GUEST_MAX_VCPUS)
 		bad(p, "cpus", "%u CPUs, but a partition has at most %u vCPUs", ncpus,
 		    GUEST_MAX_VCPUS);
-	if (p->vcpus > ncpus)
-		bad(p, "vcpus",
-		    "vcpus (%u) more than cpus (%u): time-sharing vCPUs is not supported yet",
-		    p->vcpus, ncpus);
 }
 
 static void check_load_address(struct part_cfg *p, unsigned seen)

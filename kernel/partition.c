@@ -296,20 +296,27 @@ static void init_vcpus(struct partition *p)
 	p->nvcpus = p->cfg.vcpus;
 	for (unsigned i = 0; i < p->nvcpus; i++) {
 		struct vcpu *v = &p->vcpus[i];
-		*v = (struct vcpu){.part = p, .idx = i, .pcpu = nth_cpu(p->cfg.cpu_mask, i)};
+		unsigned ncpus = (unsigned)__builtin_popcountll(p->cfg.cpu_mask);
+		*v =
+		    (struct vcpu){.part = p, .idx = i, .pcpu = nth_cpu(p->cfg.cpu_mask, i % ncpus)};
 		vcpu_ctx_reset(&v->ctx, p->entry, i == 0 ? p->dtb_ipa : 0, BIT(31) | i);
 		v->power = i == 0 ? VCPU_ON : VCPU_OFF;
 	}
 }
 
-/* Pins every vCPU to its CPU; those CPUs load and run them. */
+/* Pins every vCPU to its CPU (a list per CPU when vCPUs outnumber CPUs);
+ * the lists are complete before any CPU can see them. */
 static void place_vcpus(struct partition *p)
 {
-	for (unsigned i = 0; i < p->nvcpus; i++) {
+	for (unsigned i = p->nvcpus; i-- > 0;) {
 		struct vcpu *v = &p->vcpus[i];
-		__atomic_store_n(&percpu_data[v->pcpu].vcpu, v, __ATOMIC_RELEASE);
-		sched_kick(v->pcpu);
+		struct vcpu *head = percpu_data[v->pcpu].vcpu;
+		v->next_on_cpu = head && head->part == p ? head : NULL;
+		percpu_data[v->pcpu].vcpu = v;
 	}
+	dsb(ish);
+	for (unsigned i = 0; i < p->nvcpus; i++)
+		sched_kick(p->vcpus[i].pcpu);
 }
 
 static bool cpus_free(const struct partition *p)
@@ -383,7 +390,8 @@ static bool all_unloaded(const struct partition *p)
 {
 	for (unsigned i = 0; i < p->nvcpus; i++) {
 		const struct percpu *c = &percpu_data[p->vcpus[i].pcpu];
-		if (c->loaded == &p->vcpus[i] || c->vcpu == &p->vcpus[i])
+		const struct vcpu *head = c->vcpu;
+		if (c->loaded == &p->vcpus[i] || (head && head->part == p))
 			return false;
 	}
 	return true;

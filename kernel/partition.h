@@ -1,9 +1,10 @@
 /*
  * Private to kernel/: partitions and their vCPUs.
  *
- * Scheduling is static: each vCPU is pinned to one physical CPU named in the
- * partition's "cpus", one vCPU per CPU. A CPU runs its vCPU until it exits;
- * exits are handled on that CPU. Cross-CPU requests (start, stop, a new
+ * Scheduling: vCPU n is pinned to the (n mod ncpus)-th CPU named in the
+ * partition's "cpus"; a CPU holding several vCPUs time-shares them round
+ * robin (10 ms slices, and a vCPU waiting in WFI gives its turn away).
+ * Exits are handled on the vCPU's CPU. Cross-CPU requests (start, stop, a new
  * virtual interrupt) are a field change plus SGI_KICK; the target CPU acts
  * on it in its loop (sched.c).
  *
@@ -25,9 +26,11 @@ struct partition;
 
 struct vcpu {
 	struct partition *part;
-	unsigned idx;  /* vCPU number = MPIDR Aff0 */
-	unsigned pcpu; /* physical CPU it is pinned to */
+	unsigned idx;		  /* vCPU number = MPIDR Aff0 */
+	unsigned pcpu;		  /* physical CPU it is pinned to */
+	struct vcpu *next_on_cpu; /* the other vCPUs sharing pcpu (sched.c) */
 	volatile int power;
+	bool waiting; /* in WFI, descheduled until an interrupt or its timer */
 	struct vcpu_ctx ctx;
 	uint64_t exits, hvcs, mmios, wfis, irqs, injected;
 };
@@ -65,6 +68,8 @@ const char *partition_state_name(int state);
 /* sched.c */
 void sched_loop(void) __attribute__((noreturn));
 void sched_kick(unsigned pcpu);
+/* Another vCPU pinned to this CPU could run now (WFI gives way to it). */
+bool sched_others_eligible(struct vcpu *self);
 
 /* vcpu_exit.c */
 void vcpu_handle_exit(struct vcpu *v, unsigned kind);

@@ -104,12 +104,16 @@ static void wfx(struct vcpu *v, uint64_t esr)
 	if (esr & 1)
 		return; /* WFE is not trapped; if it were, it would just yield */
 	v->wfis++;
-	if (!vgic_pending(&v->part->vgic, v->idx)) {
-		wfi();
-		irq_enable();
-		isb();
-		irq_disable();
+	if (vgic_pending(&v->part->vgic, v->idx))
+		return;
+	if (sched_others_eligible(v)) {
+		v->waiting = true; /* give the CPU to another vCPU until woken */
+		return;
 	}
+	wfi();
+	irq_enable();
+	isb();
+	irq_disable();
 }
 
 static bool sysreg_write_value(struct vcpu *v, uint64_t esr, uint64_t *val)

@@ -247,6 +247,20 @@ def tguest_checks(m):
     poweroff(m)
 
 
+@test(config=cfg("tguest-shared"), smp=4)
+def vcpu_time_sharing(m):
+    """4 vCPUs on 2 CPUs: CPU_ON, SGIs, timers, CPU_OFF all work time-shared."""
+    m.wait_prompt()
+    need(m.expect(r"\[shared\] TGUEST: start mode=all vcpus=(\d+)", 30).group(0),
+         r"vcpus=4", "4 vCPUs in the guest's device tree")
+    done = m.expect(r"\[shared\] TGUEST-DONE pass=(\d+) fail=(\d+)", 120)
+    fails = re.findall(r"\[shared\] TGUEST: (\S+) FAIL(.*)", m.transcript())
+    check(int(done.group(2)) == 0 and not fails, f"guest checks failed: {fails}")
+    expect_partition_stopped(m, "shared")
+    m.expect(r"\[neighbour\] TGUEST-ALIVE \d+", 10)
+    poweroff(m)
+
+
 @test(config=cfg("tguest-reset"), smp=4)
 def partition_reset(m):
     """SYSTEM_RESET restarts only the partition that asked."""
@@ -283,6 +297,19 @@ def shell_answers(m, line, answer, tries=3):
         except TestFailure:
             if i == tries - 1:
                 raise
+
+
+@test(config=cfg("linux-shared"), smp=4)
+def linux_time_shared(m):
+    """Linux with 2 vCPUs time-sharing one physical CPU."""
+    m.wait_prompt()
+    m.expect(r"\[linux\] GUEST-LINUX-UP", 120)
+    m.expect(r"\[linux\] GUEST-LINUX-CPUS=2\b", 30)
+    m.expect(r"\[linux\] GUEST-LINUX-DONE", 30)
+    expect_partition_stopped(m, "linux")
+    m.expect(r"\[other\] TGUEST-ALIVE", 10)
+    reject(m.transcript(), r"CRASH", "crash")
+    poweroff(m)
 
 
 @test(config=cfg("linux-shell"), smp=4)
