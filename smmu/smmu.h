@@ -1,6 +1,6 @@
 /*
- * smmu/ API: SMMUv3. For now the probe only (what the hardware offers); the
- * driver (stream table, queues, domains) builds on it.
+ * smmu/ API: SMMUv3. The probe (what the hardware offers) and the driver:
+ * default-deny takeover, domains, streams, faults (docs/smmu.md).
  */
 #ifndef SMMU_SMMU_H
 #define SMMU_SMMU_H
