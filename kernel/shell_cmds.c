@@ -12,15 +12,30 @@ static int cmd_info(int argc, char **argv)
 	return 0;
 }
 
+/* The vCPUs pinned to a CPU, the one on it marked with '*'. */
+static void print_pinned(const struct percpu *c)
+{
+	const struct vcpu *v = c->vcpu;
+	if (!v)
+		return;
+	kprintf("        runs");
+	for (; v; v = v->next_on_cpu)
+		kprintf(" %s/vcpu%u%s", v->part->cfg.name, v->idx, c->loaded == v ? "*" : "");
+	kprintf("\n");
+}
+
 static int cmd_cpus(int argc, char **argv)
 {
 	report_cpus();
 	for (unsigned i = 0; i < hw.ncpus; i++) {
 		const struct percpu *c = &percpu_data[i];
 		const char *state = c->online ? "online" : cpu_start_err[i] ? "failed" : "offline";
-		kprintf("  cpu%u  MPIDR 0x%06llx  %-7s  irqs %llu  stack 0x%llx-0x%llx\n", i,
-			(unsigned long long)c->mpidr, state, (unsigned long long)c->irqs,
-			(unsigned long long)c->stack_lo, (unsigned long long)c->stack_hi);
+		kprintf(
+		    "  cpu%u  MPIDR 0x%06llx  %-7s  irqs %llu  exits %llu  stack 0x%llx-0x%llx\n",
+		    i, (unsigned long long)c->mpidr, state, (unsigned long long)c->irqs,
+		    (unsigned long long)c->exits, (unsigned long long)c->stack_lo,
+		    (unsigned long long)c->stack_hi);
+		print_pinned(c);
 	}
 	return 0;
 }
