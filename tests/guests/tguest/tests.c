@@ -297,6 +297,33 @@ static enum result t_isolation(char *why)
 }
 
 /* Polls AFFINITY_INFO(vCPU i) until it returns want, for up to 1 s. */
+/* Every 2 MiB of the range QEMU virt puts RAM in (0x4000_0000, 4 GiB), read
+ * as an IPA: only this partition's own RAM may answer. Whatever physical
+ * address the hypervisor and the neighbours got, it lies in this range. */
+#define SWEEP_START 0x40000000UL
+#define SWEEP_END   0x140000000UL
+#define SWEEP_STEP  0x200000UL
+
+static enum result t_ram_sweep(char *why)
+{
+	unsigned bad = 0, probed = 0;
+
+	if (!dt.mem_size) {
+		note(why, "no /memory in the device tree");
+		return FAIL;
+	}
+	for (uintptr_t a = SWEEP_START; a < SWEEP_END && bad < 4; a += SWEEP_STEP) {
+		if (a >= dt.mem_base && a < dt.mem_base + dt.mem_size)
+			continue;
+		probed++;
+		if (!expect_sea_load(a, why))
+			bad++;
+	}
+	if (!bad && probed < 1000)
+		note(why, "only %u addresses probed", probed);
+	return bad || probed < 1000 ? FAIL : PASS;
+}
+
 static bool wait_affinity(unsigned i, int64_t want, int64_t *last)
 {
 	uint64_t give_up = now() + ms(1000);
@@ -350,6 +377,7 @@ static const struct test tests[] = {
     {"pl011", t_pl011},
     {"unmapped_abort", t_unmapped_abort},
     {"isolation", t_isolation},
+    {"ram_sweep", t_ram_sweep},
     {"cpu_off", t_cpu_off},
 };
 
