@@ -13,7 +13,7 @@
 
 int evtq_init(void)
 {
-	unsigned log2 = MIN(SMMU_QUEUE_LOG2, smmu_dev.info.f.evtq_log2);
+	unsigned log2 = MIN(SMMU_EVTQ_LOG2, smmu_dev.info.f.evtq_log2);
 	int e = queue_alloc(&smmu_dev.evtq, log2, EVT_DWORDS, SMMU_EVTQ_BASE, SMMU_EVTQ_PROD,
 			    SMMU_EVTQ_CONS);
 

@@ -17,7 +17,10 @@
 #include "smmu/smmu_hw.h"
 #include "arch/arm64/arch.h"
 
-#define SMMU_QUEUE_LOG2	       8       /* 256 entries per queue, unless IDR1 says fewer */
+#define SMMU_QUEUE_LOG2 8 /* 256 entries per queue, unless IDR1 says fewer */
+/* A blocked DMA buffer can raise an event per access (hundreds per page on
+ * QEMU): the event queue is deeper so one bad command does not overflow it. */
+#define SMMU_EVTQ_LOG2	       12
 #define SMMU_POLL_TIMEOUT_US   1000000 /* any register or queue wait */
 #define SMMU_LINEAR_MAX_BITS   16      /* 64 Ki STEs = 4 MiB */
 #define SMMU_2LVL_MAX_BITS     24      /* 64 Ki L1 descriptors = 512 KiB */
