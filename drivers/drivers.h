@@ -17,7 +17,7 @@ void pl011_enable_rx_irq(uintptr_t base);
 /* ---- PCIe (pci.c, pci_names.c) ---- */
 #define PCI_MAX_DEVS 64
 struct pci_bar {
-	uint64_t base; /* CPU physical address; 0 if unimplemented or unassigned */
+	uint64_t base; /* CPU physical address; 0 if the BAR is absent or unassigned */
 	uint64_t size;
 	bool is_64, is_io, prefetch;
 };

@@ -126,7 +126,7 @@ static int gbpa_abort(void)
 	smmu_write32(SMMU_GBPA, smmu_read32(SMMU_GBPA) | GBPA_ABORT | GBPA_UPDATE);
 	e = smmu_poll_reg(SMMU_GBPA, GBPA_UPDATE, 0, "GBPA.Update");
 	if (!e && !(smmu_read32(SMMU_GBPA) & GBPA_ABORT))
-		kprintf("smmu: warning: GBPA.ABORT does not stick (not implemented?); "
+		kprintf("smmu: warning: GBPA.ABORT does not stick (this SMMU lacks it?); "
 			"DMA may bypass while the SMMU is disabled during takeover\n");
 	return e;
 }

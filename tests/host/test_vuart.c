@@ -121,7 +121,7 @@ static void test_reset_values(void **state)
 	assert_int_equal(rd(RIS), 0);
 	assert_int_equal(rd(MIS), 0);
 	assert_int_equal(rd(RSR), 0);
-	assert_int_equal(rd(0x100), 0); /* unimplemented */
+	assert_int_equal(rd(0x100), 0); /* a reserved offset */
 	wr(0x100, 0xffffffff);
 	assert_int_equal(rd(0x100), 0);
 }
