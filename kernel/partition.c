@@ -110,9 +110,7 @@ static const struct pt_ops s2_ops = {s2_alloc, s2_free, s2_pa, s2_va, s2_tlb};
 
 static unsigned ipa_bits(void)
 {
-	static const unsigned bits[] = {32, 36, 40, 42, 44, 48, 52};
-	unsigned r = read_sysreg(id_aa64mmfr0_el1) & 0xf;
-	return MIN(r < ARRAY_SIZE(bits) ? bits[r] : 40, (unsigned)S2_IA_MAX);
+	return MIN(cpu_pa_bits(), (unsigned)S2_IA_MAX);
 }
 
 static int alloc_ram(struct partition *p)

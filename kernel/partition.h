@@ -68,6 +68,8 @@ const char *partition_state_name(int state);
 /* sched.c */
 void sched_loop(void) __attribute__((noreturn));
 void sched_kick(unsigned pcpu);
+/* Sleeps in WFI until an interrupt and handles it (IRQs masked around). */
+void sched_idle(void);
 /* Another vCPU pinned to this CPU could run now (WFI gives way to it). */
 bool sched_others_eligible(struct vcpu *self);
 

@@ -139,7 +139,7 @@ static void unload(struct vcpu *v)
 
 /* Sleeps until an interrupt; checks and sleeps with IRQs masked so a wake-up
  * between the two is not lost (WFI wakes on a pending masked IRQ). */
-static void idle(void)
+void sched_idle(void)
 {
 	wfi();
 	irq_enable();
@@ -194,7 +194,7 @@ void sched_loop(void)
 			run_once(cur);
 		} else {
 			arm_wakeup(head);
-			idle();
+			sched_idle();
 		}
 	}
 }

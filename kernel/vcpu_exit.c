@@ -110,10 +110,7 @@ static void wfx(struct vcpu *v, uint64_t esr)
 		v->waiting = true; /* give the CPU to another vCPU until woken */
 		return;
 	}
-	wfi();
-	irq_enable();
-	isb();
-	irq_disable();
+	sched_idle();
 }
 
 static bool sysreg_write_value(struct vcpu *v, uint64_t esr, uint64_t *val)

@@ -149,6 +149,7 @@ void dcache_clean_range(uintptr_t va, size_t size);
 void dcache_clean_inval_range(uintptr_t va, size_t size);
 
 /* ---- EL2 MMU (mmu.c) ---- */
+unsigned cpu_pa_bits(void); /* ID_AA64MMFR0_EL1.PARange in bits */
 /* Boot CPU only, in this order: el2_mmu_init builds an empty table holding
  * the device regions registered so far; the kernel adds RAM with
  * el2_map_ram; el2_mmu_switch maps the image by section (text RX, rodata R,

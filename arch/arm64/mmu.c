@@ -67,7 +67,8 @@ static void *root_alloc(void *ctx, unsigned pages)
 	return pages == 1 ? pt_alloc(ctx) : NULL;
 }
 
-static unsigned pa_bits(void)
+/* Physical address size from ID_AA64MMFR0_EL1.PARange. */
+unsigned cpu_pa_bits(void)
 {
 	static const unsigned bits[] = {32, 36, 40, 42, 44, 48, 52};
 	unsigned r = read_sysreg(id_aa64mmfr0_el1) & 0xf;
@@ -98,7 +99,7 @@ static uint64_t tcr_value(void)
 int el2_mmu_init(void *(*alloc_page)(void))
 {
 	page_alloc = alloc_page;
-	int e = pt_init(&el2_pt, PT_S1_EL2, MIN(pa_bits(), 48u), &el2_ops, NULL, root_alloc);
+	int e = pt_init(&el2_pt, PT_S1_EL2, MIN(cpu_pa_bits(), 48u), &el2_ops, NULL, root_alloc);
 	if (e)
 		return e;
 	for (unsigned i = 0; i < n_early_devs && !e; i++)
