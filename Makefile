@@ -23,18 +23,23 @@ TARGET_DIRS := kernel snapshot smmu drivers arch/arm64 boot
 SRCS := $(foreach d,$(TARGET_DIRS),$(wildcard $(d)/*.c $(d)/*.S))
 OBJS := $(patsubst %,$(B)/obj/%.o,$(basename $(SRCS)))
 
-TARGET_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+# Asked of the cross compiler only when a target needs them (recursive =),
+# so `make` on a machine without it reaches the bootstrap that installs it.
+CC_INCLUDE = $(shell $(CC) -print-file-name=include)
+LIBGCC = $(shell $(CC) -print-libgcc-file-name)
+TARGET_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-ffreestanding -fPIC -fno-stack-protector -fno-plt -fvisibility=hidden \
 	-mgeneral-regs-only -mno-outline-atomics -mstrict-align \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables \
-	-nostdinc -isystem $(NEWLIB)/include -isystem $(shell $(CC) -print-file-name=include) \
+	-nostdinc -isystem $(NEWLIB)/include -isystem $(CC_INCLUDE) \
 	-I. -I$(DEPS)/libfdt/include -I$(DEPS)/zstd/include \
 	-DTESSERA_VERSION='"$(VERSION)"' -MMD -MP
 EFI_CFLAGS := -I$(EFI)/include/efi -I$(EFI)/include/efi/aarch64
 
-LIBS := $(DEPS)/zstd/lib/libzstd.a $(DEPS)/libfdt/lib/libfdt.a $(NEWLIB)/lib/libc.a \
-	$(shell $(CC) -print-libgcc-file-name) $(EFI)/lib/libgnuefi.a
+DEP_LIBS := $(DEPS)/zstd/lib/libzstd.a $(DEPS)/libfdt/lib/libfdt.a $(NEWLIB)/lib/libc.a \
+	$(EFI)/lib/libgnuefi.a
+LIBS = $(DEP_LIBS) $(LIBGCC)
 LDFLAGS := -nostdlib -znocombreloc -T linker/tessera.lds -shared -Bsymbolic \
 	--defsym=EFI_SUBSYSTEM=0xa --no-undefined --build-id=none --no-warn-rwx-segments
 
@@ -45,6 +50,7 @@ all: $(B)/tessera.efi
 deps: $(STAMP)
 $(STAMP): tools/bootstrap.sh
 	tools/bootstrap.sh
+$(DEP_LIBS): $(STAMP) ;
 
 # V=1 shows the full commands.
 Q := $(if $(V),,@)
@@ -68,7 +74,7 @@ LINK = @echo "  LD      $(2)"; $(LD) $(LDFLAGS) $(EFI)/lib/crt0-efi-aarch64.o $(
 $(B)/ksyms-empty.c: tools/gen-ksyms.sh
 	@mkdir -p $(B)
 	tools/gen-ksyms.sh /dev/null > $@
-$(B)/tessera.pass1.so: $(OBJS) $(B)/ksyms-empty.o linker/tessera.lds $(LIBS)
+$(B)/tessera.pass1.so: $(OBJS) $(B)/ksyms-empty.o linker/tessera.lds $(DEP_LIBS)
 	$(call LINK,$(B)/ksyms-empty.o,$@)
 $(B)/ksyms.c: $(B)/tessera.pass1.so tools/gen-ksyms.sh
 	$(NM) -n -S --defined-only $< | tools/gen-ksyms.sh - > $@

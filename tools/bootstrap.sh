@@ -88,10 +88,13 @@ build_newlib() {
 	mark newlib
 }
 
-# Freestanding aarch64 flags shared by libfdt and zstd.
-lib_cflags="-O2 -g -ffreestanding -fPIC -fno-stack-protector -mno-outline-atomics
-  -mgeneral-regs-only -nostdinc -isystem $deps/newlib/aarch64-none-elf/include
-  -isystem $(${cross}gcc -print-file-name=include)"
+# Freestanding aarch64 flags shared by libfdt and zstd. A function, not a
+# variable: the cross compiler it asks exists only after apt_packages ran.
+lib_cflags() {
+	echo "-O2 -g -ffreestanding -fPIC -fno-stack-protector -mno-outline-atomics" \
+		"-mgeneral-regs-only -nostdinc -isystem $deps/newlib/aarch64-none-elf/include" \
+		"-isystem $(${cross}gcc -print-file-name=include)"
+}
 
 # libfdt from the Xen source package (it carries upstream dtc's libfdt; the
 # device-tree-compiler source package is not fetchable from this archive).
@@ -109,7 +112,7 @@ build_libfdt() {
 		case $c in *fdt_overlay.c) continue ;; esac
 		local o=$out/obj/$(basename "${c%.c}").o
 		# shellcheck disable=SC2086
-		${cross}gcc $lib_cflags -I"$out/include" -I"$out/obj" -Dsimple_strtoul=strtoul -c "$c" -o "$o"
+		${cross}gcc $(lib_cflags) -I"$out/include" -I"$out/obj" -Dsimple_strtoul=strtoul -c "$c" -o "$o"
 		objs="$objs $o"
 	done
 	# shellcheck disable=SC2086
@@ -129,7 +132,7 @@ build_zstd() {
 	for c in "$src"/lib/common/*.c "$src"/lib/compress/*.c "$src"/lib/decompress/*.c; do
 		local o=$out/obj/$(basename "${c%.c}").o
 		# shellcheck disable=SC2086
-		${cross}gcc $lib_cflags -DZSTD_DISABLE_ASM -DZSTD_TRACE=0 -DZSTD_LEGACY_SUPPORT=0 \
+		${cross}gcc $(lib_cflags) -DZSTD_DISABLE_ASM -DZSTD_TRACE=0 -DZSTD_LEGACY_SUPPORT=0 \
 			-DDEBUGLEVEL=0 -DXXH_NAMESPACE=ZSTD_ -DZSTD_HEAPMODE=1 -DZSTD_MULTITHREAD_DISABLE \
 			-c "$c" -o "$o" &
 		pids="$pids $!"
