@@ -18,8 +18,10 @@ STAMP   := $(DEPS)/stamps/all
 EFI     := $(DEPS)/gnu-efi/usr
 NEWLIB  := $(DEPS)/newlib/aarch64-none-elf
 
-# Folders holding hypervisor code, in dependency order (lowest last).
-TARGET_DIRS := kernel snapshot smmu drivers arch/arm64 boot
+# Folders holding hypervisor code, in dependency order (lowest last);
+# tools/check-layers.py enforces the order (`make check-layers`).
+KERNEL_DIRS := kernel/init kernel/console kernel/vm kernel/io kernel/vgic kernel/vdev kernel/machine
+TARGET_DIRS := $(KERNEL_DIRS) snapshot smmu drivers arch/arm64 boot lib
 SRCS := $(foreach d,$(TARGET_DIRS),$(wildcard $(d)/*.c $(d)/*.S))
 OBJS := $(patsubst %,$(B)/obj/%.o,$(basename $(SRCS)))
 
@@ -43,7 +45,8 @@ LIBS = $(DEP_LIBS) $(LIBGCC)
 LDFLAGS := -nostdlib -znocombreloc -T linker/tessera.lds -shared -Bsymbolic \
 	--defsym=EFI_SUBSYSTEM=0xa --no-undefined --build-id=none --no-warn-rwx-segments
 
-.PHONY: all deps qemu test host-test qemu-test bench format format-check cppcheck clean distclean \
+.PHONY: all deps qemu test host-test qemu-test bench format format-check cppcheck check-layers \
+	clean distclean \
 	guests linux-guest
 all: $(B)/tessera.efi
 
@@ -120,7 +123,7 @@ host_tests :=
 include $(wildcard tests/host/*.mk)
 HOST_BINS := $(patsubst %,$(B)/host/test_%,$(host_tests))
 .SECONDEXPANSION:
-$(B)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*) $(STAMP) $$(wildcard */*.h arch/arm64/*.h)
+$(B)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*) $(STAMP) $$(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $< $(host_srcs_$*) -o $@ -lcmocka $(host_libs_$*)
 
@@ -144,6 +147,9 @@ format-check:
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 		--suppress=missingIncludeSystem -I. $(foreach d,$(TARGET_DIRS),$(d)/)
+
+check-layers:
+	$(PYTHON) tools/check-layers.py
 
 clean:
 	rm -rf $(B)/obj $(B)/host $(B)/*.so $(B)/*.efi $(B)/ksyms* $(B)/esp

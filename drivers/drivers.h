@@ -5,7 +5,7 @@
 #ifndef DRIVERS_DRIVERS_H
 #define DRIVERS_DRIVERS_H
 
-#include "arch/arm64/types.h"
+#include "lib/types.h"
 
 /* ---- PL011 (pl011.c) ---- */
 void pl011_init(uintptr_t base);

@@ -5,7 +5,7 @@
  * disabled with bus mastering off before its memory is given back.
  */
 #include "drivers/nvme_priv.h"
-#include "kernel/kernel.h"
+#include "lib/log.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

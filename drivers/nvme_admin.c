@@ -3,7 +3,7 @@
  * namespace list, namespace) and creation of the I/O queue pair.
  */
 #include "drivers/nvme_priv.h"
-#include "kernel/kernel.h"
+#include "lib/log.h"
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

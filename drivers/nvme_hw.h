@@ -7,7 +7,7 @@
 #ifndef DRIVERS_NVME_HW_H
 #define DRIVERS_NVME_HW_H
 
-#include "arch/arm64/types.h"
+#include "lib/types.h"
 
 /* The page size tessera programs (CC.MPS = 0); PRPs are in these units. */
 #define NVME_PAGE_SHIFT 12

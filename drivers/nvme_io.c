@@ -4,7 +4,7 @@
  * piece's buffer is mapped for the device only while its command runs.
  */
 #include "drivers/nvme_priv.h"
-#include "kernel/kernel.h"
+#include "lib/log.h"
 #include <errno.h>
 #include <stdio.h>
 

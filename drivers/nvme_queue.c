@@ -5,7 +5,7 @@
  * yields the CPU so that under QEMU -icount time still advances.
  */
 #include "drivers/nvme_priv.h"
-#include "kernel/kernel.h"
+#include "lib/log.h"
 #include <errno.h>
 #include <string.h>
 

@@ -9,7 +9,7 @@
  */
 #include "drivers/drivers.h"
 #include "arch/arm64/arch.h"
-#include "kernel/kernel.h"
+#include "lib/log.h"
 #include <errno.h>
 #include <string.h>
 #include <libfdt.h>

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "smmu/smmu_int.h"
-#include "kernel/kernel.h"
+#include "lib/log.h"
 
 #define DESC_TABLE_BITS 3ull
 #define DESC_ADDR_MASK	0x0000fffffffff000ull

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "smmu/smmu_int.h"
-#include "kernel/kernel.h"
+#include "lib/log.h"
 
 #define EVTQ_PRINT_MAX 16 /* lines per drain; the rest are only counted */
 

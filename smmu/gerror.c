@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "smmu/smmu_int.h"
-#include "kernel/kernel.h"
+#include "lib/log.h"
 
 static void log_active(uint32_t active, uint32_t gerror)
 {

@@ -5,7 +5,7 @@
  */
 #include "smmu/smmu.h"
 #include "arch/arm64/arch.h"
-#include "kernel/kernel.h"
+#include "lib/log.h"
 #include <errno.h>
 #include <string.h>
 #include <libfdt.h>

@@ -12,7 +12,7 @@
 #include <errno.h>
 
 #include "smmu/smmu_int.h"
-#include "kernel/kernel.h"
+#include "lib/log.h"
 
 /* Queues are aligned to their size, as QUEUE_BASE requires (min 32 B). */
 int queue_alloc(struct smmu_queue *q, unsigned log2, unsigned dwords, uint32_t base_reg,

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "smmu/smmu_int.h"
-#include "kernel/kernel.h"
+#include "lib/log.h"
 
 struct smmu_dev smmu_dev;
 

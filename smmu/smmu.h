@@ -5,7 +5,7 @@
 #ifndef SMMU_SMMU_H
 #define SMMU_SMMU_H
 
-#include "arch/arm64/types.h"
+#include "lib/types.h"
 
 struct smmu_features {
 	bool s1p, s2p;	    /* stage-1 / stage-2 translation supported */

@@ -11,7 +11,7 @@
 #ifndef SMMU_SMMU_HW_H
 #define SMMU_SMMU_HW_H
 
-#include "arch/arm64/types.h"
+#include "lib/types.h"
 #include "arch/arm64/pt.h"
 
 /* ---- registers (6.3); page 1 starts at 0x10000 ---- */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "smmu/smmu_int.h"
-#include "kernel/kernel.h"
+#include "lib/log.h"
 
 static const char *plural(unsigned n)
 {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "smmu/smmu_int.h"
-#include "kernel/kernel.h"
+#include "lib/log.h"
 
 static struct smmu_stream *find(uint32_t sid)
 {

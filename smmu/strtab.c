@@ -8,7 +8,7 @@
 #include <errno.h>
 
 #include "smmu/smmu_int.h"
-#include "kernel/kernel.h"
+#include "lib/log.h"
 
 #define STE_BYTES  (STE_DWORDS * 8u)
 #define L2_ENTRIES (1u << STRTAB_SPLIT)

@@ -6,7 +6,7 @@
 #ifndef ARCH_ARM64_ARCH_H
 #define ARCH_ARM64_ARCH_H
 
-#include "arch/arm64/types.h"
+#include "lib/lib.h"
 #include "arch/arm64/pt.h"
 #include "arch/arm64/esr.h"
 
@@ -92,35 +92,6 @@ static inline uint8_t mmio_read8(uintptr_t a)
 	return v;
 }
 
-/* ---- spinlocks: ticket locks; waiters sleep in WFE (see notes on -icount) ---- */
-struct spinlock {
-	uint32_t next, owner;
-};
-static inline void spin_lock(struct spinlock *l)
-{
-	uint32_t t = __atomic_fetch_add(&l->next, 1, __ATOMIC_ACQUIRE);
-	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != t)
-		wfe();
-}
-static inline void spin_unlock(struct spinlock *l)
-{
-	__atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
-	dsb(ishst);
-	sev();
-}
-static inline uint64_t spin_lock_irqsave(struct spinlock *l)
-{
-	uint64_t flags = read_sysreg(daif);
-	irq_disable();
-	spin_lock(l);
-	return flags;
-}
-static inline void spin_unlock_irqrestore(struct spinlock *l, uint64_t flags)
-{
-	spin_unlock(l);
-	write_sysreg(daif, flags);
-}
-
 /* ---- per-CPU data (TPIDR_EL2 points at it) ---- */
 struct __attribute__((aligned(128))) percpu {
 	unsigned id;	   /* logical CPU number: index into the DT's cpu list */
@@ -168,8 +139,13 @@ void el2_mmu_enable_secondary(void);
 /* Looks up an EL2 VA in tessera's tables (diagnostics, backtraces). */
 bool el2_is_mapped(uintptr_t va);
 
-/* ---- exceptions (entry.S, traps.c) ---- */
+/* ---- exceptions (entry.S) and crash reports (crash.c) ---- */
 void vectors_install(void);
+/* Makes the crash report panic()'s handler (lib/panic.h). */
+void crash_init(void);
+/* The IRQ handler calls it for SGI_STOP: halts this CPU if another is
+ * reporting a crash. */
+void crash_stop_handler(void);
 /* Called by entry.S for an exception taken from EL2: a hypervisor bug. */
 void el2_sync_unexpected(struct exc_frame *f) __attribute__((noreturn));
 /* Called by entry.S, on the emergency stack, when an EL2 synchronous
@@ -220,11 +196,13 @@ void psci_system_off(void) __attribute__((noreturn));
 void psci_system_reset(void) __attribute__((noreturn));
 const char *psci_strerror(int64_t err);
 
-/* ---- SMP (smp.c, entry.S) ---- */
+/* ---- SMP (cpu.c, entry.S) ---- */
 /* Entry point (physical address) handed to PSCI CPU_ON; context = cpu id. */
 void secondary_entry(void);
-/* C entry for secondaries, with the MMU on and the stack set (kernel/). */
-void secondary_main(unsigned cpu) __attribute__((noreturn));
+/* Where secondaries go in C, with the MMU on and the stack set: set by the
+ * kernel before the first CPU_ON. */
+void arch_set_secondary_main(void (*fn)(unsigned cpu));		  /* fn must not return */
+void arch_secondary_main(unsigned cpu) __attribute__((noreturn)); /* entry.S */
 
 /* ---- ID registers for guests (idregs.c) ---- */
 uint64_t idreg_sanitize(unsigned crm, unsigned op2, uint64_t v); /* portable */

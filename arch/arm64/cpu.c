@@ -12,6 +12,20 @@ _Static_assert(STACK_SIZE == 1 << 14, "entry.S tests bit 14 of SP for stack over
 _Static_assert(__builtin_offsetof(struct vcpu_ctx, fp_v) == 264, "guest.S FP offset");
 
 static bool (*irq_handler)(unsigned intid);
+static void (*secondary_main)(unsigned cpu);
+
+void arch_set_secondary_main(void (*fn)(unsigned cpu))
+{
+	secondary_main = fn;
+}
+
+void arch_secondary_main(unsigned cpu)
+{
+	if (!secondary_main)
+		cpu_halt();
+	secondary_main(cpu);
+	cpu_halt();
+}
 
 void arch_set_irq_handler(bool (*fn)(unsigned intid))
 {

@@ -217,7 +217,7 @@ secondary_entry:
 	mov	x29, #0
 	mov	x30, #0
 	mov	x0, x19
-	bl	secondary_main
+	bl	arch_secondary_main
 	b	.
 
 /* void call_on_stack(uint64_t sp, void (*fn)(void *), void *arg): no return */

@@ -11,7 +11,7 @@
 #ifndef ARCH_ARM64_PT_H
 #define ARCH_ARM64_PT_H
 
-#include "arch/arm64/types.h"
+#include "lib/types.h"
 
 enum pt_format {
 	PT_S1_EL2,  /* stage-1, EL2 translation regime (no nG, AP[1] RES1) */

@@ -1,2 +1,2 @@
 host_tests += backtrace
-host_srcs_backtrace := kernel/backtrace.c
+host_srcs_backtrace := lib/backtrace.c

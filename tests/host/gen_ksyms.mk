@@ -1,7 +1,7 @@
 # tools/gen-ksyms.sh output, compiled and looked up. Both tables are
 # generated here; the empty one is renamed so that both link together.
 host_tests += gen_ksyms
-host_srcs_gen_ksyms := kernel/ksyms.c $(B)/host/ksyms_sample.c $(B)/host/ksyms_empty.c
+host_srcs_gen_ksyms := lib/ksyms.c $(B)/host/ksyms_sample.c $(B)/host/ksyms_empty.c
 $(B)/host/test_gen_ksyms: $(B)/host/ksyms_sample.c $(B)/host/ksyms_empty.c
 $(B)/host/ksyms_sample.c: tests/host/ksyms_sample.nm tools/gen-ksyms.sh
 	@mkdir -p $(dir $@)

@@ -1,2 +1,2 @@
 host_tests += image_load
-host_srcs_image_load := kernel/image_load.c
+host_srcs_image_load := kernel/vm/image_load.c

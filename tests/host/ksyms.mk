@@ -1,2 +1,2 @@
 host_tests += ksyms
-host_srcs_ksyms := kernel/ksyms.c
+host_srcs_ksyms := lib/ksyms.c

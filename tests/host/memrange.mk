@@ -1,2 +1,2 @@
 host_tests += memrange
-host_srcs_memrange := kernel/memrange.c
+host_srcs_memrange := lib/memrange.c

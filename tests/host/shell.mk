@@ -1,2 +1,2 @@
 host_tests += shell
-host_srcs_shell := kernel/shell.c
+host_srcs_shell := kernel/console/shell.c

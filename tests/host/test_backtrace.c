@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "kernel/kernel.h"
+#include "lib/backtrace.h"
 
 #define WORDS 64
 

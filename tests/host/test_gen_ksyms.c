@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "kernel/kernel.h"
+#include "lib/ksyms.h"
 
 extern const struct ksym_table ksyms;	    /* from ksyms_sample.nm */
 extern const struct ksym_table ksyms_empty; /* from /dev/null */

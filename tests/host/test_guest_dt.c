@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <libfdt.h>
 #include <string.h>
-#include "kernel/vdev.h"
+#include "kernel/vm/guest.h"
 
 #define MiB (1ull << 20)
 

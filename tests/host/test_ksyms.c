@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "kernel/kernel.h"
+#include "lib/ksyms.h"
 
 /* names: "alpha\0beta\0gamma\0delta\0" */
 static const char names[] = "alpha\0beta\0gamma\0delta";

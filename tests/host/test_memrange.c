@@ -4,7 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
-#include "kernel/memrange.h"
+#include "lib/memrange.h"
 
 static void expect_ranges(const struct memmap *m, unsigned n, const uint64_t (*r)[2])
 {

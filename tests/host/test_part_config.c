@@ -9,7 +9,7 @@
 #include <libfdt.h>
 #include <stdio.h>
 #include <string.h>
-#include "kernel/vdev.h"
+#include "kernel/vm/guest.h"
 
 #define MiB (1ull << 20)
 

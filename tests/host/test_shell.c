@@ -4,7 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <string.h>
-#include "kernel/kernel.h"
+#include "kernel/console/shell.h"
 
 static char echoed[1024];
 static size_t n_echoed;

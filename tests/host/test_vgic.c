@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <string.h>
-#include "kernel/vgic.h"
+#include "kernel/vgic/vgic.h"
 
 #define NVCPUS 4
 #define NLRS   4

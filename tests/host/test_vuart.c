@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "kernel/vuart.h"
+#include "kernel/vdev/vuart.h"
 
 #define DR    0x000
 #define RSR   0x004

@@ -1,3 +1,3 @@
 host_tests += vgic
-host_srcs_vgic := kernel/vgic.c kernel/vgic_inject.c kernel/vgic_mmio.c kernel/vgic_regs.c \
-	kernel/vgic_dist.c kernel/vgic_redist.c kernel/vgic_lr.c
+host_srcs_vgic := kernel/vgic/vgic.c kernel/vgic/inject.c kernel/vgic/mmio.c kernel/vgic/regs.c \
+	kernel/vgic/dist.c kernel/vgic/redist.c kernel/vgic/lr.c

@@ -1,2 +1,2 @@
 host_tests += vuart
-host_srcs_vuart := kernel/vuart.c
+host_srcs_vuart := kernel/vdev/vuart.c

@@ -1,0 +1,28 @@
+/* The devices found at boot: the SMMUv3 (ID registers only; kernel/io takes
+ * it over) and the PCIe functions behind the ECAM. */
+#include "kernel/machine/machine.h"
+#include "drivers/drivers.h"
+#include "smmu/smmu.h"
+
+static struct pci_host pci_host;
+static int pci_err = -1;
+static struct smmu_info smmu;
+static int smmu_err = -1;
+
+void devices_probe(void)
+{
+	smmu_err = smmu_probe(hw.fdt, &smmu);
+	pci_err = pci_probe(hw.fdt, &pci_host);
+}
+
+const struct smmu_info *smmu_probed(void)
+{
+	return smmu_err ? NULL : &smmu;
+}
+
+const struct pci_host *pci_probed(int *err)
+{
+	if (err)
+		*err = pci_err;
+	return pci_err ? NULL : &pci_host;
+}

@@ -1,0 +1,288 @@
+/*
+ * Emulated PL011. Register map and reset values from the PrimeCell UART
+ * (PL011) TRM (DDI 0183), interrupt behaviour from QEMU's hw/char/pl011.c
+ * (see vuart.h for what is simplified).
+ */
+#include "kernel/vdev/vuart.h"
+#include <errno.h>
+#include <stddef.h>
+
+/* register offsets */
+#define UARTDR	  0x000
+#define UARTRSR	  0x004 /* UARTECR when written */
+#define UARTFR	  0x018
+#define UARTILPR  0x020
+#define UARTIBRD  0x024
+#define UARTFBRD  0x028
+#define UARTLCR_H 0x02c
+#define UARTCR	  0x030
+#define UARTIFLS  0x034
+#define UARTIMSC  0x038
+#define UARTRIS	  0x03c
+#define UARTMIS	  0x040
+#define UARTICR	  0x044
+#define UARTDMACR 0x048
+#define UARTPID0  0xfe0 /* PeriphID0-3, then PCellID0-3, up to 0xffc */
+#define FRAME	  0x1000
+
+/* UARTFR */
+#define FR_TXFE BIT(7)
+#define FR_RXFF BIT(6)
+#define FR_RXFE BIT(4)
+#define FR_DCD	BIT(2)
+#define FR_DSR	BIT(1)
+#define FR_CTS	BIT(0)
+
+/* UARTRIS/MIS/IMSC/ICR */
+#define INT_OE	BIT(10)
+#define INT_RT	BIT(6)
+#define INT_TX	BIT(5)
+#define INT_RX	BIT(4)
+#define INT_ALL 0x7ffu
+
+#define RSR_OE BIT(3)
+#define CR_LBE BIT(7)
+
+#define CR_RESET   0x300 /* TXE | RXE */
+#define IFLS_RESET 0x12	 /* both FIFOs at half */
+
+/* PL011 r1p5: part 0x011, designer 0x41 (Arm), revision 1; PrimeCell ID. */
+static const uint8_t pl011_id[8] = {0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
+
+/* Registers that only hold what was written (within their width). */
+struct plain_reg {
+	uint16_t off;
+	uint32_t mask;
+	size_t field;
+};
+
+static const struct plain_reg plain_regs[] = {
+    {UARTILPR, 0xff, offsetof(struct vuart, ilpr)},
+    {UARTIBRD, 0xffff, offsetof(struct vuart, ibrd)},
+    {UARTFBRD, 0x3f, offsetof(struct vuart, fbrd)},
+    {UARTLCR_H, 0xff, offsetof(struct vuart, lcr_h)},
+    {UARTCR, 0xff87, offsetof(struct vuart, cr)},
+    {UARTIFLS, 0x3f, offsetof(struct vuart, ifls)},
+    {UARTDMACR, 0x7, offsetof(struct vuart, dmacr)},
+};
+
+static uint32_t *plain_reg(struct vuart *u, unsigned off, uint32_t *mask)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(plain_regs); i++) {
+		if (plain_regs[i].off != off)
+			continue;
+		*mask = plain_regs[i].mask;
+		return (uint32_t *)((char *)u + plain_regs[i].field);
+	}
+	return NULL;
+}
+
+/* ---- interrupt line ---- */
+
+static void update_irq(struct vuart *u)
+{
+	bool level = (u->ris & u->imsc) != 0;
+
+	if (level == u->level)
+		return;
+	u->level = level;
+	if (u->irq)
+		u->irq(u->ctx, level);
+}
+
+/* ---- receive FIFO ---- */
+
+/* Pushes c; on a full FIFO flags an overrun instead. The caller updates
+ * the interrupt line. */
+static bool rx_push(struct vuart *u, uint8_t c)
+{
+	if (u->rx_count == VUART_RX_FIFO) {
+		u->rsr |= RSR_OE;
+		u->ris |= INT_OE;
+		return false;
+	}
+	u->rx[(u->rx_head + u->rx_count) % VUART_RX_FIFO] = c;
+	u->rx_count++;
+	u->ris |= INT_RX | INT_RT;
+	return true;
+}
+
+static uint32_t rx_pop(struct vuart *u)
+{
+	uint8_t c;
+
+	if (u->rx_count == 0)
+		return 0;
+	c = u->rx[u->rx_head];
+	u->rx_head = (u->rx_head + 1) % VUART_RX_FIFO;
+	if (--u->rx_count == 0)
+		u->ris &= ~(uint32_t)(INT_RX | INT_RT);
+	update_irq(u);
+	return c;
+}
+
+/* ---- transmit ---- */
+
+static void emit_line(struct vuart *u)
+{
+	if (u->out)
+		u->out(u->ctx, u->line, u->line_len);
+	u->line_len = 0;
+}
+
+static void line_put(struct vuart *u, char c)
+{
+	if (u->raw && c != '\0') {
+		u->raw(u->ctx, c);
+		return;
+	}
+	if (c == '\r' || c == '\0')
+		return;
+	if (c == '\n') {
+		emit_line(u);
+		return;
+	}
+	u->line[u->line_len++] = c;
+	if (u->line_len == VUART_LINE_MAX)
+		emit_line(u);
+}
+
+static void tx(struct vuart *u, uint8_t c)
+{
+	if (u->cr & CR_LBE)
+		rx_push(u, c);
+	else
+		line_put(u, (char)c);
+	u->ris |= INT_TX; /* the byte left at once: the FIFO is below its level */
+	update_irq(u);
+}
+
+/* ---- registers ---- */
+
+static uint32_t flags(const struct vuart *u)
+{
+	uint32_t fr = FR_TXFE | FR_DCD | FR_DSR | FR_CTS;
+
+	if (u->rx_count == 0)
+		fr |= FR_RXFE;
+	if (u->rx_count == VUART_RX_FIFO)
+		fr |= FR_RXFF;
+	return fr;
+}
+
+static uint32_t reg_read(struct vuart *u, unsigned off)
+{
+	uint32_t mask;
+	const uint32_t *p = plain_reg(u, off, &mask);
+
+	if (p)
+		return *p;
+	if (off >= UARTPID0)
+		return pl011_id[(off - UARTPID0) / 4];
+	switch (off) {
+	case UARTDR:
+		return rx_pop(u);
+	case UARTRSR:
+		return u->rsr;
+	case UARTFR:
+		return flags(u);
+	case UARTIMSC:
+		return u->imsc;
+	case UARTRIS:
+		return u->ris;
+	case UARTMIS:
+		return u->ris & u->imsc;
+	default:
+		return 0;
+	}
+}
+
+static void reg_write(struct vuart *u, unsigned off, uint32_t v)
+{
+	uint32_t mask;
+	uint32_t *p = plain_reg(u, off, &mask);
+
+	if (p) {
+		*p = v & mask;
+		return;
+	}
+	switch (off) {
+	case UARTDR:
+		tx(u, (uint8_t)v);
+		break;
+	case UARTRSR: /* UARTECR: any write clears the errors */
+		u->rsr = 0;
+		break;
+	case UARTIMSC:
+		u->imsc = v & INT_ALL;
+		update_irq(u);
+		break;
+	case UARTICR:
+		u->ris &= ~v;
+		update_irq(u);
+		break;
+	default:
+		break;
+	}
+}
+
+int vuart_access(struct vuart *u, uint64_t off, unsigned size, bool write, uint64_t *val)
+{
+	unsigned reg = (unsigned)(off & ~3ull), shift = (unsigned)(off & 3) * 8;
+	uint64_t mask;
+
+	if ((size != 1 && size != 2 && size != 4) || off >= FRAME)
+		return -EINVAL;
+	mask = (1ull << (size * 8)) - 1;
+	if (write) {
+		if (shift == 0)
+			reg_write(u, reg, (uint32_t)(*val & mask));
+		return 0;
+	}
+	*val = ((uint64_t)reg_read(u, reg) >> shift) & mask;
+	return 0;
+}
+
+/* ---- the outside ---- */
+
+bool vuart_rx(struct vuart *u, char c)
+{
+	bool ok;
+
+	if (u->cr & CR_LBE)
+		return false; /* loopback disconnects the receive input */
+	ok = rx_push(u, (uint8_t)c);
+	update_irq(u);
+	return ok;
+}
+
+void vuart_flush(struct vuart *u)
+{
+	if (u->line_len)
+		emit_line(u);
+}
+
+void vuart_reset(struct vuart *u)
+{
+	u->rsr = u->ilpr = u->ibrd = u->fbrd = u->lcr_h = u->dmacr = 0;
+	u->imsc = u->ris = 0;
+	u->cr = CR_RESET;
+	u->ifls = IFLS_RESET;
+	u->rx_head = u->rx_count = 0;
+	u->line_len = 0;
+	update_irq(u);
+}
+
+void vuart_init(struct vuart *u, void (*out)(void *ctx, const char *line, size_t n),
+		void (*irq)(void *ctx, bool level), void *ctx)
+{
+	*u = (struct vuart){.out = out, .irq = irq, .ctx = ctx};
+	vuart_reset(u);
+}
+
+void vuart_set_raw(struct vuart *u, void (*raw)(void *ctx, char c))
+{
+	if (u->line_len)
+		emit_line(u);
+	u->raw = raw;
+}

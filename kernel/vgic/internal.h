@@ -1,0 +1,77 @@
+/*
+ * Shared between the vgic_*.c files only: the interrupt-state helpers, the
+ * MMIO register-table dispatcher and the register handlers both the
+ * distributor and the redistributor SGI frame use.
+ */
+#ifndef KERNEL_VGIC_INTERNAL_H
+#define KERNEL_VGIC_INTERNAL_H
+
+#include "kernel/vgic/vgic.h"
+
+#define VGIC_NO_VCPU   0xff   /* vgic_irq.target: routed to no vCPU */
+#define VGIC_LR_FREE   0xffff /* vgic_cpu.lr_intid: not filled by the model */
+#define VGIC_PRIO_MASK 0xf8   /* 5 priority bits, as GIC-500 and KVM */
+
+/* GICD_IIDR / GICR_IIDR: Implementer 0x43b (Arm's JEP106 code, as KVM
+ * uses), ProductID 0x54 ('T'), Variant 0, Revision 0. A ProductID no real
+ * GIC has, so guests apply no silicon errata workarounds (Linux keys those
+ * on IIDR; IIDR 0 would even match the HIP07 one). */
+#define VGIC_IIDR  0x5400043bu
+#define VGIC_PIDR2 0x30u /* ArchRev 3 (GICv3) in bits [7:4] */
+
+/* One MMIO access in progress. */
+struct vgic_acc {
+	struct vgic *g;
+	struct vgic_cpu *cpu; /* redistributor frame's vCPU; NULL in the distributor */
+	unsigned rd;	      /* its index */
+	unsigned self;	      /* accessing vCPU: not kicked, it flushes before re-entry */
+	uint32_t kick;	      /* vCPUs to kick once unlocked */
+};
+
+/* A register (or array of registers) at [off, off + len) of a frame. */
+struct vgic_reg {
+	uint16_t off, len;
+	uint8_t sizes; /* allowed access sizes, OR of 1, 4, 8 */
+	uint8_t arg;   /* handler parameter */
+	uint64_t (*read)(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size);
+	void (*write)(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size,
+		      uint64_t val);
+};
+
+/* vgic_bits_*: arg is the field, plus how a written 1 acts. */
+enum { VGIC_F_GROUP, VGIC_F_ENABLE, VGIC_F_PEND, VGIC_F_ACTIVE };
+#define VGIC_W_SET   0x10 /* IS*R: a 1 sets, 0 ignored */
+#define VGIC_W_CLEAR 0x20 /* IC*R: a 1 clears, 0 ignored */
+/* neither: the bit is assigned (IGROUPR) */
+
+/* vgic.c */
+void vgic_enter(struct vgic *g);
+void vgic_leave(struct vgic *g, uint32_t kick);
+struct vgic_irq *vgic_irq_of(struct vgic *g, unsigned vcpu, unsigned intid);
+bool vgic_irq_pending(const struct vgic_irq *irq);
+bool vgic_deliverable(const struct vgic *g, const struct vgic_irq *irq);
+void vgic_note(const struct vgic *g, const struct vgic_irq *irq, unsigned self, uint32_t *kick);
+void vgic_route(const struct vgic *g, struct vgic_irq *irq, uint64_t irouter);
+uint32_t vgic_kick_deliverable(const struct vgic *g, unsigned self);
+
+/* vgic_mmio.c */
+int vgic_mmio(struct vgic_acc *a, const struct vgic_reg *tab, size_t n, uint64_t off, unsigned size,
+	      bool write, uint64_t *val);
+uint64_t vgic_half_read(uint64_t reg, unsigned off, unsigned size);
+uint64_t vgic_half_write(uint64_t reg, unsigned off, unsigned size, uint64_t val);
+
+/* vgic_regs.c: handlers for the per-INTID register arrays and ID registers */
+uint64_t vgic_bits_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size);
+void vgic_bits_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size,
+		     uint64_t val);
+uint64_t vgic_prio_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size);
+void vgic_prio_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size,
+		     uint64_t val);
+uint64_t vgic_cfg_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size);
+void vgic_cfg_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size,
+		    uint64_t val);
+uint64_t vgic_id_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size);
+uint64_t vgic_iidr_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size);
+struct vgic_irq *vgic_acc_irq(struct vgic_acc *a, unsigned intid);
+
+#endif

@@ -1,0 +1,205 @@
+/*
+ * List registers: vgic_flush() before a vCPU enters the guest, vgic_sync()
+ * after it exits. vgic_cpu.lr_intid[] says which LRs the model filled; the
+ * model owns every LR (others are never touched), so "free" needs no
+ * hardware read.
+ *
+ * A held LR is rewritten from the model at every flush rather than left
+ * alone: that applies changes made since sync (an edge arriving while the
+ * guest handles the previous one becomes pending+active; a disabled,
+ * cleared or re-routed interrupt leaves), and restores LRs that were
+ * zeroed behind the model's back when the vCPU was unloaded. Between sync
+ * and flush nothing else changes the hardware LRs, so rewriting an
+ * unchanged interrupt writes back what is already there.
+ */
+#include "kernel/vgic/internal.h"
+
+static struct vgic_irq *lr_irq(struct vgic *g, unsigned vcpu, unsigned i)
+{
+	uint16_t intid = g->cpu[vcpu].lr_intid[i];
+	return intid == VGIC_LR_FREE ? NULL : vgic_irq_of(g, vcpu, intid);
+}
+
+/* The ICH_LR value the model wants for irq on vcpu; 0 if it needs none. */
+static uint64_t lr_compose(const struct vgic *g, unsigned vcpu, const struct vgic_irq *irq)
+{
+	uint64_t st = 0, v;
+	if (vgic_deliverable(g, irq) && irq->target == vcpu)
+		st |= VGIC_LR_PENDING;
+	if (irq->active)
+		st |= VGIC_LR_ACTIVE;
+	/* HW = 1 may not be pending+active: a new physical edge cannot come
+	 * before the guest deactivates (and so the pCPU re-arms) this one */
+	if (irq->hw && (st & VGIC_LR_ACTIVE))
+		st = VGIC_LR_ACTIVE;
+	if (!st)
+		return 0;
+	v = irq->intid | VGIC_LR_PRIO(irq->prio) | st << VGIC_LR_STATE_SHIFT;
+	if (irq->group1)
+		v |= VGIC_LR_GROUP1;
+	if (irq->hw)
+		v |= VGIC_LR_HW | VGIC_LR_PINTID(irq->pintid);
+	else if (!irq->edge)
+		v |= VGIC_LR_EOI; /* exit on EOI: re-pend at once if the line is high */
+	return v;
+}
+
+/* Writes v to LR i for irq, or frees LR i when v is 0. An edge interrupt's
+ * latch moves into the LR, which now holds that pending state; a level
+ * interrupt stays pending in the model while its line is high. */
+static void lr_set(struct vgic *g, unsigned vcpu, unsigned i, struct vgic_irq *irq, uint64_t v)
+{
+	g->ops.write_lr(g->ops.ctx, i, v);
+	irq->lr_state = (uint8_t)(v >> VGIC_LR_STATE_SHIFT);
+	irq->in_lr = v != 0;
+	g->cpu[vcpu].lr_intid[i] = v ? irq->intid : VGIC_LR_FREE;
+	if (irq->edge && (irq->lr_state & VGIC_LR_PENDING))
+		irq->latch = false;
+}
+
+static void lr_refresh(struct vgic *g, unsigned vcpu, unsigned i, uint32_t *kick)
+{
+	struct vgic_irq *irq = lr_irq(g, vcpu, i);
+	if (!irq)
+		return;
+	uint64_t v = lr_compose(g, vcpu, irq);
+	lr_set(g, vcpu, i, irq, v);
+	if (!v) /* a re-routed SPI left: its new vCPU may take it now */
+		vgic_note(g, irq, vcpu, kick);
+}
+
+/* Active interrupts come first, whatever their priority: the guest can
+ * only deactivate what is in an LR. Then priority; ties go to the lower
+ * INTID (the caller scans upwards and keeps the first). */
+static bool better(const struct vgic_irq *a, const struct vgic_irq *b)
+{
+	if (!b)
+		return true;
+	if (a->active != b->active)
+		return a->active;
+	return a->prio < b->prio;
+}
+
+/* Runs on every guest entry: the cheap field test rejects the (usually
+ * all) idle interrupts before the full deliverability check. */
+static bool maybe_candidate(const struct vgic_irq *irq, unsigned vcpu)
+{
+	return (irq->active || irq->latch || irq->level) && !irq->in_lr && irq->target == vcpu;
+}
+
+static void scan(struct vgic *g, struct vgic_irq *irqs, unsigned n, unsigned vcpu,
+		 struct vgic_irq **best)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct vgic_irq *irq = &irqs[i];
+		if (maybe_candidate(irq, vcpu) && (irq->active || vgic_deliverable(g, irq)) &&
+		    better(irq, *best))
+			*best = irq;
+	}
+}
+
+static struct vgic_irq *next_candidate(struct vgic *g, unsigned vcpu)
+{
+	struct vgic_irq *best = NULL;
+	scan(g, g->cpu[vcpu].priv, 32, vcpu, &best);
+	scan(g, g->spi, VGIC_NR_SPIS, vcpu, &best);
+	return best;
+}
+
+/* No eviction: a better interrupt waiting behind full LRs gets one when an
+ * LR frees up, which the underflow maintenance interrupt reports. */
+static void lr_fill(struct vgic *g, unsigned vcpu)
+{
+	struct vgic_cpu *cpu = &g->cpu[vcpu];
+	struct vgic_irq *irq = next_candidate(g, vcpu);
+	for (unsigned i = 0; i < g->nr_lrs && irq; i++) {
+		if (cpu->lr_intid[i] != VGIC_LR_FREE)
+			continue;
+		lr_set(g, vcpu, i, irq, lr_compose(g, vcpu, irq));
+		irq = next_candidate(g, vcpu);
+	}
+	cpu->underflow = irq != NULL;
+}
+
+void vgic_flush(struct vgic *g, unsigned vcpu)
+{
+	uint32_t kick = 0;
+	if (vcpu >= g->nvcpus)
+		return;
+	vgic_enter(g);
+	for (unsigned i = 0; i < g->nr_lrs; i++)
+		lr_refresh(g, vcpu, i, &kick);
+	lr_fill(g, vcpu);
+	vgic_leave(g, kick);
+}
+
+/* Folds LR i back after the guest ran. An edge interrupt still pending
+ * there returns to the latch (flush moves it again) unless ICPENDR dropped
+ * it meanwhile; a level one the guest acknowledged loses its ISPENDR
+ * latch, as on hardware. State 00: the guest completed it, free the LR. */
+static void lr_fold(struct vgic *g, unsigned vcpu, unsigned i, uint32_t *kick)
+{
+	struct vgic_irq *irq = lr_irq(g, vcpu, i);
+	if (!irq)
+		return;
+	unsigned now = (unsigned)(g->ops.read_lr(g->ops.ctx, i) >> VGIC_LR_STATE_SHIFT);
+	unsigned was = irq->lr_state;
+	irq->active = now & VGIC_LR_ACTIVE;
+	if (irq->edge && (now & was & VGIC_LR_PENDING))
+		irq->latch = true;
+	else if (!irq->edge && (was & VGIC_LR_PENDING) && !(now & VGIC_LR_PENDING))
+		irq->latch = false;
+	irq->lr_state = (uint8_t)now;
+	if (now)
+		return;
+	lr_set(g, vcpu, i, irq, 0);
+	vgic_note(g, irq, vcpu, kick); /* still pending for another vCPU */
+}
+
+void vgic_sync(struct vgic *g, unsigned vcpu)
+{
+	uint32_t kick = 0;
+	if (vcpu >= g->nvcpus)
+		return;
+	vgic_enter(g);
+	for (unsigned i = 0; i < g->nr_lrs; i++)
+		lr_fold(g, vcpu, i, &kick);
+	vgic_leave(g, kick);
+}
+
+/* Deliverable in the model, or pending in one of vcpu's LRs (so it also
+ * answers between flush and sync, where edge latches sit in LRs). */
+static bool any_pending(struct vgic *g, unsigned vcpu)
+{
+	for (unsigned n = 0; n < VGIC_NR_IRQS; n++) {
+		const struct vgic_irq *irq = vgic_irq_of(g, vcpu, n);
+		if (irq->target == vcpu && vgic_deliverable(g, irq))
+			return true;
+	}
+	for (unsigned i = 0; i < g->nr_lrs; i++) {
+		const struct vgic_irq *irq = lr_irq(g, vcpu, i);
+		if (irq && (irq->lr_state & VGIC_LR_PENDING))
+			return true;
+	}
+	return false;
+}
+
+bool vgic_pending(struct vgic *g, unsigned vcpu)
+{
+	if (vcpu >= g->nvcpus)
+		return false;
+	vgic_enter(g);
+	bool p = any_pending(g, vcpu);
+	vgic_leave(g, 0);
+	return p;
+}
+
+bool vgic_wants_underflow(struct vgic *g, unsigned vcpu)
+{
+	if (vcpu >= g->nvcpus)
+		return false;
+	vgic_enter(g);
+	bool u = g->cpu[vcpu].underflow;
+	vgic_leave(g, 0);
+	return u;
+}

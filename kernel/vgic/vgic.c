@@ -1,0 +1,112 @@
+/*
+ * Virtual GICv3: reset state, locking, and the interrupt-state rules every
+ * other vgic_*.c file relies on (what "pending" and "deliverable" mean,
+ * where an interrupt goes, whom to kick).
+ */
+#include "kernel/vgic/internal.h"
+#include <string.h>
+
+static void reset_irq(struct vgic_irq *irq, unsigned intid, uint8_t target)
+{
+	irq->intid = (uint16_t)intid;
+	irq->target = target;
+	/* group 1 at reset (as KVM's vGICv3): guests that never program
+	 * IGROUPR (small RTOSes) still get their interrupts as IRQs */
+	irq->group1 = true;
+	irq->edge = intid < 16; /* SGIs are always edge; the rest reset level */
+}
+
+void vgic_init(struct vgic *g, unsigned nvcpus, const struct vgic_ops *ops)
+{
+	memset(g, 0, sizeof(*g));
+	g->nvcpus = MIN(nvcpus, (unsigned)VGIC_MAX_VCPUS);
+	g->ops = *ops;
+	g->nr_lrs = MIN(ops->nr_lrs, (unsigned)VGIC_MAX_LRS);
+	for (unsigned i = 0; i < VGIC_NR_SPIS; i++)
+		reset_irq(&g->spi[i], 32 + i, 0); /* IROUTER 0: vCPU 0 */
+	for (unsigned c = 0; c < VGIC_MAX_VCPUS; c++) {
+		struct vgic_cpu *cpu = &g->cpu[c];
+		for (unsigned i = 0; i < 32; i++)
+			reset_irq(&cpu->priv[i], i, (uint8_t)c);
+		for (unsigned i = 0; i < VGIC_MAX_LRS; i++)
+			cpu->lr_intid[i] = VGIC_LR_FREE;
+		cpu->sleep = true; /* GICR_WAKER reset value on hardware */
+	}
+}
+
+void vgic_enter(struct vgic *g)
+{
+	if (g->ops.lock)
+		g->ops.lock(g->ops.ctx);
+}
+
+/* Kicks only after unlocking: kick IPIs other CPUs, which may be spinning
+ * on this very lock to inject something themselves. */
+void vgic_leave(struct vgic *g, uint32_t kick)
+{
+	if (g->ops.unlock)
+		g->ops.unlock(g->ops.ctx);
+	for (unsigned c = 0; c < g->nvcpus; c++)
+		if ((kick & BIT(c)) && g->ops.kick)
+			g->ops.kick(g->ops.ctx, c);
+}
+
+struct vgic_irq *vgic_irq_of(struct vgic *g, unsigned vcpu, unsigned intid)
+{
+	if (intid < 32)
+		return vcpu < g->nvcpus ? &g->cpu[vcpu].priv[intid] : NULL;
+	if (intid < VGIC_NR_IRQS)
+		return &g->spi[intid - 32];
+	return NULL;
+}
+
+/* Level-triggered: the line, or a latch from ISPENDR / vgic_inject that
+ * stays until the guest acknowledges it or writes ICPENDR. */
+bool vgic_irq_pending(const struct vgic_irq *irq)
+{
+	return irq->latch || (!irq->edge && irq->level);
+}
+
+bool vgic_deliverable(const struct vgic *g, const struct vgic_irq *irq)
+{
+	uint32_t grp = irq->group1 ? BIT(1) : BIT(0);
+	return vgic_irq_pending(irq) && irq->enabled && (g->ctlr & grp) && irq->target < g->nvcpus;
+}
+
+/* Adds irq's vCPU to kick if irq may now reach it. Not when it is already
+ * pending in an LR there (nothing new to see), nor for self. */
+void vgic_note(const struct vgic *g, const struct vgic_irq *irq, unsigned self, uint32_t *kick)
+{
+	if (!vgic_deliverable(g, irq) || irq->target == self)
+		return;
+	if (irq->in_lr && (irq->lr_state & VGIC_LR_PENDING))
+		return;
+	*kick |= (uint32_t)BIT(irq->target);
+}
+
+/* IROUTER: IRM = 1 (any PE) picks vCPU 0; otherwise Aff0 names the vCPU,
+ * and an affinity no vCPU has routes the SPI nowhere (never delivered). */
+void vgic_route(const struct vgic *g, struct vgic_irq *irq, uint64_t irouter)
+{
+	const uint64_t valid = 0xff80ffffffull; /* Aff3, IRM, Aff2, Aff1, Aff0 */
+	irq->irouter = irouter & valid;
+	if (irq->irouter & BIT(31))
+		irq->target = 0;
+	else if ((irq->irouter & ~0xffull) == 0 && (irq->irouter & 0xff) < g->nvcpus)
+		irq->target = (uint8_t)irq->irouter;
+	else
+		irq->target = VGIC_NO_VCPU;
+}
+
+/* Every vCPU (but self) with something deliverable: after a change that
+ * can release many interrupts at once (GICD_CTLR group enables). */
+uint32_t vgic_kick_deliverable(const struct vgic *g, unsigned self)
+{
+	uint32_t kick = 0;
+	for (unsigned i = 0; i < VGIC_NR_SPIS; i++)
+		vgic_note(g, &g->spi[i], self, &kick);
+	for (unsigned c = 0; c < g->nvcpus; c++)
+		for (unsigned i = 0; i < 32; i++)
+			vgic_note(g, &g->cpu[c].priv[i], self, &kick);
+	return kick;
+}

@@ -1,0 +1,135 @@
+/*
+ * Private to kernel/: the virtual GICv3 of a partition. The distributor and
+ * redistributors are emulated here; the CPU interface is the hardware's
+ * (ICH_* list registers), reached through struct vgic_ops so this model is
+ * portable and host-tested with a fake.
+ *
+ * Model: every interrupt has a software state (enabled, pending, active,
+ * priority, group, config, route). Before a vCPU enters the guest,
+ * vgic_flush() writes the highest-priority pending interrupts into free
+ * list registers; after it exits, vgic_sync() folds the list registers
+ * back (an interrupt the guest completed leaves its LR invalid). When more
+ * interrupts are pending than LRs are free, flush asks for the underflow
+ * maintenance interrupt (ICH_HCR_EL2.UIE) so the next exit refills.
+ *
+ * Between vgic_sync() and the next vgic_flush() of a vCPU the model is the
+ * truth; while the vCPU runs, its LRs are (the guest acknowledges and
+ * completes interrupts there). Level-triggered, non-HW interrupts are put
+ * in LRs with the EOI maintenance bit, so completing one exits and the
+ * model re-pends it at once if the line is still high.
+ *
+ * What the guest sees (docs in kernel/vgic_dist.c, kernel/vgic_redist.c):
+ * GICv3 without LPIs/ITS, one security state (GICD_CTLR.DS = 1), affinity
+ * routing always on, 10 INTID bits, VGIC_NR_SPIS SPIs, 5 priority bits,
+ * vCPU n has MPIDR Aff0 = n. Reset: everything disabled, group 1,
+ * priority 0, SPIs level and routed to vCPU 0, GICR_WAKER.ProcessorSleep
+ * set (as on hardware).
+ *
+ * Locking: every public function takes ops.lock for its whole body and
+ * calls ops.kick only after ops.unlock, so kick may take other locks.
+ */
+#ifndef KERNEL_VGIC_H
+#define KERNEL_VGIC_H
+
+#include "lib/types.h"
+
+#define VGIC_MAX_VCPUS 8
+#define VGIC_NR_SPIS   64 /* INTIDs 32..95 */
+#define VGIC_NR_IRQS   (32 + VGIC_NR_SPIS)
+#define VGIC_MAX_LRS   16
+
+/* ICH_LR<n>_EL2 fields */
+#define VGIC_LR_VINTID_MASK 0xffffffffull
+#define VGIC_LR_PINTID(x)   ((uint64_t)((x)&0x1fff) << 32)
+#define VGIC_LR_EOI	    BIT(41) /* HW == 0: maintenance interrupt on EOI */
+#define VGIC_LR_PRIO(x)	    ((uint64_t)((x)&0xff) << 48)
+#define VGIC_LR_GROUP1	    BIT(60)
+#define VGIC_LR_HW	    BIT(61)
+#define VGIC_LR_STATE_SHIFT 62
+#define VGIC_LR_PENDING	    1u /* State field values (also vgic_irq.lr_state) */
+#define VGIC_LR_ACTIVE	    2u
+
+struct vgic_ops {
+	unsigned nr_lrs; /* ICH_VTR_EL2.ListRegs + 1 */
+	/* The list registers of the vCPU being flushed/synced; only called on
+	 * the pCPU that runs it, between exit and entry, with the lock held. */
+	uint64_t (*read_lr)(void *ctx, unsigned i);
+	void (*write_lr)(void *ctx, unsigned i, uint64_t v);
+	/* vcpu has a new pending interrupt: make it notice (IPI its pCPU or
+	 * wake it from WFI). May be called from any CPU; never with the lock
+	 * held. */
+	void (*kick)(void *ctx, unsigned vcpu);
+	/* One lock per partition around all model state (not recursive). */
+	void (*lock)(void *ctx);
+	void (*unlock)(void *ctx);
+	void *ctx;
+};
+
+struct vgic_irq {
+	uint16_t intid;
+	uint16_t pintid;  /* HW-linked: physical INTID the guest's EOI deactivates */
+	uint8_t prio;	  /* IPRIORITYR (low 3 bits RAZ) */
+	uint8_t target;	  /* vCPU whose LRs take it: owner (SGI/PPI), IROUTER (SPI) */
+	uint8_t lr_state; /* VGIC_LR_* last written to / read back from its LR */
+	bool group1, enabled, edge, active;
+	bool latch; /* pending latch: edge seen, ISPENDR, vgic_inject */
+	bool level; /* input line level (vgic_set_level) */
+	bool hw;    /* injected by vgic_inject_hw: LR gets HW=1 + pintid */
+	bool in_lr; /* held in a list register of vCPU target (or former target) */
+	uint64_t irouter;
+};
+
+struct vgic_cpu {
+	struct vgic_irq priv[32];	 /* SGIs and PPIs */
+	uint16_t lr_intid[VGIC_MAX_LRS]; /* INTID the model put in LR i, or 0xffff */
+	bool sleep;			 /* GICR_WAKER.ProcessorSleep */
+	bool underflow;			 /* flush wants ICH_HCR_EL2.UIE */
+};
+
+struct vgic {
+	unsigned nvcpus, nr_lrs;
+	uint32_t ctlr; /* GICD_CTLR enable bits (EnableGrp0 bit 0, EnableGrp1 bit 1) */
+	struct vgic_irq spi[VGIC_NR_SPIS];
+	struct vgic_cpu cpu[VGIC_MAX_VCPUS];
+	struct vgic_ops ops;
+};
+
+/* Resets the model (nvcpus is clamped to VGIC_MAX_VCPUS, ops->nr_lrs to
+ * VGIC_MAX_LRS). Does not take the lock: nothing else may use g yet. */
+void vgic_init(struct vgic *g, unsigned nvcpus, const struct vgic_ops *ops);
+
+/* MMIO emulation by vCPU vcpu. off is from the distributor base / from the
+ * start of the redistributor region (vCPU n's frames at n * 0x20000). size
+ * 1/2/4/8; *val is the value written / receives the value read.
+ * Returns 0, or -EINVAL for an access the guest should get an external
+ * abort for (bad size or alignment, past the last redistributor).
+ * Unimplemented registers read 0 / ignore writes (32- or 64-bit). */
+int vgic_dist_access(struct vgic *g, unsigned vcpu, uint64_t off, unsigned size, bool write,
+		     uint64_t *val);
+int vgic_redist_access(struct vgic *g, unsigned vcpu, uint64_t off, unsigned size, bool write,
+		       uint64_t *val);
+
+/* Interrupt sources. vcpu names the receiver of an SGI/PPI (intid < 32);
+ * for SPIs it is ignored (IROUTER decides). Out-of-range INTIDs are
+ * ignored. Each kicks the target if the interrupt can now be delivered. */
+void vgic_set_level(struct vgic *g, unsigned vcpu, unsigned intid, bool level);
+void vgic_inject(struct vgic *g, unsigned vcpu, unsigned intid); /* edge */
+/* HW-linked PPI/SPI (e.g. the virtual timer, PPI 27): pending until the
+ * guest deactivates it, which deactivates pintid in the physical GIC. */
+void vgic_inject_hw(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid);
+/* A trapped write of ICC_SGI1R_EL1 by vcpu (IRM, target list, Aff1-3 as
+ * in the register; vCPU n has MPIDR Aff0 = n, Aff1..3 = 0). The SGI takes
+ * the group the target gave it (GICD_CTLR.DS = 1). The sender is not
+ * kicked, even when it targets itself: it flushes before re-entering. */
+void vgic_sgi(struct vgic *g, unsigned vcpu, uint64_t sgi1r);
+
+/* List registers around guest entry/exit (see top of file). */
+void vgic_flush(struct vgic *g, unsigned vcpu);
+void vgic_sync(struct vgic *g, unsigned vcpu);
+/* Whether vcpu has a pending, enabled interrupt of an enabled group (WFI;
+ * PMR and ICC_IGRPEN are the caller's, in ICH_VMCR). Call after sync. */
+bool vgic_pending(struct vgic *g, unsigned vcpu);
+/* Whether the last flush left pending interrupts out (set ICH_HCR_EL2.UIE). */
+bool vgic_wants_underflow(struct vgic *g, unsigned vcpu);
+
+#endif

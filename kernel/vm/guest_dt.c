@@ -1,0 +1,223 @@
+/*
+ * The device tree a guest finds in x0: the QEMU-virt-like machine of
+ * DESIGN.md, described the way QEMU describes it, so that unmodified Linux
+ * (Debian's 6.1 arm64 kernel) and small test guests find their devices.
+ * Written with libfdt's sequential-write API into the caller's buffer.
+ */
+#include "kernel/vm/guest.h"
+#include <libfdt.h>
+#include <stdio.h>
+
+#define PHANDLE_GIC 1
+#define PHANDLE_CLK 2
+#define UART_PATH   "/pl011@9000000"
+#define IRQ_SPI	    0
+#define IRQ_PPI	    1
+#define IRQ_LEVEL   4 /* IRQ_TYPE_LEVEL_HIGH */
+
+/* A writer that keeps the first libfdt error, so that node builders read
+ * as a plain list of properties and the error is checked once at the end. */
+struct dtw {
+	void *fdt;
+	int err;
+};
+
+static void begin(struct dtw *w, const char *name)
+{
+	if (!w->err)
+		w->err = fdt_begin_node(w->fdt, name);
+}
+static void end(struct dtw *w)
+{
+	if (!w->err)
+		w->err = fdt_end_node(w->fdt);
+}
+static void prop(struct dtw *w, const char *name, const void *v, int len)
+{
+	if (!w->err)
+		w->err = fdt_property(w->fdt, name, v, len);
+}
+static void str(struct dtw *w, const char *name, const char *s)
+{
+	if (!w->err)
+		w->err = fdt_property_string(w->fdt, name, s);
+}
+static void u32(struct dtw *w, const char *name, uint32_t v)
+{
+	if (!w->err)
+		w->err = fdt_property_u32(w->fdt, name, v);
+}
+static void u64(struct dtw *w, const char *name, uint64_t v)
+{
+	if (!w->err)
+		w->err = fdt_property_u64(w->fdt, name, v);
+}
+static void empty(struct dtw *w, const char *name)
+{
+	prop(w, name, NULL, 0);
+}
+/* A list of 32-bit cells. */
+static void cells(struct dtw *w, const char *name, const uint32_t *c, unsigned n)
+{
+	fdt32_t be[16];
+	for (unsigned i = 0; i < n && i < ARRAY_SIZE(be); i++)
+		be[i] = cpu_to_fdt32(c[i]);
+	prop(w, name, be, (int)(MIN(n, (unsigned)ARRAY_SIZE(be)) * sizeof(be[0])));
+}
+/* A <base size> pair in the root's 2+2 cells. */
+static void reg64(struct dtw *w, const char *name, const uint64_t *v, unsigned pairs)
+{
+	uint32_t c[8];
+	for (unsigned i = 0; i < 2 * pairs && i < 4; i++) {
+		c[2 * i] = (uint32_t)(v[i] >> 32);
+		c[2 * i + 1] = (uint32_t)v[i];
+	}
+	cells(w, name, c, 4 * MIN(pairs, 2u));
+}
+
+/* ---- nodes ---- */
+
+static void root_props(struct dtw *w, const struct guest_dt_params *p)
+{
+	char model[64];
+	snprintf(model, sizeof(model), "tessera partition %s", p->name ? p->name : "");
+	u32(w, "#address-cells", 2);
+	u32(w, "#size-cells", 2);
+	str(w, "compatible", "linux,dummy-virt");
+	str(w, "model", model);
+	u32(w, "interrupt-parent", PHANDLE_GIC);
+}
+
+static void chosen(struct dtw *w, const struct guest_dt_params *p)
+{
+	begin(w, "chosen");
+	str(w, "bootargs", p->bootargs ? p->bootargs : "");
+	str(w, "stdout-path", UART_PATH);
+	if (p->initrd_end > p->initrd_start) {
+		u64(w, "linux,initrd-start", p->initrd_start);
+		u64(w, "linux,initrd-end", p->initrd_end);
+	}
+	end(w);
+	begin(w, "aliases");
+	str(w, "serial0", UART_PATH);
+	end(w);
+}
+
+static void memory(struct dtw *w, const struct guest_dt_params *p)
+{
+	const uint64_t reg[] = {p->ram_base, p->ram_size};
+	char name[32];
+	snprintf(name, sizeof(name), "memory@%llx", (unsigned long long)p->ram_base);
+	begin(w, name);
+	str(w, "device_type", "memory");
+	reg64(w, "reg", reg, 1);
+	end(w);
+}
+
+static void cpus(struct dtw *w, const struct guest_dt_params *p)
+{
+	char name[16] = "cpu@";
+	begin(w, "cpus");
+	u32(w, "#address-cells", 1);
+	u32(w, "#size-cells", 0);
+	for (unsigned i = 0; i < p->vcpus; i++) {
+		name[4] = (char)('0' + i); /* vcpus <= GUEST_MAX_VCPUS < 10 */
+		name[5] = '\0';
+		begin(w, name);
+		str(w, "device_type", "cpu");
+		str(w, "compatible", "arm,armv8");
+		u32(w, "reg", i); /* MPIDR Aff0 = vCPU index */
+		str(w, "enable-method", "psci");
+		end(w);
+	}
+	end(w);
+}
+
+static void psci(struct dtw *w)
+{
+	static const char compat[] = "arm,psci-1.0\0arm,psci-0.2";
+	begin(w, "psci");
+	prop(w, "compatible", compat, sizeof(compat));
+	str(w, "method", "hvc");
+	end(w);
+}
+
+static void gic(struct dtw *w, const struct guest_dt_params *p)
+{
+	const uint64_t reg[] = {GUEST_GICD_BASE, GUEST_GICD_SIZE, GUEST_GICR_BASE,
+				p->vcpus * GUEST_GICR_STRIDE};
+	begin(w, "intc@8000000");
+	str(w, "compatible", "arm,gic-v3");
+	u32(w, "#interrupt-cells", 3);
+	u32(w, "#address-cells", 0); /* no children (no ITS); dtc's check wants it */
+	empty(w, "interrupt-controller");
+	u32(w, "#redistributor-regions", 1);
+	reg64(w, "reg", reg, 2);
+	u32(w, "phandle", PHANDLE_GIC);
+	end(w);
+}
+
+/* The secure, non-secure physical, virtual and hypervisor timer PPIs, in
+ * the order the binding lists them (INTIDs 29, 30, 27, 26). */
+static void timer(struct dtw *w, const struct guest_dt_params *p)
+{
+	const uint32_t irqs[] = {IRQ_PPI, 13, IRQ_LEVEL, IRQ_PPI, 14, IRQ_LEVEL,
+				 IRQ_PPI, 11, IRQ_LEVEL, IRQ_PPI, 10, IRQ_LEVEL};
+	begin(w, "timer");
+	str(w, "compatible", "arm,armv8-timer");
+	cells(w, "interrupts", irqs, ARRAY_SIZE(irqs));
+	empty(w, "always-on");
+	if (p->timer_freq)
+		u32(w, "clock-frequency", p->timer_freq);
+	end(w);
+}
+
+/* The PL011's clocks, as QEMU describes them: Linux's amba bus needs
+ * apb_pclk to probe the device, and the driver reads uartclk's rate. */
+static void uart_clock(struct dtw *w)
+{
+	begin(w, "apb-pclk");
+	str(w, "compatible", "fixed-clock");
+	u32(w, "#clock-cells", 0);
+	u32(w, "clock-frequency", 24000000);
+	str(w, "clock-output-names", "clk24mhz");
+	u32(w, "phandle", PHANDLE_CLK);
+	end(w);
+}
+
+static void uart(struct dtw *w)
+{
+	static const char compat[] = "arm,pl011\0arm,primecell";
+	static const char clock_names[] = "uartclk\0apb_pclk";
+	const uint64_t reg[] = {GUEST_UART_BASE, GUEST_UART_SIZE};
+	const uint32_t irq[] = {IRQ_SPI, GUEST_UART_SPI, IRQ_LEVEL};
+	const uint32_t clocks[] = {PHANDLE_CLK, PHANDLE_CLK};
+	begin(w, UART_PATH + 1);
+	prop(w, "compatible", compat, sizeof(compat));
+	reg64(w, "reg", reg, 1);
+	cells(w, "interrupts", irq, ARRAY_SIZE(irq));
+	cells(w, "clocks", clocks, ARRAY_SIZE(clocks));
+	prop(w, "clock-names", clock_names, sizeof(clock_names));
+	end(w);
+}
+
+int guest_dt_build(void *buf, size_t size, const struct guest_dt_params *p)
+{
+	if (p->vcpus == 0 || p->vcpus > GUEST_MAX_VCPUS || size > INT32_MAX)
+		return -FDT_ERR_BADVALUE;
+	struct dtw w = {buf, fdt_create(buf, (int)size)};
+	if (!w.err)
+		w.err = fdt_finish_reservemap(buf);
+	begin(&w, "");
+	root_props(&w, p);
+	chosen(&w, p);
+	memory(&w, p);
+	cpus(&w, p);
+	psci(&w);
+	gic(&w, p);
+	timer(&w, p);
+	uart_clock(&w);
+	uart(&w);
+	end(&w);
+	return w.err ? w.err : fdt_finish(buf);
+}

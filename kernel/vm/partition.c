@@ -1,0 +1,429 @@
+/*
+ * Partition lifecycle: configuration at boot, start (memory, stage-2,
+ * images, device tree, vCPUs), stop and restart. A stop is asynchronous:
+ * each pinned CPU unloads its vCPU in its own loop, and the last one to do
+ * so releases the partition's memory (partition_vcpu_unloaded).
+ */
+#include "kernel/vm/vm.h"
+#include <errno.h>
+#include <libfdt.h>
+#include <string.h>
+
+#define S2_IA_MAX 40
+
+struct partition partitions[PART_MAX];
+unsigned npartitions;
+static const struct vm_console_ops *console;
+
+void vm_set_console(const struct vm_console_ops *ops)
+{
+	console = ops;
+}
+
+static void uart_out(void *ctx, const char *line, size_t n)
+{
+	if (console && console->out)
+		console->out(ctx, line, n);
+}
+
+static const struct boot_module *module(const char *path)
+{
+	for (uint32_t i = 0; i < boot_info->n_modules; i++)
+		if (strcmp(boot_info->modules[i].path, path) == 0)
+			return &boot_info->modules[i];
+	return NULL;
+}
+
+static int64_t module_size(void *ctx, const char *path)
+{
+	const struct boot_module *m = module(path);
+	return m ? (int64_t)m->size : -1;
+}
+
+const char *partition_state_name(int state)
+{
+	static const char *const names[] = {"stopped", "running", "stopping", "failed"};
+	return state >= 0 && state < (int)ARRAY_SIZE(names) ? names[state] : "?";
+}
+
+struct partition *partition_find(const char *name)
+{
+	for (unsigned i = 0; i < npartitions; i++)
+		if (strcmp(partitions[i].cfg.name, name) == 0)
+			return &partitions[i];
+	return NULL;
+}
+
+static void report_config(struct part_cfg *cfg, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!cfg[i].valid)
+			kprintf("config: %s; partition \"%s\" will not start\n", cfg[i].error,
+				cfg[i].name);
+}
+
+void partitions_init(const struct boot_info *bi)
+{
+	static struct part_cfg cfg[PART_MAX];
+	char err[PART_ERR_MAX];
+	if (!bi->config)
+		return;
+	int n = part_config_parse(bi->config, cfg, PART_MAX, err, sizeof(err));
+	if (n < 0) {
+		kprintf("config: %s; no partitions\n", err);
+		return;
+	}
+	struct machine_desc m = {hw.ncpus, mem_free_map(), module_size, NULL};
+	part_config_validate(cfg, (unsigned)n, &m);
+	report_config(cfg, (unsigned)n);
+	for (int i = 0; i < n; i++) {
+		partitions[i].cfg = cfg[i];
+		partitions[i].id = (unsigned)i;
+		partitions[i].state = cfg[i].valid ? PART_STOPPED : PART_FAILED;
+	}
+	npartitions = (unsigned)n;
+}
+
+/* ---- memory and stage-2 ---- */
+
+static void *s2_alloc(void *ctx)
+{
+	uint64_t pa = mem_alloc(PAGE_SIZE, PAGE_SIZE);
+	if (pa)
+		memset((void *)pa, 0, PAGE_SIZE);
+	return (void *)pa;
+}
+static void s2_free(void *ctx, void *t)
+{
+	mem_free((uint64_t)t, PAGE_SIZE);
+}
+static uint64_t s2_pa(void *ctx, void *t)
+{
+	return (uint64_t)t;
+}
+static void *s2_va(void *ctx, uint64_t pa)
+{
+	return (void *)pa;
+}
+static void s2_tlb(void *ctx, uint64_t va, uint64_t size)
+{
+	struct partition *p = ctx;
+	stage2_flush_vmid(p->vttbr);
+}
+static void *s2_root_alloc(void *ctx, unsigned pages)
+{
+	/* concatenated roots must be aligned to their total size */
+	uint64_t size = pages * PAGE_SIZE, pa = mem_alloc(size, size);
+	if (pa)
+		memset((void *)pa, 0, size);
+	return (void *)pa;
+}
+static const struct pt_ops s2_ops = {s2_alloc, s2_free, s2_pa, s2_va, s2_tlb};
+
+static unsigned ipa_bits(void)
+{
+	return MIN(cpu_pa_bits(), (unsigned)S2_IA_MAX);
+}
+
+static int alloc_ram(struct partition *p)
+{
+	uint64_t size = p->cfg.mem_size;
+	if (p->cfg.mem_base) {
+		p->ram_pa = p->cfg.mem_base;
+		return mem_take(p->ram_pa, size);
+	}
+	p->ram_pa = mem_alloc(size, SZ_2M);
+	return p->ram_pa ? 0 : -ENOMEM;
+}
+
+static int build_stage2(struct partition *p)
+{
+	p->vttbr = (uint64_t)(p->id + 1) << 48;
+	int e = pt_init(&p->s2, PT_S2, ipa_bits(), &s2_ops, p, s2_root_alloc);
+	if (e)
+		return e;
+	p->vttbr |= (uint64_t)p->s2.root;
+	p->vtcr = stage2_vtcr(&p->s2);
+	return pt_map(&p->s2, GUEST_RAM_BASE, p->ram_pa, p->cfg.mem_size, PT_R | PT_W | PT_X);
+}
+
+static void release_memory(struct partition *p)
+{
+	if (p->s2.root) {
+		stage2_flush_vmid(p->vttbr);
+		pt_destroy(&p->s2);
+		p->s2.root = NULL;
+	}
+	if (p->ram_pa) {
+		memset((void *)p->ram_pa, 0, p->cfg.mem_size); /* no data leaks to the next owner */
+		mem_free(p->ram_pa, p->cfg.mem_size);
+		p->ram_pa = 0;
+	}
+}
+
+/* ---- images and the device tree ---- */
+
+static void *ram_at(struct partition *p, uint64_t off)
+{
+	return (void *)(p->ram_pa + off);
+}
+
+static int load_kernel(struct partition *p, struct image_layout *l)
+{
+	const struct boot_module *m = module(p->cfg.kernel);
+	char err[PART_ERR_MAX];
+	if (!m)
+		return -ENOENT;
+	if (image_layout((const void *)m->base, m->size, p->cfg.kfmt, p->cfg.load_addr,
+			 p->cfg.mem_size, l, err, sizeof(err))) {
+		kprintf("%s: kernel %s: %s\n", p->cfg.name, p->cfg.kernel, err);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < l->nsegs; i++) {
+		const struct image_seg *s = &l->segs[i];
+		memcpy(ram_at(p, s->offset), (const char *)m->base + s->file_off, s->file_size);
+	}
+	p->entry = l->entry;
+	return 0;
+}
+
+/* Layout of the top of RAM: the DTB in the last 64 KiB, the initrd below. */
+static int load_initrd(struct partition *p, uint64_t kernel_end, uint64_t *start, uint64_t *end)
+{
+	*start = *end = 0;
+	if (!p->cfg.initrd[0])
+		return 0;
+	const struct boot_module *m = module(p->cfg.initrd);
+	if (!m)
+		return -ENOENT;
+	uint64_t off = ALIGN_DOWN(p->cfg.mem_size - GUEST_DTB_MAX - m->size, PAGE_SIZE);
+	if (m->size > p->cfg.mem_size || off < kernel_end) {
+		kprintf("%s: initrd does not fit above the kernel\n", p->cfg.name);
+		return -E2BIG;
+	}
+	memcpy(ram_at(p, off), (const void *)m->base, m->size);
+	*start = GUEST_RAM_BASE + off;
+	*end = *start + m->size;
+	return 0;
+}
+
+static int build_dtb(struct partition *p, uint64_t initrd_start, uint64_t initrd_end)
+{
+	uint64_t off = p->cfg.mem_size - GUEST_DTB_MAX;
+	struct guest_dt_params dp = {
+	    .name = p->cfg.name,
+	    .vcpus = p->nvcpus,
+	    .ram_base = GUEST_RAM_BASE,
+	    .ram_size = p->cfg.mem_size,
+	    .bootargs = p->cfg.bootargs,
+	    .initrd_start = initrd_start,
+	    .initrd_end = initrd_end,
+	    .timer_freq = 0,
+	};
+	int e = guest_dt_build(ram_at(p, off), GUEST_DTB_MAX, &dp);
+	if (e) {
+		kprintf("%s: cannot build the guest device tree: %s\n", p->cfg.name,
+			fdt_strerror(e));
+		return -EINVAL;
+	}
+	p->dtb_ipa = GUEST_RAM_BASE + off;
+	return 0;
+}
+
+static int load_images(struct partition *p)
+{
+	struct image_layout l;
+	uint64_t is, ie;
+	int e = load_kernel(p, &l);
+	if (!e)
+		e = load_initrd(p, l.end, &is, &ie);
+	if (!e)
+		e = build_dtb(p, is, ie);
+	/* the guest starts with its MMU and caches off: make RAM coherent */
+	dcache_clean_range(p->ram_pa, p->cfg.mem_size);
+	__asm__ volatile("ic ialluis; dsb ish; isb" ::: "memory");
+	return e;
+}
+
+/* ---- virtual devices ---- */
+
+static uint64_t vgic_read_lr(void *ctx, unsigned i)
+{
+	return ich_lr_read(i);
+}
+static void vgic_write_lr(void *ctx, unsigned i, uint64_t v)
+{
+	ich_lr_write(i, v);
+}
+static void vgic_kick(void *ctx, unsigned vcpu)
+{
+	struct partition *p = ctx;
+	if (vcpu < p->nvcpus)
+		sched_kick(p->vcpus[vcpu].pcpu);
+}
+static void vgic_lock(void *ctx)
+{
+	spin_lock(&((struct partition *)ctx)->vgic_lock);
+}
+static void vgic_unlock(void *ctx)
+{
+	spin_unlock(&((struct partition *)ctx)->vgic_lock);
+}
+
+static void uart_irq(void *ctx, bool level)
+{
+	struct partition *p = ctx;
+	vgic_set_level(&p->vgic, 0, 32 + GUEST_UART_SPI, level);
+}
+
+static void init_devices(struct partition *p)
+{
+	struct vgic_ops ops = {
+	    .nr_lrs = MIN(gic_get_info()->lrs, (unsigned)VGIC_MAX_LRS),
+	    .read_lr = vgic_read_lr,
+	    .write_lr = vgic_write_lr,
+	    .kick = vgic_kick,
+	    .lock = vgic_lock,
+	    .unlock = vgic_unlock,
+	    .ctx = p,
+	};
+	vgic_init(&p->vgic, p->nvcpus, &ops);
+	vuart_init(&p->uart, uart_out, uart_irq, p);
+}
+
+/* ---- vCPUs ---- */
+
+static unsigned nth_cpu(uint64_t mask, unsigned n)
+{
+	for (unsigned c = 0; c < 64; c++)
+		if ((mask & BIT(c)) && n-- == 0)
+			return c;
+	return 0;
+}
+
+static void init_vcpus(struct partition *p)
+{
+	p->nvcpus = p->cfg.vcpus;
+	for (unsigned i = 0; i < p->nvcpus; i++) {
+		struct vcpu *v = &p->vcpus[i];
+		unsigned ncpus = (unsigned)__builtin_popcountll(p->cfg.cpu_mask);
+		*v =
+		    (struct vcpu){.part = p, .idx = i, .pcpu = nth_cpu(p->cfg.cpu_mask, i % ncpus)};
+		vcpu_ctx_reset(&v->ctx, p->entry, i == 0 ? p->dtb_ipa : 0, BIT(31) | i);
+		v->power = i == 0 ? VCPU_ON : VCPU_OFF;
+	}
+}
+
+/* Pins every vCPU to its CPU (a list per CPU when vCPUs outnumber CPUs);
+ * the lists are complete before any CPU can see them. */
+static void place_vcpus(struct partition *p)
+{
+	for (unsigned i = p->nvcpus; i-- > 0;) {
+		struct vcpu *v = &p->vcpus[i];
+		struct vcpu *head = percpu_data[v->pcpu].vcpu;
+		v->next_on_cpu = head && head->part == p ? head : NULL;
+		percpu_data[v->pcpu].vcpu = v;
+	}
+	dsb(ish);
+	for (unsigned i = 0; i < p->nvcpus; i++)
+		sched_kick(p->vcpus[i].pcpu);
+}
+
+static bool cpus_free(const struct partition *p)
+{
+	for (unsigned i = 0; i < 64; i++)
+		if ((p->cfg.cpu_mask & BIT(i)) && (i >= hw.ncpus || !percpu_data[i].online ||
+						   percpu_data[i].vcpu || percpu_data[i].loaded))
+			return false;
+	return true;
+}
+
+static int prepare(struct partition *p)
+{
+	int e = alloc_ram(p);
+	if (e) {
+		kprintf("%s: cannot get %llu MiB of RAM\n", p->cfg.name,
+			(unsigned long long)(p->cfg.mem_size >> 20));
+		return e;
+	}
+	memset((void *)p->ram_pa, 0, p->cfg.mem_size);
+	p->nvcpus = p->cfg.vcpus;
+	if ((e = build_stage2(p)) || (e = load_images(p)))
+		return e;
+	init_devices(p);
+	init_vcpus(p);
+	p->cntvoff = timer_now();
+	p->faults = 0; /* per run: the fault log limit starts again */
+	return 0;
+}
+
+int partition_start(struct partition *p)
+{
+	uint64_t flags = spin_lock_irqsave(&p->lock);
+	int e = p->state == PART_STOPPED ? 0 : -EBUSY;
+	if (!e && !cpus_free(p))
+		e = -EAGAIN;
+	if (!e && (e = prepare(p)))
+		release_memory(p);
+	if (!e) {
+		p->state = PART_RUNNING;
+		p->starts++;
+		kprintf("%s: started on CPUs 0x%llx, %u vCPUs, %llu MiB at 0x%llx, entry 0x%llx\n",
+			p->cfg.name, (unsigned long long)p->cfg.cpu_mask, p->nvcpus,
+			(unsigned long long)(p->cfg.mem_size >> 20), (unsigned long long)p->ram_pa,
+			(unsigned long long)p->entry);
+		if (console && console->started)
+			console->started(p);
+		place_vcpus(p);
+	}
+	spin_unlock_irqrestore(&p->lock, flags);
+	return e;
+}
+
+int partition_stop(struct partition *p, bool restart)
+{
+	uint64_t flags = spin_lock_irqsave(&p->lock);
+	int e = p->state == PART_RUNNING ? 0 : -EINVAL;
+	if (!e) {
+		p->state = PART_STOPPING;
+		p->restart = restart;
+		for (unsigned i = 0; i < p->nvcpus; i++) {
+			unsigned c = p->vcpus[i].pcpu;
+			__atomic_store_n(&percpu_data[c].vcpu, NULL, __ATOMIC_RELEASE);
+			sched_kick(c);
+		}
+	}
+	spin_unlock_irqrestore(&p->lock, flags);
+	return e;
+}
+
+static bool all_unloaded(const struct partition *p)
+{
+	for (unsigned i = 0; i < p->nvcpus; i++) {
+		const struct percpu *c = &percpu_data[p->vcpus[i].pcpu];
+		const struct vcpu *head = c->vcpu;
+		if (c->loaded == &p->vcpus[i] || (head && head->part == p))
+			return false;
+	}
+	return true;
+}
+
+/* Called by a CPU after it unloaded one of p's vCPUs: the last one frees
+ * the partition (and starts it again for a restart). */
+void partition_vcpu_unloaded(struct vcpu *v)
+{
+	struct partition *p = v->part;
+	uint64_t flags = spin_lock_irqsave(&p->lock);
+	bool last = p->state == PART_STOPPING && all_unloaded(p);
+	bool restart = p->restart;
+	if (last) {
+		vuart_flush(&p->uart);
+		release_memory(p);
+		p->state = PART_STOPPED;
+		p->restart = false;
+		kprintf("%s: stopped\n", p->cfg.name);
+	}
+	spin_unlock_irqrestore(&p->lock, flags);
+	if (last && restart)
+		partition_start(p);
+}

@@ -1,0 +1,200 @@
+/*
+ * The per-CPU loop. Each physical CPU runs the vCPUs pinned to it (the list
+ * at percpu.vcpu, set by partition start/stop on any CPU), loads and
+ * unloads vCPU state on this CPU only, and sleeps in WFI when nothing is
+ * runnable. Several vCPUs on one CPU share it round robin: a slice ends
+ * after SLICE_MS (the EL2 timer forces the exit) or when the vCPU waits in
+ * WFI. Requests from other CPUs arrive as a field change plus SGI_KICK.
+ */
+#include "kernel/vm/vm.h"
+
+#define SLICE_MS 10
+
+void sched_kick(unsigned pcpu)
+{
+	dsb(ishst);
+	if (pcpu != this_cpu()->id)
+		gic_send_sgi(pcpu, SGI_KICK);
+}
+
+static bool runnable(const struct vcpu *v)
+{
+	return v && v->power == VCPU_ON && v->part->state == PART_RUNNING;
+}
+
+static bool on_list(const struct vcpu *head, const struct vcpu *v)
+{
+	for (; head; head = head->next_on_cpu)
+		if (head == v)
+			return true;
+	return false;
+}
+
+/* Its saved virtual timer (it is not loaded) has fired. */
+static bool timer_due(const struct vcpu *v)
+{
+	uint64_t ctl = v->ctx.cntv_ctl;
+	uint64_t vnow = timer_now() - v->part->cntvoff;
+	return (ctl & 1) && !(ctl & 2) && v->ctx.cntv_cval <= vnow;
+}
+
+/* A waiting vCPU becomes eligible again on an interrupt or its timer. */
+static bool eligible(struct vcpu *v)
+{
+	if (!runnable(v))
+		return false;
+	if (v->waiting && (vgic_pending(&v->part->vgic, v->idx) || timer_due(v)))
+		v->waiting = false;
+	return !v->waiting;
+}
+
+/* Round robin: the first eligible vCPU after cur (wrapping), cur last. */
+static struct vcpu *pick(struct vcpu *head, struct vcpu *cur)
+{
+	struct vcpu *v = cur ? cur->next_on_cpu : head;
+	for (unsigned n = 0; n < 2 * GUEST_MAX_VCPUS; n++, v = v ? v->next_on_cpu : head) {
+		if (!v)
+			continue;
+		if (eligible(v))
+			return v;
+		if (v == cur)
+			break;
+	}
+	return NULL;
+}
+
+bool sched_others_eligible(struct vcpu *self)
+{
+	for (struct vcpu *v = this_cpu()->vcpu; v; v = v->next_on_cpu)
+		if (v != self && eligible(v))
+			return true;
+	return false;
+}
+
+/* The EL2 timer ends a slice, or wakes the CPU for a waiting vCPU's timer;
+ * an expiry only needs the exit or wake-up it causes (timer_hyp_irq masks
+ * it). */
+static void arm_hyp_timer(uint64_t when)
+{
+	write_sysreg(cnthp_cval_el2, when);
+	write_sysreg(cnthp_ctl_el2, 1);
+	isb();
+}
+
+/* When the first waiting (unloaded) vCPU's timer fires, or UINT64_MAX. */
+static uint64_t earliest_wakeup(struct vcpu *head)
+{
+	uint64_t when = UINT64_MAX;
+	for (struct vcpu *v = head; v; v = v->next_on_cpu)
+		if (runnable(v) && v->waiting && (v->ctx.cntv_ctl & 3) == 1)
+			when = MIN(when, v->ctx.cntv_cval + v->part->cntvoff);
+	return when;
+}
+
+static void arm_wakeup(struct vcpu *head)
+{
+	uint64_t when = earliest_wakeup(head);
+	if (when != UINT64_MAX)
+		arm_hyp_timer(when);
+}
+
+/* A shared CPU: the running vCPU must exit when its slice ends or when a
+ * waiting one's timer fires (nothing else would make it exit then). */
+static void arm_shared(struct vcpu *head, uint64_t *slice_end)
+{
+	uint64_t now = timer_now();
+	if (!head || !head->next_on_cpu)
+		return;
+	if (now >= *slice_end)
+		*slice_end = now + timer_ns_to_ticks(SLICE_MS * 1000000ull);
+	arm_hyp_timer(MIN(*slice_end, earliest_wakeup(head)));
+}
+
+static void load(struct vcpu *v)
+{
+	struct partition *p = v->part;
+	vtcr_set(p->vtcr);
+	stage2_load(p->vttbr);
+	write_sysreg(cntvoff_el2, p->cntvoff);
+	vcpu_ctx_load(&v->ctx);
+	guest_hcr_set(true);
+	this_cpu()->loaded = v;
+}
+
+/* The guest's timers stop and their interrupts, possibly forwarded and
+ * still active, are deactivated so the next guest starts clean. */
+static void unload(struct vcpu *v)
+{
+	vcpu_ctx_save(&v->ctx);
+	gic_deactivate(PPI_VTIMER);
+	gic_deactivate(PPI_PTIMER);
+	for (unsigned i = 0; i < gic_get_info()->lrs; i++)
+		ich_lr_write(i, 0);
+	ich_hcr_write(0);
+	guest_hcr_set(false);
+	stage2_load(0);
+	__atomic_store_n(&this_cpu()->loaded, NULL, __ATOMIC_RELEASE);
+	partition_vcpu_unloaded(v);
+}
+
+/* Sleeps until an interrupt; checks and sleeps with IRQs masked so a wake-up
+ * between the two is not lost (WFI wakes on a pending masked IRQ). */
+void sched_idle(void)
+{
+	wfi();
+	irq_enable();
+	isb();
+	irq_disable();
+}
+
+static void run_once(struct vcpu *v)
+{
+	struct partition *p = v->part;
+	vgic_flush(&p->vgic, v->idx);
+	ich_hcr_write(1 | (vgic_wants_underflow(&p->vgic, v->idx) ? 2 : 0)); /* En, UIE */
+	unsigned kind = guest_enter(&v->ctx);
+	ich_hcr_write(0);
+	vgic_sync(&p->vgic, v->idx);
+	this_cpu()->exits++;
+	v->exits++;
+	vcpu_handle_exit(v, kind);
+}
+
+/* Whether cur must leave the CPU: gone from the list, stopped, waiting
+ * while others can run, or its slice is over and another vCPU is eligible. */
+static bool must_leave(struct vcpu *head, struct vcpu *cur, uint64_t slice_end)
+{
+	if (!on_list(head, cur) || !runnable(cur))
+		return true;
+	if (cur->waiting)
+		return true;
+	return timer_now() >= slice_end && sched_others_eligible(cur);
+}
+
+void sched_loop(void)
+{
+	struct percpu *c = this_cpu();
+	struct vcpu *last = NULL; /* the vCPU that ran last: the turn passes on from it */
+	uint64_t slice_end = 0;
+	irq_disable();
+	for (;;) {
+		struct vcpu *head = __atomic_load_n((struct vcpu **)&c->vcpu, __ATOMIC_ACQUIRE);
+		struct vcpu *cur = c->loaded;
+		if (cur && must_leave(head, cur, slice_end)) {
+			last = cur;
+			unload(cur);
+			continue; /* unloading may have placed a new vCPU (restart) */
+		}
+		if (!cur && (cur = pick(head, on_list(head, last) ? last : NULL))) {
+			load(cur);
+			slice_end = timer_now() + timer_ns_to_ticks(SLICE_MS * 1000000ull);
+		}
+		if (cur) {
+			arm_shared(head, &slice_end);
+			run_once(cur);
+		} else {
+			arm_wakeup(head);
+			sched_idle();
+		}
+	}
+}

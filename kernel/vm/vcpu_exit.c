@@ -1,0 +1,209 @@
+/*
+ * Guest exits. Everything a guest can cause ends here and is either
+ * emulated or turned into an exception injected into that guest; nothing a
+ * guest does reaches panic().
+ */
+#include "kernel/vm/vm.h"
+
+#define EC_WFX	    0x01
+#define EC_HVC64    0x16
+#define EC_SMC64    0x17
+#define EC_SYS64    0x18
+#define EC_IABT_LOW 0x20
+#define EC_DABT_LOW 0x24
+#define KIND_SYNC   8
+#define KIND_IRQ    9
+#define KIND_FIQ    10
+#define KIND_SERROR 11
+#define SYSREG_MASK 0x3ffc1eull /* Op0, Op2, Op1, CRn, CRm in ISS */
+
+static void skip_instr(struct vcpu *v)
+{
+	v->ctx.pc += 4;
+}
+
+/* Injection changes EL1 registers, which live in the CPU while the vCPU is
+ * loaded: bring them into the context, inject, and put them back. */
+static void inject(struct vcpu *v, void (*fn)(struct vcpu_ctx *, uint64_t, bool), uint64_t a,
+		   bool w)
+{
+	vcpu_ctx_save(&v->ctx);
+	fn(&v->ctx, a, w);
+	vcpu_ctx_load(&v->ctx);
+	v->injected++;
+}
+
+static void do_dabt(struct vcpu_ctx *c, uint64_t addr, bool write)
+{
+	vcpu_inject_dabt(c, addr, write);
+}
+static void do_iabt(struct vcpu_ctx *c, uint64_t addr, bool write)
+{
+	vcpu_inject_iabt(c, addr);
+}
+static void do_undef(struct vcpu_ctx *c, uint64_t addr, bool write)
+{
+	vcpu_inject_undef(c);
+}
+
+#define FAULT_LOG_MAX 32
+
+/* A guest looping on a fault must not flood the console everyone shares:
+ * the first FAULT_LOG_MAX injections of a run are logged, then a note. */
+static bool log_fault(struct partition *p)
+{
+	p->faults++;
+	if (p->faults == FAULT_LOG_MAX + 1)
+		kprintf("%s: more than %u faults injected; not logging further ones (see 'list')\n",
+			p->cfg.name, FAULT_LOG_MAX);
+	return p->faults <= FAULT_LOG_MAX;
+}
+
+void vcpu_inject_abort(struct vcpu *v, uint64_t addr, bool write, bool instr, const char *why)
+{
+	struct partition *p = v->part;
+	if (log_fault(p))
+		kprintf(
+		    "%s: vCPU %u: %s at IPA 0x%llx (pc 0x%llx): injected a synchronous external "
+		    "abort\n",
+		    p->cfg.name, v->idx, why, (unsigned long long)addr,
+		    (unsigned long long)v->ctx.pc);
+	inject(v, instr ? do_iabt : do_dabt, addr, write);
+}
+
+static void undef(struct vcpu *v, uint64_t esr, const char *why)
+{
+	char buf[160];
+	esr_describe(esr, buf, sizeof(buf));
+	if (log_fault(v->part))
+		kprintf("%s: vCPU %u: %s (%s) at pc 0x%llx: injected an undefined instruction\n",
+			v->part->cfg.name, v->idx, why, buf, (unsigned long long)v->ctx.pc);
+	inject(v, do_undef, 0, false);
+}
+
+static uint64_t fault_ipa(uint64_t far)
+{
+	uint64_t hpfar = read_sysreg(hpfar_el2);
+	return ((hpfar >> 4) << 12) | (far & 0xfff);
+}
+
+static void data_abort(struct vcpu *v, uint64_t esr, uint64_t far)
+{
+	uint64_t ipa = fault_ipa(far);
+	if (mmio_emulate(v, ipa, esr)) {
+		v->mmios++;
+		skip_instr(v);
+		return;
+	}
+	vcpu_inject_abort(v, ipa, esr & BIT(6), false, "access to unmapped or unemulated IPA");
+}
+
+static void wfx(struct vcpu *v, uint64_t esr)
+{
+	skip_instr(v);
+	if (esr & 1)
+		return; /* WFE is not trapped; if it were, it would just yield */
+	v->wfis++;
+	if (vgic_pending(&v->part->vgic, v->idx))
+		return;
+	if (sched_others_eligible(v)) {
+		v->waiting = true; /* give the CPU to another vCPU until woken */
+		return;
+	}
+	sched_idle();
+}
+
+static bool sysreg_write_value(struct vcpu *v, uint64_t esr, uint64_t *val)
+{
+	unsigned rt = (esr >> 5) & 0x1f;
+	*val = rt == 31 ? 0 : v->ctx.x[rt];
+	return !(esr & 1); /* direction: 0 = write (MSR) */
+}
+
+static void sysreg(struct vcpu *v, uint64_t esr)
+{
+	uint64_t key = esr & SYSREG_MASK, val;
+	bool write = sysreg_write_value(v, esr, &val);
+	unsigned crn = (esr >> 10) & 0xf, op0 = (esr >> 20) & 3;
+	unsigned rt = (esr >> 5) & 0x1f, op1 = (esr >> 14) & 7, crm = (esr >> 1) & 0xf;
+	if (key == 0x3a3016 && write) { /* ICC_SGI1R_EL1: Op0 3, Op1 0, C12, C11, 5 */
+		vgic_sgi(&v->part->vgic, v->idx, val);
+	} else if (op0 == 3 && op1 == 0 && crn == 0 && !write) { /* ID registers (TID3) */
+		if (rt != 31)
+			v->ctx.x[rt] = idreg_read(crm, (esr >> 17) & 7);
+	} else if (key == 0x320400) { /* ACTLR_EL1 (TACR): reads 0, writes ignored */
+		if (!write && rt != 31)
+			v->ctx.x[rt] = 0;
+	} else if (op0 == 1) {
+		/* DC ISW/CSW/CISW (HCR_EL2.TSW): set/way maintenance means nothing
+		 * to a guest whose memory is coherent; treat as done */
+	} else if (op0 == 3 && (crn == 9 || crn == 14)) {
+		/* PMU and timer-adjacent registers we trap: read as zero */
+		if (!write && ((esr >> 5) & 0x1f) != 31)
+			v->ctx.x[(esr >> 5) & 0x1f] = 0;
+	} else {
+		undef(v, esr, "trapped system register access");
+		return;
+	}
+	skip_instr(v);
+}
+
+static void sync_exit(struct vcpu *v)
+{
+	uint64_t esr = read_sysreg(esr_el2), far = read_sysreg(far_el2);
+	switch (ESR_EC(esr)) {
+	case EC_WFX:
+		wfx(v, esr);
+		break;
+	case EC_HVC64:
+		v->hvcs++;
+		psci_handle(v);
+		break;
+	case EC_SMC64:
+		v->hvcs++;
+		skip_instr(v); /* unlike HVC, ELR points at the SMC itself */
+		psci_handle(v);
+		break;
+	case EC_SYS64:
+		sysreg(v, esr);
+		break;
+	case EC_DABT_LOW:
+		data_abort(v, esr, far);
+		break;
+	case EC_IABT_LOW:
+		vcpu_inject_abort(v, fault_ipa(far), false, true,
+				  "instruction fetch from unmapped IPA");
+		break;
+	default:
+		undef(v, esr, "unhandled exception class");
+	}
+}
+
+static void serror_exit(struct vcpu *v)
+{
+	kprintf("%s: vCPU %u: SError (ESR 0x%llx) at pc 0x%llx: stopping the partition\n",
+		v->part->cfg.name, v->idx, (unsigned long long)read_sysreg(esr_el2),
+		(unsigned long long)v->ctx.pc);
+	partition_stop(v->part, false);
+}
+
+void vcpu_handle_exit(struct vcpu *v, unsigned kind)
+{
+	switch (kind) {
+	case KIND_SYNC:
+		sync_exit(v);
+		break;
+	case KIND_IRQ:
+	case KIND_FIQ:
+		v->irqs++;
+		arch_irq_entry(NULL, kind);
+		break;
+	case KIND_SERROR:
+		serror_exit(v);
+		break;
+	default: /* from AArch32 EL0: tessera does not run AArch32 guests */
+		kprintf("%s: vCPU %u: exception from AArch32 state: stopping the partition\n",
+			v->part->cfg.name, v->idx);
+		partition_stop(v->part, false);
+	}
+}

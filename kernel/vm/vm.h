@@ -1,0 +1,97 @@
+/*
+ * Private to kernel/: partitions and their vCPUs.
+ *
+ * Scheduling: vCPU n is pinned to the (n mod ncpus)-th CPU named in the
+ * partition's "cpus"; a CPU holding several vCPUs time-shares them round
+ * robin (10 ms slices, and a vCPU waiting in WFI gives its turn away).
+ * Exits are handled on the vCPU's CPU. Cross-CPU requests (start, stop, a new
+ * virtual interrupt) are a field change plus SGI_KICK; the target CPU acts
+ * on it in its loop (sched.c).
+ *
+ * Lock order: part->lock, then uart_lock, then vgic_lock (the vUART raises
+ * its interrupt line under its own lock), then the memory and log locks.
+ */
+#ifndef KERNEL_PARTITION_H
+#define KERNEL_PARTITION_H
+
+#include "kernel/machine/machine.h"
+#include "kernel/vm/guest.h"
+#include "kernel/vgic/vgic.h"
+#include "kernel/vdev/vuart.h"
+
+enum vcpu_power { VCPU_OFF, VCPU_ON };
+enum part_state { PART_STOPPED, PART_RUNNING, PART_STOPPING, PART_FAILED };
+
+struct partition;
+
+struct vcpu {
+	struct partition *part;
+	unsigned idx;		  /* vCPU number = MPIDR Aff0 */
+	unsigned pcpu;		  /* physical CPU it is pinned to */
+	struct vcpu *next_on_cpu; /* the other vCPUs sharing pcpu (sched.c) */
+	volatile int power;
+	bool waiting; /* in WFI, descheduled until an interrupt or its timer */
+	struct vcpu_ctx ctx;
+	uint64_t exits, hvcs, mmios, wfis, irqs, injected;
+};
+
+struct partition {
+	struct part_cfg cfg;
+	unsigned id; /* index; VMID = id + 1 */
+	volatile int state;
+	bool restart; /* start again once stopped (SYSTEM_RESET, `restart`) */
+	struct spinlock lock;
+	uint64_t ram_pa; /* host physical base of its RAM */
+	struct pt s2;
+	uint64_t vttbr, vtcr, cntvoff;
+	uint64_t entry, dtb_ipa;
+	unsigned nvcpus;
+	struct vcpu vcpus[GUEST_MAX_VCPUS];
+	struct vgic vgic;
+	struct spinlock vgic_lock;
+	struct vuart uart;
+	struct spinlock uart_lock;
+	uint64_t starts, faults;
+};
+
+extern struct partition partitions[PART_MAX];
+extern unsigned npartitions;
+
+/* partition.c */
+void partitions_init(const struct boot_info *bi);
+struct partition *partition_find(const char *name);
+int partition_start(struct partition *p);
+int partition_stop(struct partition *p, bool restart);
+void partition_vcpu_unloaded(struct vcpu *v); /* sched.c, after an unload */
+const char *partition_state_name(int state);
+
+/* sched.c */
+void sched_loop(void) __attribute__((noreturn));
+void sched_kick(unsigned pcpu);
+/* Sleeps in WFI until an interrupt and handles it (IRQs masked around). */
+void sched_idle(void);
+/* Another vCPU pinned to this CPU could run now (WFI gives way to it). */
+bool sched_others_eligible(struct vcpu *self);
+
+/* vcpu_exit.c */
+void vcpu_handle_exit(struct vcpu *v, unsigned kind);
+/* Runs the EL1 sysreg-side of an injection on a loaded vCPU. */
+void vcpu_inject_abort(struct vcpu *v, uint64_t addr, bool write, bool instr, const char *why);
+
+/* psci_server.c */
+void psci_handle(struct vcpu *v);
+
+/* mmio_emul.c: true if an emulated device answered (abort injected
+ * otherwise by the caller). */
+bool mmio_emulate(struct vcpu *v, uint64_t ipa, uint64_t esr);
+
+/* What the console (kernel/console, above this folder) does for partitions,
+ * registered at boot: print a line of a partition's vUART output (ctx is
+ * the partition), and learn that a partition started. */
+struct vm_console_ops {
+	void (*out)(void *ctx, const char *line, size_t n);
+	void (*started)(struct partition *p);
+};
+void vm_set_console(const struct vm_console_ops *ops);
+
+#endif
