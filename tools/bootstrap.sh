@@ -2,6 +2,7 @@
 # Fetches and builds tessera's dependencies into build/deps. Idempotent:
 # each step leaves a stamp, and a run with every stamp present does nothing.
 # Everything comes from Debian's archive; nothing third-party lives in the repo.
+# QEMU10=1 also builds QEMU 10.0 (tools/build-qemu10.sh; `make qemu10`).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -154,3 +155,7 @@ build_newlib
 build_libfdt
 build_zstd
 touch "$stamps/all"
+# Optional, only when asked: QEMU 10.0 (stage-2 SMMUv3) beside Debian's 7.2.
+if [ "${QEMU10:-0}" = 1 ]; then
+	"$top/tools/build-qemu10.sh"
+fi

@@ -2,14 +2,17 @@
 # Runs tessera under QEMU virt (EL2, GICv3, SMMUv3) with AAVMF firmware.
 # Environment: SMP (4), MEM (4G), CONFIG (DTS for \tessera\config.dtb),
 # QEMU_EXTRA (more options), ESP (ESP directory), DISK (NVMe image),
-# ICOUNT=1 for -icount shift=0,align=off (benchmarks). Serial is on stdio;
-# stdin and stdout need not be a terminal.
+# ICOUNT=1 for -icount shift=0,align=off (benchmarks), QEMU (the binary;
+# default Debian's qemu-system-aarch64). Serial is on stdio; stdin and
+# stdout need not be a terminal.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 run=${RUN_DIR:-$top/build/run}
 esp=${ESP:-$run/esp}
 disk=${DISK:-$top/build/nvme.img}
 mkdir -p "$run"
+qemu=${QEMU:-qemu-system-aarch64}
+command -v "$qemu" >/dev/null || { echo "qemu.sh: no QEMU binary $qemu" >&2; exit 127; }
 
 ESP=$esp "$top/tools/mkesp.sh"
 cp /usr/share/AAVMF/AAVMF_VARS.fd "$run/vars.fd"
@@ -19,7 +22,7 @@ icount=()
 [ "${ICOUNT:-0}" = 1 ] && icount=(-icount shift=0,align=off)
 
 # shellcheck disable=SC2086
-exec qemu-system-aarch64 \
+exec "$qemu" \
 	-M virt,virtualization=on,iommu=smmuv3,gic-version=3,acpi=off \
 	-cpu max,pauth-impdef=on -smp "${SMP:-4}" -m "${MEM:-4G}" "${icount[@]}" \
 	-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd \

@@ -9,6 +9,7 @@ To add a benchmark, write a function returning a list of result lines and
 append it to BENCHMARKS.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -63,8 +64,9 @@ def linux_under_tessera():
 
 
 def linux_bare():
-    cmd = ["qemu-system-aarch64", "-M", "virt,gic-version=3", "-cpu", "max,pauth-impdef=on",
-           "-smp", "2", "-m", "512", "-nographic", "-icount", "shift=0,align=off",
+    cmd = [os.environ.get("QEMU", "qemu-system-aarch64"), "-M", "virt,gic-version=3",
+           "-cpu", "max,pauth-impdef=on", "-smp", "2", "-m", "512", "-nographic",
+           "-icount", "shift=0,align=off",
            "-kernel", str(KIT / "Image"), "-initrd", str(KIT / "initramfs.cpio.gz"),
            "-append", "console=ttyAMA0 guest.mode=poweroff"]
     out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=1200,
