@@ -12,6 +12,13 @@ NM      := $(CROSS)nm
 READELF := $(CROSS)readelf
 HOSTCC  ?= gcc
 PYTHON  ?= python3
+# QEMU=path runs `make qemu`, the tests and benchmarks on another QEMU binary
+# (e.g. build/deps/qemu10/qemu-system-aarch64 from `make qemu10`); unset,
+# tools/qemu.sh uses Debian's qemu-system-aarch64. A path is made absolute.
+ifneq ($(QEMU),)
+override QEMU := $(if $(findstring /,$(QEMU)),$(abspath $(QEMU)),$(QEMU))
+export QEMU
+endif
 
 VERSION := $(shell cat VERSION)-$(shell git describe --always --dirty 2>/dev/null || echo nogit)
 STAMP   := $(DEPS)/stamps/all
@@ -115,6 +122,12 @@ QEMU_EXTRA ?=
 qemu: $(B)/tessera.efi $(LINUX_KIT)/Image guests
 	SMP=$(SMP) MEM=$(MEM) CONFIG=$(CONFIG) QEMU_EXTRA="$(QEMU_EXTRA)" tools/qemu.sh
 
+# QEMU 10.0 (stage-2 SMMUv3) from Debian 13's source, cached outside the repo
+# (tools/build-qemu10.sh): build/deps/qemu10/qemu-system-aarch64.
+.PHONY: qemu10
+qemu10:
+	tools/build-qemu10.sh
+
 # ---- tests ------------------------------------------------------------------
 HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
@@ -150,6 +163,13 @@ cppcheck:
 
 check-layers:
 	$(PYTHON) tools/check-layers.py
+
+# The README's commands on a fresh Debian 12 root made with debootstrap, on
+# a clone of HEAD (tools/fresh-check.sh); FRESH_CMD='...' runs other commands.
+.PHONY: fresh-check
+FRESH_CMD ?= make test
+fresh-check:
+	tools/fresh-check.sh '$(FRESH_CMD)'
 
 clean:
 	rm -rf $(B)/obj $(B)/host $(B)/*.so $(B)/*.efi $(B)/ksyms* $(B)/esp
