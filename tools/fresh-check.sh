@@ -166,6 +166,7 @@ else
 	make_base
 fi
 flock -u 9
+exec 9>&-
 
 t0=$(date +%s)
 root=$(mktemp -d "${FRESH_TMP:-/var/tmp}/tessera-fresh.XXXXXX")
@@ -182,6 +183,6 @@ log "root ready in $(since "$t0"): $root, $(git -C "$root/root/tessera" log -1 -
 log "running in the fresh root: $cmd"
 t0=$(date +%s)
 rc=0
-in_root "$root" bash -c "cd /root/tessera && $cmd" </dev/null || rc=$?
+in_root "$root" bash -c "cd /root/tessera && $cmd" || rc=$?
 log "inner command exited $rc after $(since "$t0") (total $(since "$t_start"))"
 exit $rc
