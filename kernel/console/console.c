@@ -33,7 +33,7 @@ uintptr_t console_base(void)
 
 static bool can_focus(int i)
 {
-	return i >= 0 && i < (int)npartitions && partitions[i].state == PART_RUNNING;
+	return i >= 0 && i < (int)npartitions && partition_state(&partitions[i]) == PART_RUNNING;
 }
 
 static void partition_uart_raw(void *ctx, char c)

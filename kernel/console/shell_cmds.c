@@ -68,11 +68,11 @@ static int cmd_list(int argc, char **argv)
 	for (unsigned i = 0; i < npartitions; i++) {
 		const struct partition *p = &partitions[i];
 		kprintf("  %-12s %-8s cpus 0x%llx  vcpus %u  %5llu MiB  starts %llu  faults %llu\n",
-			p->cfg.name, partition_state_name(p->state),
+			p->cfg.name, partition_state_name(partition_state(p)),
 			(unsigned long long)p->cfg.cpu_mask, p->cfg.vcpus,
 			(unsigned long long)(p->cfg.mem_size >> 20), (unsigned long long)p->starts,
 			(unsigned long long)p->faults);
-		if (p->state == PART_FAILED)
+		if (partition_state(p) == PART_FAILED)
 			kprintf("      %s\n", p->cfg.error);
 	}
 	return 0;
@@ -107,7 +107,7 @@ static int cmd_start(int argc, char **argv)
 	struct partition *p = named(argc, argv);
 	if (!p)
 		return 1;
-	if (p->state == PART_FAILED) {
+	if (partition_state(p) == PART_FAILED) {
 		kprintf("%s cannot start: %s\n", p->cfg.name, p->cfg.error);
 		return 1;
 	}

@@ -104,7 +104,7 @@ static void __attribute__((noreturn)) secondary_main(unsigned cpu)
 static void autostart(void)
 {
 	for (unsigned i = 0; i < npartitions; i++)
-		if (partitions[i].state == PART_STOPPED && partitions[i].cfg.autostart)
+		if (partition_state(&partitions[i]) == PART_STOPPED && partitions[i].cfg.autostart)
 			partition_start(&partitions[i]);
 }
 

@@ -1,8 +1,8 @@
 /*
- * Partition lifecycle: configuration at boot, start (memory, stage-2,
- * images, device tree, vCPUs), stop and restart. A stop is asynchronous:
- * each pinned CPU unloads its vCPU in its own loop, and the last one to do
- * so releases the partition's memory (partition_vcpu_unloaded).
+ * Partitions on this machine: configuration at boot, and the operations
+ * the lifecycle (lifecycle.c, which owns every state change) runs: build
+ * (memory, stage-2, images, device tree, devices, vCPUs), release, and
+ * placing vCPUs on their CPUs' run lists.
  */
 #include "kernel/vm/vm.h"
 #include <errno.h>
@@ -14,6 +14,7 @@
 struct partition partitions[PART_MAX];
 unsigned npartitions;
 static const struct vm_console_ops *console;
+static const struct lc_ops lc_ops;
 
 void vm_set_console(const struct vm_console_ops *ops)
 {
@@ -42,7 +43,7 @@ static int64_t module_size(void *ctx, const char *path)
 
 const char *partition_state_name(int state)
 {
-	static const char *const names[] = {"stopped", "running", "stopping", "failed"};
+	static const char *const names[] = {"stopped", "starting", "running", "stopping", "failed"};
 	return state >= 0 && state < (int)ARRAY_SIZE(names) ? names[state] : "?";
 }
 
@@ -76,10 +77,11 @@ void partitions_init(const struct boot_info *bi)
 	struct machine_desc m = {hw.ncpus, mem_free_map(), module_size, NULL};
 	part_config_validate(cfg, (unsigned)n, &m);
 	report_config(cfg, (unsigned)n);
+	lc_init(&lc_ops);
 	for (int i = 0; i < n; i++) {
 		partitions[i].cfg = cfg[i];
 		partitions[i].id = (unsigned)i;
-		partitions[i].state = cfg[i].valid ? PART_STOPPED : PART_FAILED;
+		lc_part_init(&partitions[i].lc, cfg[i].valid, cfg[i].cpu_mask, cfg[i].vcpus);
 	}
 	npartitions = (unsigned)n;
 }
@@ -125,12 +127,15 @@ static unsigned ipa_bits(void)
 	return MIN(cpu_pa_bits(), (unsigned)S2_IA_MAX);
 }
 
+/* ram_pa is set only once the range is ours: release frees what it names. */
 static int alloc_ram(struct partition *p)
 {
 	uint64_t size = p->cfg.mem_size;
 	if (p->cfg.mem_base) {
-		p->ram_pa = p->cfg.mem_base;
-		return mem_take(p->ram_pa, size);
+		int e = mem_take(p->cfg.mem_base, size);
+		if (!e)
+			p->ram_pa = p->cfg.mem_base;
+		return e;
 	}
 	p->ram_pa = mem_alloc(size, SZ_2M);
 	return p->ram_pa ? 0 : -ENOMEM;
@@ -310,14 +315,22 @@ static void init_vcpus(struct partition *p)
 		*v =
 		    (struct vcpu){.part = p, .idx = i, .pcpu = nth_cpu(p->cfg.cpu_mask, i % ncpus)};
 		vcpu_ctx_reset(&v->ctx, p->entry, i == 0 ? p->dtb_ipa : 0, BIT(31) | i);
-		v->power = i == 0 ? VCPU_ON : VCPU_OFF;
+		p->lc.vcpu[i].cpu = v->pcpu;
 	}
+}
+
+/* ---- the lifecycle's operations ---- */
+
+static struct partition *of(struct lc_part *lc)
+{
+	return (struct partition *)((char *)lc - __builtin_offsetof(struct partition, lc));
 }
 
 /* Pins every vCPU to its CPU (a list per CPU when vCPUs outnumber CPUs);
  * the lists are complete before any CPU can see them. */
-static void place_vcpus(struct partition *p)
+static void place_vcpus(struct lc_part *lc)
 {
+	struct partition *p = of(lc);
 	for (unsigned i = p->nvcpus; i-- > 0;) {
 		struct vcpu *v = &p->vcpus[i];
 		struct vcpu *head = percpu_data[v->pcpu].vcpu;
@@ -329,21 +342,32 @@ static void place_vcpus(struct partition *p)
 		sched_kick(p->vcpus[i].pcpu);
 }
 
-static bool cpus_free(const struct partition *p)
+static void unplace_vcpus(struct lc_part *lc)
+{
+	struct partition *p = of(lc);
+	for (unsigned i = 0; i < p->nvcpus; i++) {
+		unsigned c = p->vcpus[i].pcpu;
+		__atomic_store_n(&percpu_data[c].vcpu, NULL, __ATOMIC_RELEASE);
+		sched_kick(c);
+	}
+}
+
+static bool cpus_usable(uint64_t mask)
 {
 	for (unsigned i = 0; i < 64; i++)
-		if ((p->cfg.cpu_mask & BIT(i)) && (i >= hw.ncpus || !percpu_data[i].online ||
-						   percpu_data[i].vcpu || percpu_data[i].loaded))
+		if ((mask & BIT(i)) && (i >= hw.ncpus || !percpu_data[i].online))
 			return false;
 	return true;
 }
 
-static int prepare(struct partition *p)
+static int build(struct lc_part *lc)
 {
+	struct partition *p = of(lc);
 	int e = alloc_ram(p);
 	if (e) {
-		kprintf("%s: cannot get %llu MiB of RAM\n", p->cfg.name,
-			(unsigned long long)(p->cfg.mem_size >> 20));
+		kprintf("%s: cannot get %llu MiB of RAM%s\n", p->cfg.name,
+			(unsigned long long)(p->cfg.mem_size >> 20),
+			e == -EBUSY ? " at its memory-base: in use" : "");
 		return e;
 	}
 	memset((void *)p->ram_pa, 0, p->cfg.mem_size);
@@ -357,73 +381,61 @@ static int prepare(struct partition *p)
 	return 0;
 }
 
+static void release(struct lc_part *lc)
+{
+	struct partition *p = of(lc);
+	vuart_flush(&p->uart);
+	release_memory(p);
+}
+
+static void reset_vcpu(struct lc_part *lc, unsigned idx, uint64_t entry, uint64_t arg)
+{
+	struct vcpu *v = &of(lc)->vcpus[idx];
+	vcpu_ctx_reset(&v->ctx, entry, arg, v->ctx.vmpidr);
+}
+
+static void note(struct lc_part *lc, enum lc_event ev, int err)
+{
+	struct partition *p = of(lc);
+	if (ev == LC_STOPPED) {
+		kprintf("%s: stopped\n", p->cfg.name);
+		return;
+	}
+	if (ev == LC_START_FAILED) {
+		kprintf("%s: start failed (%d)\n", p->cfg.name, err);
+		return;
+	}
+	p->starts++;
+	kprintf("%s: started on CPUs 0x%llx, %u vCPUs, %llu MiB at 0x%llx, entry 0x%llx\n",
+		p->cfg.name, (unsigned long long)p->cfg.cpu_mask, p->nvcpus,
+		(unsigned long long)(p->cfg.mem_size >> 20), (unsigned long long)p->ram_pa,
+		(unsigned long long)p->entry);
+	if (console && console->started)
+		console->started(p);
+}
+
+static const struct lc_ops lc_ops = {
+    .build = build,
+    .release = release,
+    .place = place_vcpus,
+    .unplace = unplace_vcpus,
+    .reset_vcpu = reset_vcpu,
+    .kick = sched_kick,
+    .cpus_usable = cpus_usable,
+    .note = note,
+};
+
 int partition_start(struct partition *p)
 {
-	uint64_t flags = spin_lock_irqsave(&p->lock);
-	int e = p->state == PART_STOPPED ? 0 : -EBUSY;
-	if (!e && !cpus_free(p))
-		e = -EAGAIN;
-	if (!e && (e = prepare(p)))
-		release_memory(p);
-	if (!e) {
-		p->state = PART_RUNNING;
-		p->starts++;
-		kprintf("%s: started on CPUs 0x%llx, %u vCPUs, %llu MiB at 0x%llx, entry 0x%llx\n",
-			p->cfg.name, (unsigned long long)p->cfg.cpu_mask, p->nvcpus,
-			(unsigned long long)(p->cfg.mem_size >> 20), (unsigned long long)p->ram_pa,
-			(unsigned long long)p->entry);
-		if (console && console->started)
-			console->started(p);
-		place_vcpus(p);
-	}
-	spin_unlock_irqrestore(&p->lock, flags);
-	return e;
+	return lc_start(&p->lc);
 }
 
 int partition_stop(struct partition *p, bool restart)
 {
-	uint64_t flags = spin_lock_irqsave(&p->lock);
-	int e = p->state == PART_RUNNING ? 0 : -EINVAL;
-	if (!e) {
-		p->state = PART_STOPPING;
-		p->restart = restart;
-		for (unsigned i = 0; i < p->nvcpus; i++) {
-			unsigned c = p->vcpus[i].pcpu;
-			__atomic_store_n(&percpu_data[c].vcpu, NULL, __ATOMIC_RELEASE);
-			sched_kick(c);
-		}
-	}
-	spin_unlock_irqrestore(&p->lock, flags);
-	return e;
+	return lc_stop(&p->lc, restart, LC_OPERATOR);
 }
 
-static bool all_unloaded(const struct partition *p)
+void partition_guest_stop(struct partition *p, bool restart)
 {
-	for (unsigned i = 0; i < p->nvcpus; i++) {
-		const struct percpu *c = &percpu_data[p->vcpus[i].pcpu];
-		const struct vcpu *head = c->vcpu;
-		if (c->loaded == &p->vcpus[i] || (head && head->part == p))
-			return false;
-	}
-	return true;
-}
-
-/* Called by a CPU after it unloaded one of p's vCPUs: the last one frees
- * the partition (and starts it again for a restart). */
-void partition_vcpu_unloaded(struct vcpu *v)
-{
-	struct partition *p = v->part;
-	uint64_t flags = spin_lock_irqsave(&p->lock);
-	bool last = p->state == PART_STOPPING && all_unloaded(p);
-	bool restart = p->restart;
-	if (last) {
-		vuart_flush(&p->uart);
-		release_memory(p);
-		p->state = PART_STOPPED;
-		p->restart = false;
-		kprintf("%s: stopped\n", p->cfg.name);
-	}
-	spin_unlock_irqrestore(&p->lock, flags);
-	if (last && restart)
-		partition_start(p);
+	lc_stop(&p->lc, restart, LC_GUEST);
 }

@@ -4,6 +4,7 @@
  * restarts it. Unknown function IDs answer NOT_SUPPORTED.
  */
 #include "kernel/vm/vm.h"
+#include <errno.h>
 
 #define SMCCC_VERSION	    0x80000000u
 #define SMCCC_ARCH_FEATURES 0x80000001u
@@ -23,7 +24,9 @@
 #define PSCI_SUCCESS	     0
 #define PSCI_NOT_SUPPORTED   (-1)
 #define PSCI_INVALID	     (-2)
+#define PSCI_DENIED	     (-3)
 #define PSCI_ALREADY_ON	     (-4)
+#define PSCI_INVALID_ADDRESS (-9)
 #define PSCI_ON_PENDING	     (-5)
 #define PSCI_TOS_NOT_PRESENT 2
 
@@ -50,23 +53,26 @@ static struct vcpu *target(struct vcpu *v, uint64_t mpidr)
 	return &p->vcpus[aff0];
 }
 
+static bool in_ram(const struct partition *p, uint64_t ipa)
+{
+	return ipa >= GUEST_RAM_BASE && ipa - GUEST_RAM_BASE < p->cfg.mem_size;
+}
+
 static int64_t cpu_on(struct vcpu *v, uint64_t mpidr, uint64_t entry, uint64_t ctx_id)
 {
 	struct vcpu *t = target(v, mpidr);
 	if (!t)
 		return PSCI_INVALID;
-	struct partition *p = v->part;
-	uint64_t flags = spin_lock_irqsave(&p->lock);
-	/* still loaded after a CPU_OFF: its CPU has not let go of it yet */
-	bool busy = t->power == VCPU_ON || percpu_data[t->pcpu].loaded == t;
-	int64_t r = busy ? PSCI_ALREADY_ON : PSCI_SUCCESS;
-	if (r == PSCI_SUCCESS) {
-		vcpu_ctx_reset(&t->ctx, entry, ctx_id, t->ctx.vmpidr);
-		__atomic_store_n(&t->power, VCPU_ON, __ATOMIC_RELEASE);
-		sched_kick(t->pcpu);
+	if (!in_ram(v->part, entry))
+		return PSCI_INVALID_ADDRESS;
+	switch (lc_cpu_on(&v->part->lc, t->idx, entry, ctx_id)) {
+	case 0:
+		return PSCI_SUCCESS;
+	case -EEXIST: /* on, or still leaving its CPU after a CPU_OFF */
+		return PSCI_ALREADY_ON;
+	default: /* the partition is stopping */
+		return PSCI_DENIED;
 	}
-	spin_unlock_irqrestore(&p->lock, flags);
-	return r;
 }
 
 static int64_t affinity_info(struct vcpu *v, uint64_t mpidr, uint64_t level)
@@ -74,8 +80,7 @@ static int64_t affinity_info(struct vcpu *v, uint64_t mpidr, uint64_t level)
 	struct vcpu *t = target(v, mpidr);
 	if (!t || level != 0)
 		return PSCI_INVALID;
-	bool off = t->power == VCPU_OFF && percpu_data[t->pcpu].loaded != t;
-	return off ? 1 : 0; /* OFF : ON */
+	return lc_vcpu_off(&v->part->lc, t->idx) ? 1 : 0; /* OFF : ON */
 }
 
 static int64_t dispatch(struct vcpu *v, uint32_t fid, const uint64_t *x)
@@ -92,7 +97,7 @@ static int64_t dispatch(struct vcpu *v, uint32_t fid, const uint64_t *x)
 	case PSCI_CPU_ON64:
 		return cpu_on(v, x[1], x[2], x[3]);
 	case PSCI_CPU_OFF:
-		v->power = VCPU_OFF; /* its CPU unloads it in the loop */
+		lc_cpu_off(&v->part->lc, v->idx); /* its CPU unloads it in the loop */
 		return PSCI_SUCCESS;
 	case PSCI_CPU_SUSPEND32:
 	case PSCI_CPU_SUSPEND64:
@@ -104,18 +109,24 @@ static int64_t dispatch(struct vcpu *v, uint32_t fid, const uint64_t *x)
 		return PSCI_TOS_NOT_PRESENT;
 	case PSCI_SYSTEM_OFF:
 		kprintf("%s: SYSTEM_OFF from vCPU %u\n", v->part->cfg.name, v->idx);
-		partition_stop(v->part, false);
+		partition_guest_stop(v->part, false);
 		return PSCI_SUCCESS;
 	case PSCI_SYSTEM_RESET:
 		kprintf("%s: SYSTEM_RESET from vCPU %u\n", v->part->cfg.name, v->idx);
-		partition_stop(v->part, true);
+		partition_guest_stop(v->part, true);
 		return PSCI_SUCCESS;
 	}
 	return PSCI_NOT_SUPPORTED;
 }
 
+/* SMC32/HVC32 calls (bit 30 clear) pass 32-bit arguments: the upper
+ * halves of the registers are not part of the call. */
 void psci_handle(struct vcpu *v)
 {
 	uint32_t fid = (uint32_t)v->ctx.x[0];
-	v->ctx.x[0] = (uint64_t)dispatch(v, fid, v->ctx.x);
+	uint64_t x[4] = {fid, v->ctx.x[1], v->ctx.x[2], v->ctx.x[3]};
+	if (!(fid & BIT(30)))
+		for (unsigned i = 1; i < 4; i++)
+			x[i] = (uint32_t)x[i];
+	v->ctx.x[0] = (uint64_t)dispatch(v, fid, x);
 }

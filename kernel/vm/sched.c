@@ -17,9 +17,10 @@ void sched_kick(unsigned pcpu)
 		gic_send_sgi(pcpu, SGI_KICK);
 }
 
+/* A hint read without the lock: lc_claim decides. */
 static bool runnable(const struct vcpu *v)
 {
-	return v && v->power == VCPU_ON && v->part->state == PART_RUNNING;
+	return v && vcpu_power(v) == VCPU_ON && partition_state(v->part) == PART_RUNNING;
 }
 
 static bool on_list(const struct vcpu *head, const struct vcpu *v)
@@ -134,7 +135,16 @@ static void unload(struct vcpu *v)
 	guest_hcr_set(false);
 	stage2_load(0);
 	__atomic_store_n(&this_cpu()->loaded, NULL, __ATOMIC_RELEASE);
-	partition_vcpu_unloaded(v);
+	lc_unclaim(&v->part->lc, v->idx);
+}
+
+/* Building or releasing a partition (lifecycle.c) is long: interrupts
+ * stay open meanwhile so this CPU keeps answering (the shell on CPU 0). */
+static void run_job(struct percpu *c)
+{
+	irq_enable();
+	lc_run_job(c->id);
+	irq_disable();
 }
 
 /* Sleeps until an interrupt; checks and sleeps with IRQs masked so a wake-up
@@ -183,9 +193,15 @@ void sched_loop(void)
 		if (cur && must_leave(head, cur, slice_end)) {
 			last = cur;
 			unload(cur);
-			continue; /* unloading may have placed a new vCPU (restart) */
+			continue;
+		}
+		if (!cur && lc_job_pending(c->id)) {
+			run_job(c);
+			continue;
 		}
 		if (!cur && (cur = pick(head, on_list(head, last) ? last : NULL))) {
+			if (!lc_claim(&cur->part->lc, cur->idx))
+				continue; /* stopped meanwhile: its list is gone now */
 			load(cur);
 			slice_end = timer_now() + timer_ns_to_ticks(SLICE_MS * 1000000ull);
 		}

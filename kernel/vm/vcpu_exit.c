@@ -184,7 +184,7 @@ static void serror_exit(struct vcpu *v)
 	kprintf("%s: vCPU %u: SError (ESR 0x%llx) at pc 0x%llx: stopping the partition\n",
 		v->part->cfg.name, v->idx, (unsigned long long)read_sysreg(esr_el2),
 		(unsigned long long)v->ctx.pc);
-	partition_stop(v->part, false);
+	partition_guest_stop(v->part, false);
 }
 
 void vcpu_handle_exit(struct vcpu *v, unsigned kind)
@@ -204,6 +204,6 @@ void vcpu_handle_exit(struct vcpu *v, unsigned kind)
 	default: /* from AArch32 EL0: tessera does not run AArch32 guests */
 		kprintf("%s: vCPU %u: exception from AArch32 state: stopping the partition\n",
 			v->part->cfg.name, v->idx);
-		partition_stop(v->part, false);
+		partition_guest_stop(v->part, false);
 	}
 }

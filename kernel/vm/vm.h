@@ -6,10 +6,11 @@
  * robin (10 ms slices, and a vCPU waiting in WFI gives its turn away).
  * Exits are handled on the vCPU's CPU. Cross-CPU requests (start, stop, a new
  * virtual interrupt) are a field change plus SGI_KICK; the target CPU acts
- * on it in its loop (sched.c).
+ * on it in its loop (sched.c). State changes are lifecycle.c's alone.
  *
- * Lock order: part->lock, then uart_lock, then vgic_lock (the vUART raises
- * its interrupt line under its own lock), then the memory and log locks.
+ * Lock order: the lifecycle lock, then uart_lock, then vgic_lock (the vUART
+ * raises its interrupt line under its own lock), then the memory and log
+ * locks.
  */
 #ifndef KERNEL_PARTITION_H
 #define KERNEL_PARTITION_H
@@ -18,9 +19,7 @@
 #include "kernel/vm/guest.h"
 #include "kernel/vgic/vgic.h"
 #include "kernel/vdev/vuart.h"
-
-enum vcpu_power { VCPU_OFF, VCPU_ON };
-enum part_state { PART_STOPPED, PART_RUNNING, PART_STOPPING, PART_FAILED };
+#include "kernel/vm/lifecycle.h"
 
 struct partition;
 
@@ -29,19 +28,16 @@ struct vcpu {
 	unsigned idx;		  /* vCPU number = MPIDR Aff0 */
 	unsigned pcpu;		  /* physical CPU it is pinned to */
 	struct vcpu *next_on_cpu; /* the other vCPUs sharing pcpu (sched.c) */
-	volatile int power;
-	bool waiting; /* in WFI, descheduled until an interrupt or its timer */
+	bool waiting;		  /* in WFI, descheduled until an interrupt or its timer */
 	struct vcpu_ctx ctx;
 	uint64_t exits, hvcs, mmios, wfis, irqs, injected;
 };
 
 struct partition {
 	struct part_cfg cfg;
-	unsigned id; /* index; VMID = id + 1 */
-	volatile int state;
-	bool restart; /* start again once stopped (SYSTEM_RESET, `restart`) */
-	struct spinlock lock;
-	uint64_t ram_pa; /* host physical base of its RAM */
+	unsigned id;	   /* index; VMID = id + 1 */
+	struct lc_part lc; /* state and vCPU power: lifecycle.c only */
+	uint64_t ram_pa;   /* host physical base of its RAM */
 	struct pt s2;
 	uint64_t vttbr, vtcr, cntvoff;
 	uint64_t entry, dtb_ipa;
@@ -57,12 +53,23 @@ struct partition {
 extern struct partition partitions[PART_MAX];
 extern unsigned npartitions;
 
-/* partition.c */
+/* partition.c: the machine side of the lifecycle (lifecycle.c) */
 void partitions_init(const struct boot_info *bi);
 struct partition *partition_find(const char *name);
+/* Operator requests: asynchronous, the partition's CPU does the work and
+ * logs "<name>: started" / "<name>: stopped". 0 or a negative errno. */
 int partition_start(struct partition *p);
 int partition_stop(struct partition *p, bool restart);
-void partition_vcpu_unloaded(struct vcpu *v); /* sched.c, after an unload */
+/* A guest's own request (SYSTEM_OFF/RESET, a fatal exit): RUNNING only. */
+void partition_guest_stop(struct partition *p, bool restart);
+static inline int partition_state(const struct partition *p)
+{
+	return p->lc.state;
+}
+static inline int vcpu_power(const struct vcpu *v)
+{
+	return v->part->lc.vcpu[v->idx].power;
+}
 const char *partition_state_name(int state);
 
 /* sched.c */
