@@ -44,11 +44,11 @@ static unsigned kicks;
 
 /* random interleavings */
 static unsigned rng;
-static int depth;	   /* nesting of actions inside long work */
-static bool nesting;	   /* other actors run during builds and releases */
-static bool guests_act;	   /* loaded vCPUs issue requests */
+static int depth;	     /* nesting of actions inside long work */
+static bool nesting;	     /* other actors run during builds and releases */
+static bool guests_act;	     /* loaded vCPUs issue requests */
 static bool guests_poweroff; /* ... including SYSTEM_OFF and fatal stops */
-static int intent[NPARTS]; /* what the operator asked for last: 1 run, 0 stop, NONE */
+static int intent[NPARTS];   /* what the operator asked for last: 1 run, 0 stop, NONE */
 static unsigned steps;
 
 static unsigned rnd(unsigned n)

@@ -101,7 +101,8 @@ static void __attribute__((noreturn)) fatal(struct exc_frame *f, unsigned kind)
 		  kind_names[kind & 15], this_cpu(), read_sysreg(esr_el1), read_sysreg(far_el1),
 		  f->elr, f->spsr, f->x[30]);
 	/* The run cannot go on: end it the way harnesses wait for. */
-	tg_printf("TGUEST-DONE pass=%u fail=%u\n", tests_passed, tests_failed + 1);
+	tg_printf("TGUEST-DONE pass=%u fail=%u skip=%u\n", tests_passed, tests_failed + 1,
+		  tests_skipped);
 	system_off();
 }
 

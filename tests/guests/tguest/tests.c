@@ -83,6 +83,37 @@ static enum result t_unknown_fid(char *why)
 	return PASS;
 }
 
+/*
+ * PSCI argument checks on a secondary that is still off: CPU_ON with an
+ * entry point outside the partition's RAM must answer INVALID_ADDRESS and
+ * leave it off; an SMC32 call must ignore the upper halves of its argument
+ * registers (garbage there would make the MPIDR and level invalid).
+ */
+static enum result t_psci_args(char *why)
+{
+	const uint64_t junk = 0xdeadbeef00000000UL;
+	int64_t r;
+
+	if (dt.ncpus < 2) {
+		tg_snprintf(why, WHY_SIZE, "only one vCPU");
+		return SKIP;
+	}
+	unsigned i = boot_cpu == 0 ? 1 : 0;
+	r = psci(PSCI_CPU_ON, dt.mpidr[i], 0x1000, 0);
+	if (r != PSCI_INVALID_ADDRESS)
+		FAILF("CPU_ON(vCPU%u, entry 0x1000)=%ld, want -9 (INVALID_ADDRESS)", i, r);
+	r = psci(PSCI_CPU_ON, dt.mpidr[i], dt.mem_base + dt.mem_size, 0);
+	if (dt.mem_size && r != PSCI_INVALID_ADDRESS)
+		FAILF("CPU_ON(vCPU%u, entry just past RAM)=%ld, want -9", i, r);
+	r = psci(PSCI_AFFINITY_INFO32, junk | dt.mpidr[i], junk, 0);
+	if (r != AFF_OFF)
+		FAILF("AFFINITY_INFO32 with junk upper halves=%ld, want 1 (OFF)", r);
+	r = psci(PSCI_AFFINITY_INFO32, junk | dt.mpidr[boot_cpu], junk, 0);
+	if (r != AFF_ON)
+		FAILF("AFFINITY_INFO32(self) with junk upper halves=%ld, want 0 (ON)", r);
+	return PASS;
+}
+
 /* Starts secondary i and waits until it reports in (boots goes up). */
 static enum result start_secondary(unsigned i, char *why)
 {
@@ -371,6 +402,7 @@ static const struct test tests[] = {
     {"psci_version", t_psci_version},
     {"psci_features", t_psci_features},
     {"unknown_fid", t_unknown_fid},
+    {"psci_args", t_psci_args},
     {"cpu_on", t_cpu_on},
     {"sgi", t_sgi},
     {"timer", t_timer},
@@ -382,7 +414,7 @@ static const struct test tests[] = {
 };
 
 /* Totals so far; an unexpected exception (exc.c) reports them too. */
-unsigned tests_passed, tests_failed;
+unsigned tests_passed, tests_failed, tests_skipped;
 
 void run_all(void)
 {
@@ -398,11 +430,13 @@ void run_all(void)
 			tests_passed++;
 			tg_printf("PASS\n");
 		} else if (r == SKIP) {
+			tests_skipped++;
 			tg_printf("SKIP %s\n", why);
 		} else {
 			tests_failed++;
 			tg_printf("FAIL %s\n", why);
 		}
 	}
-	tg_printf("TGUEST-DONE pass=%u fail=%u\n", tests_passed, tests_failed);
+	tg_printf("TGUEST-DONE pass=%u fail=%u skip=%u\n", tests_passed, tests_failed,
+		  tests_skipped);
 }

@@ -113,18 +113,20 @@ bool dt_is_valid(const void *blob);
 bool bootarg(const char *args, const char *key, char *out, size_t outsz);
 
 /* psci.c (HVC conduit, SMCCC 1.1) */
-#define PSCI_VERSION	   0x84000000U
-#define PSCI_CPU_OFF	   0x84000002U
-#define PSCI_CPU_ON	   0xc4000003U
-#define PSCI_AFFINITY_INFO 0xc4000004U
-#define PSCI_SYSTEM_OFF	   0x84000008U
-#define PSCI_SYSTEM_RESET  0x84000009U
-#define PSCI_FEATURES	   0x8400000aU
-#define PSCI_SUCCESS	   0
-#define PSCI_NOT_SUPPORTED (-1)
-#define PSCI_ALREADY_ON	   (-4)
-#define AFF_ON		   0
-#define AFF_OFF		   1
+#define PSCI_VERSION	     0x84000000U
+#define PSCI_CPU_OFF	     0x84000002U
+#define PSCI_CPU_ON	     0xc4000003U
+#define PSCI_AFFINITY_INFO   0xc4000004U
+#define PSCI_AFFINITY_INFO32 0x84000004U
+#define PSCI_SYSTEM_OFF	     0x84000008U
+#define PSCI_SYSTEM_RESET    0x84000009U
+#define PSCI_FEATURES	     0x8400000aU
+#define PSCI_SUCCESS	     0
+#define PSCI_NOT_SUPPORTED   (-1)
+#define PSCI_ALREADY_ON	     (-4)
+#define PSCI_INVALID_ADDRESS (-9)
+#define AFF_ON		     0
+#define AFF_OFF		     1
 int64_t hvc_call(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3); /* start.S */
 void __attribute__((noreturn)) system_off(void);
 void __attribute__((noreturn)) system_reset(void);
@@ -171,7 +173,7 @@ void timer_irq(void);
 void secondary_entry(void); /* start.S */
 
 /* tests.c, modes.c */
-extern unsigned tests_passed, tests_failed;
+extern unsigned tests_passed, tests_failed, tests_skipped;
 void run_all(void);
 void __attribute__((noreturn)) run_reset(void);
 void __attribute__((noreturn)) run_idle(const char *name, unsigned period_ms);
