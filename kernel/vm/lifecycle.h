@@ -20,7 +20,7 @@ enum lc_who { LC_OPERATOR, LC_GUEST };
 enum lc_event { LC_STARTED, LC_STOPPED, LC_START_FAILED };
 
 struct lc_vcpu {
-	volatile int power; /* enum vcpu_power */
+	volatile int power;   /* enum vcpu_power */
 	volatile bool loaded; /* claimed by its CPU: its state may be on that CPU */
 	unsigned cpu;	      /* the CPU it is pinned to */
 };
