@@ -207,13 +207,14 @@ static void built(struct lc_part *p, int e)
 	ops->place(p);
 }
 
+/* The state moves before the note is printed: whoever reads "stopped"
+ * and then asks finds it so. */
 static void released(struct lc_part *p)
 {
+	p->state = PART_STOPPED;
 	ops->note(p, LC_STOPPED, 0);
 	if (p->restart)
 		begin_build(p);
-	else
-		p->state = PART_STOPPED;
 }
 
 static void finish_job(unsigned cpu, struct lc_part *p, enum lc_job job, int e)
