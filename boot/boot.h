@@ -1,7 +1,7 @@
 /*
  * boot/ API: what the EFI stub hands to the kernel. The stub is the only
  * code that touches UEFI; after ExitBootServices everything the kernel needs
- * about the firmware's world is in struct boot_info.
+ * about the firmware's world is in struct boot_info. Uses lib/ and GNU-EFI.
  */
 #ifndef BOOT_BOOT_H
 #define BOOT_BOOT_H

@@ -1,6 +1,6 @@
 /*
  * drivers/ API: physical devices tessera drives itself — the PL011 console
- * UART, PCIe ECAM enumeration and an NVMe driver.
+ * UART, PCIe ECAM enumeration and an NVMe driver. Uses lib/ and arch/.
  */
 #ifndef DRIVERS_DRIVERS_H
 #define DRIVERS_DRIVERS_H

@@ -1,6 +1,7 @@
 /*
  * smmu/ API: SMMUv3. The probe (what the hardware offers) and the driver:
  * default-deny takeover, domains, streams, faults (docs/smmu.md).
+ * Uses lib/, arch/ and drivers/ (PCI names).
  */
 #ifndef SMMU_SMMU_H
 #define SMMU_SMMU_H

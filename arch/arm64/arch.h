@@ -2,6 +2,8 @@
  * arch/arm64 API: CPU registers and barriers, MMIO accessors, the EL2 MMU,
  * exceptions, GICv3, the generic timer, PSCI, and the portable pieces
  * (page tables, ESR decoding) that also build for host unit tests.
+ * Uses only lib/; upward needs (the secondary CPUs' C entry, the crash
+ * report's sinks) are hooks set at boot.
  */
 #ifndef ARCH_ARM64_ARCH_H
 #define ARCH_ARM64_ARCH_H

@@ -1,5 +1,6 @@
 /*
- * Emulated PL011 (Arm PrimeCell UART r1p5), portable C, host-tested.
+ * kernel/vdev/ API: virtual devices. Emulated PL011 (Arm PrimeCell UART
+ * r1p5), portable C, host-tested, using only lib/.
  *
  * Enough for Linux's amba-pl011 driver, earlycon=pl011 and bare-metal
  * guests. Transmission is instant: bytes written to UARTDR are collected

@@ -1,5 +1,6 @@
 /*
- * Private to kernel/: the virtual GICv3 of a partition. The distributor and
+ * kernel/vgic/ API: the virtual GICv3 of a partition (portable, uses only
+ * lib/, host-tested). The distributor and
  * redistributors are emulated here; the CPU interface is the hardware's
  * (ICH_* list registers), reached through struct vgic_ops so this model is
  * portable and host-tested with a fake.

@@ -1,5 +1,8 @@
 /*
- * Private to kernel/: partitions and their vCPUs.
+ * kernel/vm/ API: partitions and their vCPUs — lifecycle (lifecycle.c owns
+ * every state change), the per-CPU loop, exits, PSCI server, MMIO dispatch,
+ * image loading, the guest device tree. Uses kernel/{machine,vgic,vdev,io}
+ * and below; the console above it registers hooks (vm_set_console).
  *
  * Scheduling: vCPU n is pinned to the (n mod ncpus)-th CPU named in the
  * partition's "cpus"; a CPU holding several vCPUs time-shares them round
