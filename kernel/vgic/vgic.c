@@ -73,14 +73,15 @@ bool vgic_deliverable(const struct vgic *g, const struct vgic_irq *irq)
 	return vgic_irq_pending(irq) && irq->enabled && (g->ctlr & grp) && irq->target < g->nvcpus;
 }
 
-/* Adds irq's vCPU to kick if irq may now reach it. Not when it is already
- * pending in an LR there (nothing new to see), nor for self. */
+/* Adds irq's vCPU to kick if irq may now reach it (not self: the sender
+ * flushes before it re-enters). */
 void vgic_note(const struct vgic *g, const struct vgic_irq *irq, unsigned self, uint32_t *kick)
 {
 	if (!vgic_deliverable(g, irq) || irq->target == self)
 		return;
-	if (irq->in_lr && (irq->lr_state & VGIC_LR_PENDING))
-		return;
+	/* Even if the model says an LR of the target still holds it pending:
+	 * a running vCPU may have acknowledged and completed it since without
+	 * an exit, and only the exit the kick causes folds that back. */
 	*kick |= (uint32_t)BIT(irq->target);
 }
 

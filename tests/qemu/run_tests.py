@@ -372,6 +372,28 @@ def lifecycle_stress(m):
     poweroff(m)
 
 
+@test(config=cfg("tguest-ipi"), smp=4, test_timeout=400)
+def ipi_delivery(m):
+    """100,000 SGIs: 25,000 to a vCPU polling with YIELD, 25,000 to one in WFI,
+    and 25,000 each way at once: every one taken by the guest's handler, none
+    twice."""
+    m.wait_prompt()
+    done = m.expect(r"\[ipi\] TGUEST-IPI-DONE fail=(\d+)", 380)
+    out = m.transcript()
+    passes = re.findall(r"^\[ipi\] TGUEST-IPI (\w+) (PASS|FAIL) sent=(\d+) taken=(\d+) "
+                        r"late=(\d+) back=(\d+)", out, re.M)
+    print("ipi_delivery: " + ", ".join(f"{n}: {t}/{s} taken, {late} late, {b} back"
+                                       for n, _, s, t, late, b in passes), flush=True)
+    fails = re.findall(r"^\[ipi\] TGUEST-IPI .*FAIL.*", out, re.M)
+    check(not fails and done.group(1) == "0", f"SGIs lost: {fails}")
+    check([p[0] for p in passes] == ["spin", "wfi", "both"], f"passes {passes}")
+    for name, _, sent, taken, _, back in passes:
+        check(int(sent) == 25000 and taken == sent, f"{name}: {taken} of {sent} taken")
+        check(int(back) == (int(sent) if name == "both" else 0), f"{name}: {back} back")
+    expect_partition_stopped(m, "ipi")
+    poweroff(m)
+
+
 @test(config=cfg("linux"), smp=4)
 def linux_boot(m):
     """Debian's Linux boots in a 2-vCPU partition and powers off only itself."""

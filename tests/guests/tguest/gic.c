@@ -63,7 +63,8 @@ static uintptr_t find_redist(void)
 static bool redist_init(uintptr_t rd)
 {
 	uintptr_t sgi = rd + GICR_SGI;
-	uint32_t mask = 1U << SGI_PING | 1U << SGI_PONG | 1U << SGI_KICK | 1U << TIMER_PPI;
+	uint32_t mask = 1U << SGI_PING | 1U << SGI_PONG | 1U << SGI_KICK | 1U << SGI_FLAG |
+			1U << SGI_BURST | 1U << TIMER_PPI;
 
 	mmio_write32(rd + GICR_WAKER, mmio_read32(rd + GICR_WAKER) & ~WAKER_PSLEEP);
 	if (!poll_clear(rd + GICR_WAKER, WAKER_CASLEEP))

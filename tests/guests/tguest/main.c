@@ -60,6 +60,14 @@ void irq_dispatch(uint32_t intid)
 		pongs++;
 		sev();
 		break;
+	case SGI_FLAG: /* SEV: the sender may wait in WFE */
+		cpus[me].flags++;
+		sev();
+		break;
+	case SGI_BURST:
+		ipi_bursts++;
+		sev();
+		break;
 	default:
 		break; /* SGI_KICK only wakes a secondary from WFI */
 	}
@@ -83,6 +91,13 @@ void secondary_main(unsigned idx)
 			c->off_req = 0;
 			dsb();
 			c->off_err = (int32_t)hvc_call(PSCI_CPU_OFF, 0, 0, 0);
+		}
+		if (c->spin) { /* mode=ipi: poll, never exit by itself */
+			irq_enable();
+			while (c->spin == 1)
+				__asm__ volatile("yield" ::: "memory");
+			ipi_secondary_burst(c);
+			continue;
 		}
 		wfi();
 		irq_enable();
@@ -171,6 +186,10 @@ void tguest_main(uint64_t x0)
 		run_idle(name, parse_ms(dt.bootargs));
 	if (!tg_strncmp(mode, "bench", 6))
 		run_bench();
+	if (!tg_strncmp(mode, "ipi", 4)) {
+		run_ipi();
+		system_off();
+	}
 	if (tg_strncmp(mode, "all", 4))
 		tg_printf("TGUEST: unknown mode %s, running all\n", mode);
 	run_all();

@@ -25,6 +25,8 @@
 #define SGI_PING    3 /* vCPU0 -> secondary */
 #define SGI_PONG    4 /* secondary -> vCPU0 */
 #define SGI_KICK    5 /* wake a secondary from WFI, no reply */
+#define SGI_FLAG    6 /* mode=ipi: vCPU0 -> secondary, counted, no reply */
+#define SGI_BURST   7 /* mode=ipi: secondary -> vCPU0, counted */
 
 #define read_sysreg(r)                                                                             \
 	({                                                                                         \
@@ -162,6 +164,9 @@ struct cpu_state {
 	volatile uint32_t off_req;   /* vCPU0 asks it to CPU_OFF */
 	volatile int32_t off_err;    /* CPU_OFF returned (an error) */
 	volatile uint64_t timer_hit; /* CNTVCT when PPI 27 was taken, 0 if not */
+	volatile uint32_t flags;     /* SGI_FLAG received (mode=ipi) */
+	volatile uint32_t spin;	     /* mode=ipi: 1 poll with YIELD, 2 also send */
+	volatile uint32_t bursts_sent, burst_goal;
 };
 extern struct cpu_state cpus[MAX_CPUS];
 extern volatile uint32_t pongs; /* SGI_PONG received by vCPU0 */
@@ -178,6 +183,9 @@ void run_all(void);
 void __attribute__((noreturn)) run_reset(void);
 void __attribute__((noreturn)) run_idle(const char *name, unsigned period_ms);
 void __attribute__((noreturn)) run_bench(void);
+void run_ipi(void); /* ipi.c */
+void ipi_secondary_burst(struct cpu_state *c);
+extern volatile uint32_t ipi_bursts;
 
 /* lib.c: what GCC may call even in freestanding code */
 void *memset(void *d, int c, size_t n);
