@@ -84,6 +84,7 @@ void secondary_main(unsigned idx)
 			dsb();
 			c->off_err = (int32_t)hvc_call(PSCI_CPU_OFF, 0, 0, 0);
 		}
+		dbg_serve(c);
 		wfi();
 		irq_enable();
 	}
