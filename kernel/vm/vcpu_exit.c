@@ -150,9 +150,13 @@ static void wfx(struct vcpu *v, uint64_t esr)
 	if (vgic_pending(&v->part->vgic, v->idx))
 		return;
 	if (sched_others_eligible(v)) {
-		/* give the CPU to another vCPU until woken (vcpu_wake_due) */
+		/* Give the CPU to another vCPU until woken. sched.c does not yet
+		 * wake a waiting vCPU at wake_at (vcpu_wake_due), so for now a
+		 * WFIT with a deadline returns at once (an early wake-up, which
+		 * WFIT allows): the guest's loop around it runs on until the
+		 * deadline or the end of its slice. */
 		v->wake_at = when;
-		v->waiting = true;
+		v->waiting = when == UINT64_MAX;
 		return;
 	}
 	idle_until(when);
