@@ -267,6 +267,9 @@ unsigned guest_enter(struct vcpu_ctx *ctx);
 void vcpu_ctx_load(const struct vcpu_ctx *c); /* sysregs, timers, vGIC iface */
 void vcpu_ctx_save(struct vcpu_ctx *c);
 void vcpu_ctx_reset(struct vcpu_ctx *c, uint64_t pc, uint64_t x0, uint64_t vmpidr);
+/* Translates a VA of the loaded vCPU through its stage 1 and stage 2 for a
+ * read (AT S12E1R; the guest's PAR_EL1 is kept); false if either faults. */
+bool guest_va_to_pa(uint64_t va, uint64_t *pa);
 /* Just the EL1 registers an injection reads and writes, for a loaded vCPU. */
 void vcpu_ctx_save_exc(struct vcpu_ctx *c);
 void vcpu_ctx_load_exc(const struct vcpu_ctx *c);

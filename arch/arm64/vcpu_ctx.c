@@ -247,6 +247,22 @@ void vcpu_ctx_reset(struct vcpu_ctx *c, uint64_t pc, uint64_t x0, uint64_t vmpid
 	c->oslk = 1;	 /* the OS lock is set out of a cold reset; breakpoints start off */
 }
 
+#define PAR_F	    BIT(0)
+#define PAR_PA_MASK 0x000ffffffffff000ull /* PA[51:12] */
+
+bool guest_va_to_pa(uint64_t va, uint64_t *pa)
+{
+	uint64_t saved = read_sysreg(par_el1), par;
+	__asm__ volatile("at s12e1r, %0" : : "r"(va) : "memory");
+	isb();
+	par = read_sysreg(par_el1);
+	write_sysreg(par_el1, saved);
+	if (par & PAR_F)
+		return false;
+	*pa = (par & PAR_PA_MASK) | (va & 0xfff);
+	return true;
+}
+
 /* An injection reads SCTLR_EL1 and VBAR_EL1 and writes ELR, SPSR, ESR and
  * FAR_EL1: only those move, so the timers and the rest stay as they are. */
 void vcpu_ctx_save_exc(struct vcpu_ctx *c)

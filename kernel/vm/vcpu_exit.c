@@ -96,15 +96,37 @@ static void data_abort(struct vcpu *v, uint64_t esr, uint64_t far)
 			  "access to unmapped or unemulated IPA");
 }
 
-/* WFIT's deadline is a virtual count in the register ISS.Rn names; as a
- * physical count it is that plus CNTVOFF (saturating: a deadline past the
- * end of time is none). */
+/* WFIT's register when the trap does not name it (ISS.RV clear, as QEMU
+ * 10 reports it): decoded from the instruction itself, read through the
+ * guest's translation, and only from inside the partition's RAM. */
+#define INSN_WFIT      0xd5031020u /* WFIT X0; Rd in bits [4:0] */
+#define INSN_WFIT_MASK 0xffffffe0u
+static bool wfit_reg_from_insn(const struct vcpu *v, unsigned *rn)
+{
+	const struct partition *p = v->part;
+	uint64_t pa;
+	uint32_t insn;
+	if (!guest_va_to_pa(v->ctx.pc, &pa) || pa < p->ram_pa || pa - p->ram_pa >= p->cfg.mem_size)
+		return false;
+	insn = *(volatile const uint32_t *)pa;
+	if ((insn & INSN_WFIT_MASK) != INSN_WFIT)
+		return false;
+	*rn = insn & 0x1f;
+	return true;
+}
+
+/* WFIT's deadline is a virtual count in a register (ISS.Rn, or the
+ * instruction's Rd); as a physical count it is that plus CNTVOFF
+ * (saturating: a deadline past the end of time is none). UINT64_MAX if the
+ * register cannot be known: the WFIT then waits as a WFI does. Called
+ * before the PC moves past the instruction. */
 static uint64_t wfit_deadline(const struct vcpu *v, uint64_t esr)
 {
 	unsigned rn = (esr >> 5) & 0x1f;
-	uint64_t vcval = rn == 31 ? 0 : v->ctx.x[rn], when;
-	if (!(esr & WFX_RV))
-		return UINT64_MAX; /* the register is unknown: wait as WFI does */
+	uint64_t vcval, when;
+	if (!(esr & WFX_RV) && !wfit_reg_from_insn(v, &rn))
+		return UINT64_MAX;
+	vcval = rn == 31 ? 0 : v->ctx.x[rn];
 	return __builtin_add_overflow(vcval, v->part->cntvoff, &when) ? UINT64_MAX : when;
 }
 
@@ -138,14 +160,11 @@ static void idle_until(uint64_t when)
 static void wfx(struct vcpu *v, uint64_t esr)
 {
 	uint64_t when = UINT64_MAX;
-	skip_instr(v);
-	if (esr & 1)
-		return;
-	if ((esr & WFX_TI_MASK) == WFX_TI_WFIT) {
+	if ((esr & WFX_TI_MASK) == WFX_TI_WFIT)
 		when = wfit_deadline(v, esr);
-		if (timer_now() >= when)
-			return;
-	}
+	skip_instr(v);
+	if (esr & 1 || timer_now() >= when)
+		return;
 	v->wfis++;
 	if (vgic_pending(&v->part->vgic, v->idx))
 		return;
