@@ -22,9 +22,16 @@
 #define WFX_RV	    BIT(2)	/* ISS.RV: ISS.Rn holds the WFIT/WFET register */
 #define SYSREG_MASK 0x3ffc1eull /* Op0, Op2, Op1, CRn, CRm in ISS */
 
+#define PSTATE_SS BIT(21)
+
+/* The trapped instruction is done (emulated): move past it. Done, it also
+ * completes a software step the guest may be taking: PSTATE.SS goes to 0,
+ * so the step exception is taken on return, before the next instruction,
+ * as if the hardware had executed it. */
 static void skip_instr(struct vcpu *v)
 {
 	v->ctx.pc += 4;
+	v->ctx.pstate &= ~PSTATE_SS;
 }
 
 /* Injection changes EL1 registers, which live in the CPU while the vCPU is

@@ -20,9 +20,9 @@
 
 void exc_entry(struct exc_frame *f, unsigned kind);
 void irq_dispatch(uint32_t intid);
-uint32_t probe_load32(uintptr_t addr); /* start.S */
-void probe_call(uintptr_t addr);       /* start.S */
-void ss_step(uintptr_t addr);	       /* start.S */
+uint32_t probe_load32(uintptr_t addr);	    /* start.S */
+void probe_call(uintptr_t addr);	    /* start.S */
+void ss_step(uintptr_t addr, uint64_t arg); /* start.S */
 void el0_run(uintptr_t fn, uint64_t arg);
 void el0_back(void);
 extern uint64_t el0_spsr;
@@ -69,10 +69,10 @@ uint32_t probe_read32(uintptr_t addr, struct fault_rec *rec)
 	return v;
 }
 
-void probe_step(uintptr_t addr, struct fault_rec *rec)
+void probe_step(uintptr_t addr, uint64_t arg, struct fault_rec *rec)
 {
 	arm(true);
-	ss_step(addr);
+	ss_step(addr, arg);
 	probe_result(rec);
 }
 

@@ -159,19 +159,25 @@ ss_target:
 	nop
 	nop
 	ret
+/* A load from x1 (an emulated device register) to step over. */
+	.global ss_mmio
+ss_mmio:
+	ldr	w3, [x1]
+	nop
+	ret
 
-/* void ss_step(target): enters target in EL1h with PSTATE.SS set and debug
- * exceptions unmasked, so it runs one instruction and takes a software step
- * exception; the probe handler returns to the caller (LR). */
+/* void ss_step(target, arg): enters target (x1 = arg) in EL1h with PSTATE.SS
+ * set and debug exceptions unmasked, so it runs one instruction and takes a
+ * software step exception; the probe handler returns to the caller (LR). */
 	.global ss_step
 ss_step:
 	msr	elr_el1, x0
-	mrs	x1, daif
-	bic	x1, x1, #(1 << 9)	/* D clear */
-	orr	x1, x1, #4		/* EL1h: M = 0b0101 */
-	orr	x1, x1, #1
-	orr	x1, x1, #(1 << 21)	/* SS */
-	msr	spsr_el1, x1
+	mrs	x2, daif
+	bic	x2, x2, #(1 << 9)	/* D clear */
+	orr	x2, x2, #4		/* EL1h: M = 0b0101 */
+	orr	x2, x2, #1
+	orr	x2, x2, #(1 << 21)	/* SS */
+	msr	spsr_el1, x2
 	isb
 	eret
 

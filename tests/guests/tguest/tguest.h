@@ -157,8 +157,8 @@ void probe_arm(void);
 bool probe_result(struct fault_rec *out); /* disarms; true if a fault hit */
 uint32_t probe_read32(uintptr_t addr, struct fault_rec *rec);
 void probe_exec(uintptr_t addr, struct fault_rec *rec);
-/* Runs one instruction at addr under software step (EL1h). */
-void probe_step(uintptr_t addr, struct fault_rec *rec);
+/* Runs one instruction at addr (x1 = arg) under software step (EL1h). */
+void probe_step(uintptr_t addr, uint64_t arg, struct fault_rec *rec);
 /* Runs fn(arg) at EL0 until its first exception. */
 void probe_el0(uintptr_t fn, uint64_t arg, struct fault_rec *rec);
 

@@ -77,6 +77,7 @@ void probe_store64(uintptr_t a, uint64_t v); /* start.S */
 void el0_load32(void);			     /* start.S, runs at EL0 */
 void bkpt_target(void);			     /* start.S */
 void ss_target(void);			     /* start.S */
+void ss_mmio(void);			     /* start.S */
 
 /* Injected aborts from EL1h (load, store), EL1t and EL0, and with
  * SCTLR_EL1.SPAN clear (PSTATE.PAN must then be set on entry). */
@@ -391,11 +392,24 @@ enum result t_debug_self(char *why)
 	__asm__ volatile("msr daifset, #8" ::: "memory");
 	write_sysreg(mdscr_el1, read_sysreg(mdscr_el1) | MDSCR_SS);
 	isb();
-	probe_step((uintptr_t)ss_target, &r);
+	probe_step((uintptr_t)ss_target, 0, &r);
 	if (!r.hit || EC(r.esr) != 0x33 || r.elr != (uintptr_t)ss_target + 4) {
 		tg_snprintf(why, WHY_SIZE,
 			    "software step: hit %d ESR 0x%lx ELR 0x%lx, want EC 0x33 at 0x%lx",
 			    r.hit, r.esr, r.elr, (uintptr_t)ss_target + 4);
+		goto out;
+	}
+	/* Stepping a load the hypervisor emulates (the UART's flag register)
+	 * also stops right after it, not one instruction later. */
+	__asm__ volatile("msr daifset, #8" ::: "memory");
+	write_sysreg(mdscr_el1, read_sysreg(mdscr_el1) | MDSCR_SS);
+	isb();
+	probe_step((uintptr_t)ss_mmio, PL011_BASE + 0x18, &r);
+	if (!r.hit || EC(r.esr) != 0x33 || r.elr != (uintptr_t)ss_mmio + 4) {
+		tg_snprintf(why, WHY_SIZE,
+			    "software step over a UARTFR load: hit %d ESR 0x%lx ELR 0x%lx, want EC "
+			    "0x33 at 0x%lx",
+			    r.hit, r.esr, r.elr, (uintptr_t)ss_mmio + 4);
 		goto out;
 	}
 	res = PASS;
