@@ -270,7 +270,7 @@ static void serror_pending(struct vcpu *v, unsigned kind)
 	kprintf("%s: vCPU %u: SError pending at a guest exit (exit kind %u, pc 0x%llx): stopping "
 		"the partition\n",
 		v->part->cfg.name, v->idx, kind, (unsigned long long)v->ctx.pc);
-	partition_stop(v->part, false);
+	partition_guest_stop(v->part, false);
 }
 
 void vcpu_handle_exit(struct vcpu *v, unsigned kind)
