@@ -30,6 +30,53 @@ struct exc_frame {
 	uint64_t far;
 };
 
+/* ---- vCPU context (portable: host tests build the code that edits it) ---- */
+#define DBG_MAX_BPS 16 /* breakpoint and watchpoint register pairs, architectural maximum */
+/* Everything a guest owns on a CPU; the layout of the first fields is fixed
+ * by guest.S. x, pc, pstate and FP/SIMD are saved on every exit; the rest
+ * lives in the CPU while the vCPU is loaded (vcpu_ctx_load/save). */
+struct vcpu_ctx {
+	uint64_t x[31];
+	uint64_t pc;	   /* ELR_EL2 */
+	uint64_t pstate;   /* SPSR_EL2 */
+	uint64_t fp_v[64]; /* q0..q31 */
+	uint64_t fpsr, fpcr;
+	/* EL1 system registers */
+	uint64_t sp_el0, sp_el1, elr_el1, spsr_el1;
+	uint64_t sctlr, ttbr0, ttbr1, tcr, mair, amair, vbar, contextidr, cpacr;
+	uint64_t tpidr_el0, tpidrro_el0, tpidr_el1, csselr, esr, far, afsr0, afsr1, par;
+	uint64_t mdscr, cntkctl;
+	/* timers */
+	uint64_t cntv_ctl, cntv_cval, cntp_ctl, cntp_cval;
+	/* GIC virtual CPU interface */
+	uint64_t ich_vmcr, ich_ap0r0, ich_ap1r0;
+	/* identity */
+	uint64_t vmpidr;
+	/* pointer authentication keys (APIA, APIB, APDA, APDB, APGA; lo/hi) */
+	uint64_t pac_keys[10];
+	/* self-hosted debug: breakpoints, watchpoints, OS lock, double lock,
+	 * DCC interrupt enables */
+	uint64_t dbg_bvr[DBG_MAX_BPS], dbg_bcr[DBG_MAX_BPS];
+	uint64_t dbg_wvr[DBG_MAX_BPS], dbg_wcr[DBG_MAX_BPS];
+	uint64_t oslk, osdlr, mdccint;
+};
+#define VCPU_CTX_PC 248
+
+/* Exception injection (vcpu_inject.c): makes the vCPU take an exception to
+ * EL1 as the hardware would. Works on a saved context: the caller brings
+ * the EL1 registers it touches (ELR, SPSR, ESR, FAR, SCTLR, VBAR) into c
+ * and puts them back (vcpu_ctx_save_exc/load_exc). */
+void vcpu_inject_sync(struct vcpu_ctx *c, uint64_t esr, uint64_t far, bool set_far);
+void vcpu_inject_undef(struct vcpu_ctx *c);
+/* A synchronous external abort on a data access or instruction fetch at
+ * virtual address va (FAR_EL1); !va_valid sets ESR_EL1.FnV instead. */
+void vcpu_inject_dabt(struct vcpu_ctx *c, uint64_t va, bool va_valid, bool write);
+void vcpu_inject_iabt(struct vcpu_ctx *c, uint64_t va, bool va_valid);
+
+/* ---- ID registers for guests (idregs.c) ---- */
+uint64_t idreg_sanitize(unsigned crm, unsigned op2, uint64_t v); /* portable */
+uint64_t idreg_read(unsigned crm, unsigned op2);		 /* Op0 3, Op1 0, CRn 0 */
+
 #if defined(__aarch64__) && !defined(TESSERA_HOST)
 
 #define read_sysreg(r)                                                                             \
@@ -206,42 +253,26 @@ void secondary_entry(void);
 void arch_set_secondary_main(void (*fn)(unsigned cpu));		  /* fn must not return */
 void arch_secondary_main(unsigned cpu) __attribute__((noreturn)); /* entry.S */
 
-/* ---- ID registers for guests (idregs.c) ---- */
-uint64_t idreg_sanitize(unsigned crm, unsigned op2, uint64_t v); /* portable */
-uint64_t idreg_read(unsigned crm, unsigned op2);		 /* Op0 3, Op1 0, CRn 0 */
-
 /* ---- vCPU context and world switch (guest.S, vcpu_ctx.c) ---- */
-/* Everything a guest owns on a CPU; the layout of the first fields is fixed
- * by guest.S. Saved on every exit, restored on every entry. */
-struct vcpu_ctx {
-	uint64_t x[31];
-	uint64_t pc;	   /* ELR_EL2 */
-	uint64_t pstate;   /* SPSR_EL2 */
-	uint64_t fp_v[64]; /* q0..q31 */
-	uint64_t fpsr, fpcr;
-	/* EL1 system registers */
-	uint64_t sp_el0, sp_el1, elr_el1, spsr_el1;
-	uint64_t sctlr, ttbr0, ttbr1, tcr, mair, amair, vbar, contextidr, cpacr;
-	uint64_t tpidr_el0, tpidrro_el0, tpidr_el1, csselr, esr, far, afsr0, afsr1, par;
-	uint64_t mdscr, cntkctl;
-	/* timers */
-	uint64_t cntv_ctl, cntv_cval, cntp_ctl, cntp_cval;
-	/* GIC virtual CPU interface */
-	uint64_t ich_vmcr, ich_ap0r0, ich_ap1r0;
-	/* identity */
-	uint64_t vmpidr;
-	/* pointer authentication keys (APIA, APIB, APDA, APDB, APGA; lo/hi) */
-	uint64_t pac_keys[10];
-};
-#define VCPU_CTX_PC 248
 /* Enters the guest described by ctx on this CPU; returns the exception
  * vector slot that ended the run (8 = sync, 9 = IRQ, 10 = FIQ, 11 = SError
  * from AArch64; 12..15 from AArch32). Guest FP/SIMD state is saved before
  * any C code runs after the exit. */
 unsigned guest_enter(struct vcpu_ctx *ctx);
+/* Or'd into guest_enter's result: an SError was pending when the guest
+ * exited (found by the ESB or an unmasked window in the exit path), so it
+ * is that guest's, whatever the exit was for. */
+#define GUEST_EXIT_SERROR 0x10
+#define GUEST_EXIT_KIND	  0x0f
 void vcpu_ctx_load(const struct vcpu_ctx *c); /* sysregs, timers, vGIC iface */
 void vcpu_ctx_save(struct vcpu_ctx *c);
 void vcpu_ctx_reset(struct vcpu_ctx *c, uint64_t pc, uint64_t x0, uint64_t vmpidr);
+/* Translates a VA of the loaded vCPU through its stage 1 and stage 2 for a
+ * read (AT S12E1R; the guest's PAR_EL1 is kept); false if either faults. */
+bool guest_va_to_pa(uint64_t va, uint64_t *pa);
+/* Just the EL1 registers an injection reads and writes, for a loaded vCPU. */
+void vcpu_ctx_save_exc(struct vcpu_ctx *c);
+void vcpu_ctx_load_exc(const struct vcpu_ctx *c);
 /* Stage-2 and EL2 controls for a partition. */
 void stage2_load(uint64_t vttbr);
 void stage2_flush_vmid(uint64_t vttbr); /* TLBI VMALLS12E1IS for that VMID */
@@ -253,11 +284,6 @@ uint64_t ich_lr_read(unsigned i);
 void ich_lr_write(unsigned i, uint64_t v);
 void ich_hcr_write(uint64_t v);
 uint64_t ich_misr_read(void);
-/* Exception injection (portable; vcpu_inject.c). */
-void vcpu_inject_sync(struct vcpu_ctx *c, uint64_t esr, uint64_t far, bool set_far);
-void vcpu_inject_undef(struct vcpu_ctx *c);
-void vcpu_inject_dabt(struct vcpu_ctx *c, uint64_t far, bool write);
-void vcpu_inject_iabt(struct vcpu_ctx *c, uint64_t far);
 void gic_deactivate(unsigned intid);
 void gic_priority_drop(unsigned intid);
 

@@ -18,16 +18,23 @@
 	(HCR_RW | HCR_FMO | HCR_IMO | HCR_AMO | HCR_FB | HCR_BSU_IS | HCR_TSC | HCR_TIDCP |        \
 	 HCR_TACR | HCR_TSW)
 
-/* FP/SIMD usable at EL2 and EL1 (TFP=0); SVE trapped (TZ=1): not offered. */
+/* FP/SIMD usable at EL2 and EL1 (TFP=0); SVE trapped (TZ=1): not offered.
+ * Activity monitors trapped (TAM): their counters are not switched, so a
+ * guest must not see another's; the trap answers with an UNDEF. */
+#define CPTR_TAM       BIT(30)
 #define CPTR_EL2_VALUE 0x33ffull
 
 #define HCR_VM	 BIT(0)
 #define HCR_TWI	 BIT(13)
 #define HCR_TID3 BIT(18)
+#define HCR_TLOR BIT(35)
 #define HCR_APK	 BIT(40)
 #define HCR_API	 BIT(41)
 /* Guests read sanitized ID registers (TID3) and use pointer authentication
- * without trapping (API, APK); their keys are switched with the vCPU. */
+ * without trapping (API, APK); their keys are switched with the vCPU.
+ * LORegions registers trap (TLOR; answered with an UNDEF, and the ID
+ * registers hide FEAT_LOR): they are not switched. TLOR and TAM are RES0
+ * without their features, so they are set only where the CPU has them. */
 #define HCR_GUEST (HCR_HOST | HCR_VM | HCR_TWI | HCR_TID3 | HCR_API | HCR_APK)
 /* MDCR_EL2: PMU accesses trap (TPM, TPMCR); HPMN keeps every counter. */
 #define MDCR_TPMCR BIT(5)
@@ -35,18 +42,30 @@
 
 /* Running a guest adds stage-2 (VM) and traps WFI (a vCPU that waits gives
  * its CPU back to EL2). WFE is not trapped: guests spin with it. */
+static uint64_t hcr_guest = HCR_GUEST; /* the same on every CPU */
+/* guest.S: FEAT_RAS, so the exit path reads DISR_EL1 for a deferred SError. */
+uint8_t guest_serror_ras;
+
 void guest_hcr_set(bool vm)
 {
-	write_sysreg(hcr_el2, vm ? HCR_GUEST : HCR_HOST);
+	write_sysreg(hcr_el2, vm ? hcr_guest : HCR_HOST);
 	isb();
 }
 
 void el2_cpu_init(void)
 {
 	uint64_t hpmn = (read_sysreg(pmcr_el0) >> 11) & 0x1f;
+	uint64_t pfr0 = read_sysreg(id_aa64pfr0_el1);
+	bool amu = (pfr0 >> 44) & 0xf;
+	guest_serror_ras = ((pfr0 >> 28) & 0xf) != 0;
+	if ((read_sysreg(id_aa64mmfr1_el1) >> 16) & 0xf) /* LO */
+		hcr_guest = HCR_GUEST | HCR_TLOR;
 	write_sysreg(mdcr_el2, hpmn | MDCR_TPM | MDCR_TPMCR);
 	write_sysreg(hcr_el2, HCR_HOST);
-	write_sysreg(cptr_el2, CPTR_EL2_VALUE);
+	write_sysreg(cptr_el2, CPTR_EL2_VALUE | (amu ? CPTR_TAM : 0));
 	write_sysreg(vttbr_el2, 0);
+	/* Guests' MIDR_EL1 reads return VPIDR_EL2, which resets to an UNKNOWN
+	 * value: give them this CPU's own. */
+	write_sysreg(vpidr_el2, read_sysreg(midr_el1));
 	isb();
 }

@@ -74,9 +74,12 @@
 .endm
 
 /* Guest x0..x30 go to the running vCPU's context; x0/x1 pass through
- * the stack because they are needed as scratch. */
+ * the stack because they are needed as scratch. The ESB first (a NOP
+ * without FEAT_RAS) defers an SError the guest left pending into DISR_EL1,
+ * where guest_exit finds it. */
 .macro guest_vector kind
 	.align 7
+	hint	#16			/* esb */
 	stp	x0, x1, [sp, #-16]!
 	mrs	x0, tpidr_el2
 	ldr	x0, [x0, #PERCPU_GUEST_CTX]
@@ -115,6 +118,30 @@
 	b	el2_sync_tail
 .endm
 
+/* SError at EL2. Taken in guest_exit's window (guest.S, SErrors unmasked for
+ * one instruction), it is the guest's: flag the exit (x1 holds the exit
+ * kind there) and return with SErrors masked again. Anywhere else it is
+ * tessera's own and reported as a crash. */
+.macro el2_serror_vector
+	.align 7
+	stp	x0, x1, [sp, #-16]!
+	mrs	x0, elr_el2
+	adr	x1, guest_serror_window
+	cmp	x0, x1
+	b.lo	1f
+	adr	x1, guest_serror_window_end
+	cmp	x0, x1
+	b.hi	1f
+	mrs	x0, spsr_el2
+	orr	x0, x0, #(1 << 8)	/* PSTATE.A */
+	msr	spsr_el2, x0
+	ldp	x0, x1, [sp], #16
+	orr	x1, x1, #0x10		/* GUEST_EXIT_SERROR */
+	eret
+1:	ldp	x0, x1, [sp], #16
+	b	el2_serror_tail
+.endm
+
 	.text
 /* Shared tails, out of line: a vector slot holds only 32 instructions. */
 el2_sync_tail:
@@ -149,6 +176,10 @@ el2_overflow:
 unexpected_tail:
 	bl	el2_sync_unexpected
 	b	.
+el2_serror_tail:
+	save_frame
+	mov	x1, #7
+	b	unexpected_tail
 /* An IRQ taken at EL2 interrupts tessera's own code: the idle loop, or a
  * lifecycle job using library code (memset, memcpy, libfdt) with vector
  * registers live. The handler may run library code too (the shell), so
@@ -211,7 +242,7 @@ vectors:
 	el2_sync_vector
 	vector irq_tail, 5
 	vector unexpected_tail, 6
-	vector unexpected_tail, 7
+	el2_serror_vector
 	/* lower EL (a guest): save its registers, return from guest_enter */
 	guest_vector 8
 	guest_vector 9

@@ -9,6 +9,8 @@
 #define PERCPU_GUEST_CTX 64
 #define CTX_PC		 248
 #define CTX_FP		 264
+#define EXIT_SERROR	 0x10	/* GUEST_EXIT_SERROR, arch.h */
+#define DISR_EL1	 S3_0_C12_C1_1
 
 	.text
 /* unsigned guest_enter(struct vcpu_ctx *ctx) */
@@ -99,7 +101,30 @@ guest_exit:
 	mrs	x4, fpcr
 	add	x2, x2, #512
 	stp	x3, x4, [x2]
-	mrs	x2, tpidr_el2
+	/*
+	 * An SError the guest caused may still be pending (the vector's ESB
+	 * deferred it, or it has not been taken yet): find it now, while it is
+	 * still attributable to this guest, and flag the exit. With FEAT_RAS
+	 * the ESB recorded it in DISR_EL1; without, unmask SErrors for one
+	 * instruction: el2_serror_vector (entry.S) recognises the window,
+	 * or's EXIT_SERROR into x1 and returns with SErrors masked.
+	 */
+	adrp	x2, guest_serror_ras
+	ldrb	w2, [x2, :lo12:guest_serror_ras]
+	cbz	w2, 1f
+	mrs	x2, DISR_EL1
+	cbz	x2, 2f
+	msr	DISR_EL1, xzr
+	orr	x1, x1, #EXIT_SERROR
+	b	2f
+1:	msr	daifclr, #4
+	.globl	guest_serror_window
+guest_serror_window:
+	isb
+	.globl	guest_serror_window_end
+guest_serror_window_end:
+	msr	daifset, #4
+2:	mrs	x2, tpidr_el2
 	ldr	x3, [x2, #PERCPU_HOST_SP]
 	mov	sp, x3
 	mov	x0, x1

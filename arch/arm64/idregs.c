@@ -1,8 +1,11 @@
 /*
  * ID registers as guests see them (HCR_EL2.TID3 traps their reads). Guests
  * get the CPU's own values minus features tessera does not virtualize:
- * SVE, SME, MTE, AMU, MPAM, SPE, trace buffers and the PMU (its registers
- * trap and read as zero).
+ * SVE, SME, MTE, AMU (trapped by CPTR_EL2.TAM), MPAM, SPE, trace buffers,
+ * LORegions (trapped by HCR_EL2.TLOR) and the PMU (its registers trap and
+ * read as zero). What is switched with the vCPU stays visible: the debug
+ * architecture with the CPU's breakpoints and watchpoints, and FEAT_WFxT
+ * (WFIT's timeout is honoured, vcpu_exit.c).
  */
 #include "arch/arm64/arch.h"
 
@@ -13,6 +16,8 @@
 uint64_t idreg_sanitize(unsigned crm, unsigned op2, uint64_t v)
 {
 	switch (crm << 3 | op2) {
+	case 1 << 3 | 0: /* ID_PFR0_EL1: AMU */
+		return v & ~FIELD(20);
 	case 4 << 3 | 0: /* ID_AA64PFR0_EL1: SVE, MPAM, AMU */
 		return v & ~(FIELD(32) | FIELD(40) | FIELD(44));
 	case 4 << 3 | 1: /* ID_AA64PFR1_EL1: MTE, SME, MPAM_frac, RNDR_trap, NMI */
@@ -24,6 +29,8 @@ uint64_t idreg_sanitize(unsigned crm, unsigned op2, uint64_t v)
 		return v & ~(FIELD(8) | FIELD(32) | FIELD(44) | FIELD(52));
 	case 1 << 3 | 2: /* ID_DFR0_EL1: PerfMon */
 		return v & ~FIELD(24);
+	case 7 << 3 | 1: /* ID_AA64MMFR1_EL1: LO */
+		return v & ~FIELD(16);
 	}
 	return v;
 }

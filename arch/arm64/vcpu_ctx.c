@@ -138,11 +138,84 @@ static void save_keys(struct vcpu_ctx *c)
 	c->pac_keys[9] = read_sysreg(S3_0_C2_C3_1);
 }
 
+/* ---- self-hosted debug ----
+ * Breakpoints, watchpoints and the debug controls belong to the vCPU: a
+ * guest's MDSCR_EL1 and DBGB/W*R are used as they are (MDCR_EL2.TDA is
+ * clear, so nothing traps), and switching them here keeps one guest's
+ * breakpoints and watchpoints from firing in, or being read by, the next.
+ * Only the pairs the CPU has (ID_AA64DFR0_EL1.BRPs, WRPs) exist.
+ * DBGPRCR_EL1 (a core powerdown request) and the claim tags
+ * (DBGCLAIMSET/CLR_EL1) serve an external debugger and are left alone:
+ * QEMU implements neither (they UNDEF at EL2 there). */
+#define DBG_PAIR_CASES(X)                                                                          \
+	X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define BP_SAVE(n)                                                                                 \
+	case n:                                                                                    \
+		c->dbg_bvr[n] = read_sysreg(dbgbvr##n##_el1);                                      \
+		c->dbg_bcr[n] = read_sysreg(dbgbcr##n##_el1);                                      \
+		break;
+#define BP_LOAD(n)                                                                                 \
+	case n:                                                                                    \
+		write_sysreg(dbgbvr##n##_el1, c->dbg_bvr[n]);                                      \
+		write_sysreg(dbgbcr##n##_el1, c->dbg_bcr[n]);                                      \
+		break;
+#define WP_SAVE(n)                                                                                 \
+	case n:                                                                                    \
+		c->dbg_wvr[n] = read_sysreg(dbgwvr##n##_el1);                                      \
+		c->dbg_wcr[n] = read_sysreg(dbgwcr##n##_el1);                                      \
+		break;
+#define WP_LOAD(n)                                                                                 \
+	case n:                                                                                    \
+		write_sysreg(dbgwvr##n##_el1, c->dbg_wvr[n]);                                      \
+		write_sysreg(dbgwcr##n##_el1, c->dbg_wcr[n]);                                      \
+		break;
+#define OSLSR_OSLK BIT(1)
+
+static unsigned brps(void)
+{
+	return ((read_sysreg(id_aa64dfr0_el1) >> 12) & 0xf) + 1;
+}
+static unsigned wrps(void)
+{
+	return ((read_sysreg(id_aa64dfr0_el1) >> 20) & 0xf) + 1;
+}
+
+static void save_debug(struct vcpu_ctx *c)
+{
+	for (unsigned i = 0, n = brps(); i < n; i++)
+		switch (i) {
+			DBG_PAIR_CASES(BP_SAVE)
+		}
+	for (unsigned i = 0, n = wrps(); i < n; i++)
+		switch (i) {
+			DBG_PAIR_CASES(WP_SAVE)
+		}
+	c->oslk = read_sysreg(oslsr_el1) & OSLSR_OSLK ? 1 : 0;
+	c->osdlr = read_sysreg(osdlr_el1);
+	c->mdccint = read_sysreg(mdccint_el1);
+}
+
+static void load_debug(const struct vcpu_ctx *c)
+{
+	for (unsigned i = 0, n = brps(); i < n; i++)
+		switch (i) {
+			DBG_PAIR_CASES(BP_LOAD)
+		}
+	for (unsigned i = 0, n = wrps(); i < n; i++)
+		switch (i) {
+			DBG_PAIR_CASES(WP_LOAD)
+		}
+	write_sysreg(oslar_el1, c->oslk);
+	write_sysreg(osdlr_el1, c->osdlr);
+	write_sysreg(mdccint_el1, c->mdccint);
+}
+
 void vcpu_ctx_load(const struct vcpu_ctx *c)
 {
 	load_keys(c);
 	load_el1(c);
 	load_el1_misc(c);
+	load_debug(c);
 	load_timers(c);
 	write_sysreg(S3_4_C12_C11_7, c->ich_vmcr); /* ICH_VMCR_EL2 */
 	write_sysreg(S3_4_C12_C8_0, c->ich_ap0r0); /* ICH_AP0R0_EL2 */
@@ -155,6 +228,7 @@ void vcpu_ctx_save(struct vcpu_ctx *c)
 	save_keys(c);
 	save_el1(c);
 	save_el1_misc(c);
+	save_debug(c);
 	save_timers(c);
 	c->ich_vmcr = read_sysreg(S3_4_C12_C11_7);
 	c->ich_ap0r0 = read_sysreg(S3_4_C12_C8_0);
@@ -170,6 +244,43 @@ void vcpu_ctx_reset(struct vcpu_ctx *c, uint64_t pc, uint64_t x0, uint64_t vmpid
 	c->sctlr = SCTLR_EL1_RESET;
 	c->vmpidr = vmpidr;
 	c->ich_vmcr = 0; /* the guest enables its interface and sets its PMR itself */
+	c->oslk = 1;	 /* the OS lock is set out of a cold reset; breakpoints start off */
+}
+
+#define PAR_F	    BIT(0)
+#define PAR_PA_MASK 0x000ffffffffff000ull /* PA[51:12] */
+
+bool guest_va_to_pa(uint64_t va, uint64_t *pa)
+{
+	uint64_t saved = read_sysreg(par_el1), par;
+	__asm__ volatile("at s12e1r, %0" : : "r"(va) : "memory");
+	isb();
+	par = read_sysreg(par_el1);
+	write_sysreg(par_el1, saved);
+	if (par & PAR_F)
+		return false;
+	*pa = (par & PAR_PA_MASK) | (va & 0xfff);
+	return true;
+}
+
+/* An injection reads SCTLR_EL1 and VBAR_EL1 and writes ELR, SPSR, ESR and
+ * FAR_EL1: only those move, so the timers and the rest stay as they are. */
+void vcpu_ctx_save_exc(struct vcpu_ctx *c)
+{
+	c->sctlr = read_sysreg(sctlr_el1);
+	c->vbar = read_sysreg(vbar_el1);
+	c->elr_el1 = read_sysreg(elr_el1);
+	c->spsr_el1 = read_sysreg(spsr_el1);
+	c->esr = read_sysreg(esr_el1);
+	c->far = read_sysreg(far_el1);
+}
+
+void vcpu_ctx_load_exc(const struct vcpu_ctx *c)
+{
+	write_sysreg(elr_el1, c->elr_el1);
+	write_sysreg(spsr_el1, c->spsr_el1);
+	write_sysreg(esr_el1, c->esr);
+	write_sysreg(far_el1, c->far);
 }
 
 /* ---- stage-2 ---- */

@@ -44,7 +44,8 @@ static bool eligible(struct vcpu *v)
 {
 	if (!runnable(v))
 		return false;
-	if (v->waiting && (vgic_pending(&v->part->vgic, v->idx) || timer_due(v)))
+	if (v->waiting && (vgic_pending(&v->part->vgic, v->idx) || timer_due(v) ||
+			   vcpu_wake_due(v, timer_now())))
 		v->waiting = false;
 	return !v->waiting;
 }
@@ -86,9 +87,13 @@ static void arm_hyp_timer(uint64_t when)
 static uint64_t earliest_wakeup(struct vcpu *head)
 {
 	uint64_t when = UINT64_MAX;
-	for (struct vcpu *v = head; v; v = v->next_on_cpu)
-		if (runnable(v) && v->waiting && (v->ctx.cntv_ctl & 3) == 1)
+	for (struct vcpu *v = head; v; v = v->next_on_cpu) {
+		if (!runnable(v) || !v->waiting)
+			continue;
+		if ((v->ctx.cntv_ctl & 3) == 1)
 			when = MIN(when, v->ctx.cntv_cval + v->part->cntvoff);
+		when = MIN(when, v->wake_at); /* WFIT's deadline, or UINT64_MAX */
+	}
 	return when;
 }
 

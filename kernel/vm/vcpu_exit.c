@@ -15,35 +15,39 @@
 #define KIND_IRQ    9
 #define KIND_FIQ    10
 #define KIND_SERROR 11
+#define ESR_FNV	    BIT(10) /* data and instruction aborts: FAR_EL2 not valid */
+#define ESR_WNR	    BIT(6)
+#define WFX_TI_MASK 3ull /* ISS.TI: 0 WFI, 1 WFE, 2 WFIT, 3 WFET */
+#define WFX_TI_WFIT 2ull
+#define WFX_RV	    BIT(2)	/* ISS.RV: ISS.Rn holds the WFIT/WFET register */
 #define SYSREG_MASK 0x3ffc1eull /* Op0, Op2, Op1, CRn, CRm in ISS */
 
+#define PSTATE_SS BIT(21)
+
+/* The trapped instruction is done (emulated): move past it. Done, it also
+ * completes a software step the guest may be taking: PSTATE.SS goes to 0,
+ * so the step exception is taken on return, before the next instruction,
+ * as if the hardware had executed it. */
 static void skip_instr(struct vcpu *v)
 {
 	v->ctx.pc += 4;
+	v->ctx.pstate &= ~PSTATE_SS;
 }
 
 /* Injection changes EL1 registers, which live in the CPU while the vCPU is
- * loaded: bring them into the context, inject, and put them back. */
-static void inject(struct vcpu *v, void (*fn)(struct vcpu_ctx *, uint64_t, bool), uint64_t a,
-		   bool w)
+ * loaded: bring the ones it uses into the context, inject, put them back. */
+enum inject_kind { INJ_DABT, INJ_IABT, INJ_UNDEF };
+static void inject(struct vcpu *v, enum inject_kind k, uint64_t va, bool va_valid, bool write)
 {
-	vcpu_ctx_save(&v->ctx);
-	fn(&v->ctx, a, w);
-	vcpu_ctx_load(&v->ctx);
+	vcpu_ctx_save_exc(&v->ctx);
+	if (k == INJ_DABT)
+		vcpu_inject_dabt(&v->ctx, va, va_valid, write);
+	else if (k == INJ_IABT)
+		vcpu_inject_iabt(&v->ctx, va, va_valid);
+	else
+		vcpu_inject_undef(&v->ctx);
+	vcpu_ctx_load_exc(&v->ctx);
 	v->injected++;
-}
-
-static void do_dabt(struct vcpu_ctx *c, uint64_t addr, bool write)
-{
-	vcpu_inject_dabt(c, addr, write);
-}
-static void do_iabt(struct vcpu_ctx *c, uint64_t addr, bool write)
-{
-	vcpu_inject_iabt(c, addr);
-}
-static void do_undef(struct vcpu_ctx *c, uint64_t addr, bool write)
-{
-	vcpu_inject_undef(c);
 }
 
 #define FAULT_LOG_MAX 32
@@ -59,16 +63,16 @@ static bool log_fault(struct partition *p)
 	return p->faults <= FAULT_LOG_MAX;
 }
 
-void vcpu_inject_abort(struct vcpu *v, uint64_t addr, bool write, bool instr, const char *why)
+void vcpu_inject_abort(struct vcpu *v, uint64_t ipa, uint64_t va, bool va_valid, bool write,
+		       bool instr, const char *why)
 {
 	struct partition *p = v->part;
 	if (log_fault(p))
-		kprintf(
-		    "%s: vCPU %u: %s at IPA 0x%llx (pc 0x%llx): injected a synchronous external "
-		    "abort\n",
-		    p->cfg.name, v->idx, why, (unsigned long long)addr,
-		    (unsigned long long)v->ctx.pc);
-	inject(v, instr ? do_iabt : do_dabt, addr, write);
+		kprintf("%s: vCPU %u: %s at IPA 0x%llx (VA 0x%llx%s, pc 0x%llx): injected a "
+			"synchronous external abort\n",
+			p->cfg.name, v->idx, why, (unsigned long long)ipa, (unsigned long long)va,
+			va_valid ? "" : " not valid", (unsigned long long)v->ctx.pc);
+	inject(v, instr ? INJ_IABT : INJ_DABT, va, va_valid, write);
 }
 
 static void undef(struct vcpu *v, uint64_t esr, const char *why)
@@ -78,7 +82,7 @@ static void undef(struct vcpu *v, uint64_t esr, const char *why)
 	if (log_fault(v->part))
 		kprintf("%s: vCPU %u: %s (%s) at pc 0x%llx: injected an undefined instruction\n",
 			v->part->cfg.name, v->idx, why, buf, (unsigned long long)v->ctx.pc);
-	inject(v, do_undef, 0, false);
+	inject(v, INJ_UNDEF, 0, false, false);
 }
 
 static uint64_t fault_ipa(uint64_t far)
@@ -95,22 +99,90 @@ static void data_abort(struct vcpu *v, uint64_t esr, uint64_t far)
 		skip_instr(v);
 		return;
 	}
-	vcpu_inject_abort(v, ipa, esr & BIT(6), false, "access to unmapped or unemulated IPA");
+	vcpu_inject_abort(v, ipa, far, !(esr & ESR_FNV), esr & ESR_WNR, false,
+			  "access to unmapped or unemulated IPA");
 }
 
+/* WFIT's register when the trap does not name it (ISS.RV clear, as QEMU
+ * 10 reports it): decoded from the instruction itself, read through the
+ * guest's translation, and only from inside the partition's RAM. */
+#define INSN_WFIT      0xd5031020u /* WFIT X0; Rd in bits [4:0] */
+#define INSN_WFIT_MASK 0xffffffe0u
+static bool wfit_reg_from_insn(const struct vcpu *v, unsigned *rn)
+{
+	const struct partition *p = v->part;
+	uint64_t pa;
+	uint32_t insn;
+	if (!guest_va_to_pa(v->ctx.pc, &pa) || pa < p->ram_pa || pa - p->ram_pa >= p->cfg.mem_size)
+		return false;
+	insn = *(volatile const uint32_t *)pa;
+	if ((insn & INSN_WFIT_MASK) != INSN_WFIT)
+		return false;
+	*rn = insn & 0x1f;
+	return true;
+}
+
+/* WFIT's deadline is a virtual count in a register (ISS.Rn, or the
+ * instruction's Rd); as a physical count it is that plus CNTVOFF
+ * (saturating: a deadline past the end of time is none). UINT64_MAX if the
+ * register cannot be known: the WFIT then waits as a WFI does. Called
+ * before the PC moves past the instruction. */
+static uint64_t wfit_deadline(const struct vcpu *v, uint64_t esr)
+{
+	unsigned rn = (esr >> 5) & 0x1f;
+	uint64_t vcval, when;
+	if (!(esr & WFX_RV) && !wfit_reg_from_insn(v, &rn))
+		return UINT64_MAX;
+	vcval = rn == 31 ? 0 : v->ctx.x[rn];
+	return __builtin_add_overflow(vcval, v->part->cntvoff, &when) ? UINT64_MAX : when;
+}
+
+/* This vCPU has its CPU to itself: sleep until an interrupt arrives or the
+ * WFIT deadline passes. The EL2 timer wakes the CPU at the deadline
+ * (timer_hyp_irq masks it when it fires); whatever sched.c had set it to is
+ * kept if earlier, and put back afterwards. */
+#define CNTHP_ENABLE BIT(0)
+#define CNTHP_IMASK  BIT(1)
+static void idle_until(uint64_t when)
+{
+	uint64_t ctl = read_sysreg(cnthp_ctl_el2) & (CNTHP_ENABLE | CNTHP_IMASK);
+	uint64_t cval = read_sysreg(cnthp_cval_el2);
+	bool mine = when != UINT64_MAX && (ctl != CNTHP_ENABLE || when < cval);
+	if (mine) {
+		write_sysreg(cnthp_cval_el2, when);
+		write_sysreg(cnthp_ctl_el2, CNTHP_ENABLE);
+		isb();
+	}
+	sched_idle();
+	if (mine) {
+		write_sysreg(cnthp_cval_el2, cval);
+		write_sysreg(cnthp_ctl_el2, ctl);
+		isb();
+	}
+}
+
+/* WFI and WFIT (WFE and WFET are not trapped; if they were, they would just
+ * yield). Any wake-up may come early, as on hardware: the guest's loop
+ * around WFI/WFIT checks its condition again. */
 static void wfx(struct vcpu *v, uint64_t esr)
 {
+	uint64_t when = UINT64_MAX;
+	if ((esr & WFX_TI_MASK) == WFX_TI_WFIT)
+		when = wfit_deadline(v, esr);
 	skip_instr(v);
-	if (esr & 1)
-		return; /* WFE is not trapped; if it were, it would just yield */
+	if (esr & 1 || timer_now() >= when)
+		return;
 	v->wfis++;
 	if (vgic_pending(&v->part->vgic, v->idx))
 		return;
 	if (sched_others_eligible(v)) {
-		v->waiting = true; /* give the CPU to another vCPU until woken */
+		/* Give the CPU to another vCPU until an interrupt, its timer or
+		 * the WFIT deadline (sched.c: eligible, earliest_wakeup). */
+		v->wake_at = when;
+		v->waiting = true;
 		return;
 	}
-	sched_idle();
+	idle_until(when);
 }
 
 static bool sysreg_write_value(struct vcpu *v, uint64_t esr, uint64_t *val)
@@ -171,7 +243,7 @@ static void sync_exit(struct vcpu *v)
 		data_abort(v, esr, far);
 		break;
 	case EC_IABT_LOW:
-		vcpu_inject_abort(v, fault_ipa(far), false, true,
+		vcpu_inject_abort(v, fault_ipa(far), far, !(esr & ESR_FNV), false, true,
 				  "instruction fetch from unmapped IPA");
 		break;
 	default:
@@ -187,8 +259,25 @@ static void serror_exit(struct vcpu *v)
 	partition_guest_stop(v->part, false);
 }
 
+/* An SError was pending when the guest exited: it is this guest's (an error
+ * from one of its own accesses), so it stops this partition and not the
+ * next one to run here. */
+static void serror_pending(struct vcpu *v, unsigned kind)
+{
+	kprintf("%s: vCPU %u: SError pending at a guest exit (exit kind %u, pc 0x%llx): stopping "
+		"the partition\n",
+		v->part->cfg.name, v->idx, kind, (unsigned long long)v->ctx.pc);
+	partition_guest_stop(v->part, false);
+}
+
 void vcpu_handle_exit(struct vcpu *v, unsigned kind)
 {
+	if (kind & GUEST_EXIT_SERROR) {
+		kind &= GUEST_EXIT_KIND;
+		serror_pending(v, kind);
+		if (kind != KIND_IRQ && kind != KIND_FIQ)
+			return; /* the partition is stopping: the exit's cause no longer matters */
+	}
 	switch (kind) {
 	case KIND_SYNC:
 		sync_exit(v);

@@ -32,6 +32,9 @@ struct vcpu {
 	unsigned pcpu;		  /* physical CPU it is pinned to */
 	struct vcpu *next_on_cpu; /* the other vCPUs sharing pcpu (sched.c) */
 	bool waiting;		  /* in WFI, descheduled until an interrupt or its timer */
+	/* WFIT: while waiting, also wake when CNTPCT reaches this (UINT64_MAX
+	 * for a plain WFI); written whenever waiting is set (vcpu_exit.c). */
+	uint64_t wake_at;
 	struct vcpu_ctx ctx;
 	uint64_t exits, hvcs, mmios, wfis, irqs, injected;
 };
@@ -85,8 +88,16 @@ bool sched_others_eligible(struct vcpu *self);
 
 /* vcpu_exit.c */
 void vcpu_handle_exit(struct vcpu *v, unsigned kind);
-/* Runs the EL1 sysreg-side of an injection on a loaded vCPU. */
-void vcpu_inject_abort(struct vcpu *v, uint64_t addr, bool write, bool instr, const char *why);
+/* Injects a synchronous external abort into a loaded vCPU for an access to
+ * IPA ipa (logged) at virtual address va (FAR_EL1; !va_valid: unknown). */
+void vcpu_inject_abort(struct vcpu *v, uint64_t ipa, uint64_t va, bool va_valid, bool write,
+		       bool instr, const char *why);
+/* A waiting vCPU's WFIT deadline has passed at CNTPCT now: it is eligible
+ * again, as for a pending interrupt (sched.c). */
+static inline bool vcpu_wake_due(const struct vcpu *v, uint64_t now)
+{
+	return v->waiting && now >= v->wake_at;
+}
 
 /* psci_server.c */
 void psci_handle(struct vcpu *v);

@@ -9,13 +9,24 @@
 #define EC_SHIFT	  26
 #define EC_IABT_CUR	  0x21
 #define EC_IABT_LOW	  0x20
+#define KIND_CUR_SP0_SYNC 0
 #define KIND_CUR_SPX_SYNC 4
 #define KIND_CUR_SPX_IRQ  5
+#define KIND_LOW_SYNC	  8
+#define EC_SSTEP_LOW	  0x32
+#define EC_SSTEP_CUR	  0x33
+#define SPSR_SS		  (1UL << 21)
+#define MDSCR_SS	  1UL
 
 void exc_entry(struct exc_frame *f, unsigned kind);
 void irq_dispatch(uint32_t intid);
-uint32_t probe_load32(uintptr_t addr); /* start.S */
-void probe_call(uintptr_t addr);       /* start.S */
+uint32_t probe_load32(uintptr_t addr);	    /* start.S */
+void probe_call(uintptr_t addr);	    /* start.S */
+void ss_step(uintptr_t addr, uint64_t arg); /* start.S */
+void el0_run(uintptr_t fn, uint64_t arg);
+void el0_back(void);
+extern uint64_t el0_spsr;
+bool probe_has_pan;
 
 static struct {
 	volatile bool armed;
@@ -58,6 +69,20 @@ uint32_t probe_read32(uintptr_t addr, struct fault_rec *rec)
 	return v;
 }
 
+void probe_step(uintptr_t addr, uint64_t arg, struct fault_rec *rec)
+{
+	arm(true);
+	ss_step(addr, arg);
+	probe_result(rec);
+}
+
+void probe_el0(uintptr_t fn, uint64_t arg, struct fault_rec *rec)
+{
+	arm(false);
+	el0_run(fn, arg);
+	probe_result(rec);
+}
+
 void probe_exec(uintptr_t addr, struct fault_rec *rec)
 {
 	/* Whatever the fetch gives (an abort, or garbage that is UNDEFINED)
@@ -67,24 +92,39 @@ void probe_exec(uintptr_t addr, struct fault_rec *rec)
 	probe_result(rec);
 }
 
-/* Consumes an armed probe: records the fault and picks where to resume. */
-static bool probe_take(struct exc_frame *f)
+/* Consumes an armed probe: records the fault (and the PSTATE the handler
+ * runs with) and picks where to resume. */
+static bool probe_take(struct exc_frame *f, unsigned kind)
 {
 	unsigned cpu = this_cpu();
 	uint64_t esr = read_sysreg(esr_el1);
 	unsigned ec = (unsigned)(esr >> EC_SHIFT) & 0x3f;
+	struct fault_rec *r = &probes[cpu].rec;
 
 	if (cpu >= MAX_CPUS || !probes[cpu].armed)
 		return false;
 	probes[cpu].armed = false;
-	probes[cpu].rec.hit = true;
-	probes[cpu].rec.esr = esr;
-	probes[cpu].rec.far = read_sysreg(far_el1);
-	probes[cpu].rec.elr = f->elr;
-	if (probes[cpu].exec || ec == EC_IABT_CUR || ec == EC_IABT_LOW)
+	r->hit = true;
+	r->esr = esr;
+	r->far = read_sysreg(far_el1);
+	r->elr = f->elr;
+	r->spsr = f->spsr;
+	r->kind = kind;
+	r->daif = read_sysreg(daif);
+	r->pan = probe_has_pan ? read_sysreg(S3_0_C4_C2_3) : 0;
+	if (ec == EC_SSTEP_CUR || ec == EC_SSTEP_LOW) {
+		/* one step was asked for: stop stepping before going back */
+		write_sysreg(mdscr_el1, read_sysreg(mdscr_el1) & ~MDSCR_SS);
+		f->spsr &= ~SPSR_SS;
+	}
+	if (kind == KIND_LOW_SYNC) {
+		f->elr = (uintptr_t)el0_back; /* EL0 ends at its first exception */
+		f->spsr = el0_spsr;
+	} else if (probes[cpu].exec || ec == EC_IABT_CUR || ec == EC_IABT_LOW) {
 		f->elr = f->x[30]; /* fault after BLR: back to the caller */
-	else
+	} else {
 		f->elr += 4; /* skip the faulting instruction */
+	}
 	return true;
 }
 
@@ -122,7 +162,8 @@ void exc_entry(struct exc_frame *f, unsigned kind)
 		handle_irq();
 		return;
 	}
-	if (kind == KIND_CUR_SPX_SYNC && probe_take(f))
+	if ((kind == KIND_CUR_SPX_SYNC || kind == KIND_CUR_SP0_SYNC || kind == KIND_LOW_SYNC) &&
+	    probe_take(f, kind))
 		return;
 	fatal(f, kind);
 }

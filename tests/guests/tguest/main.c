@@ -92,6 +92,7 @@ void secondary_main(unsigned idx)
 			dsb();
 			c->off_err = (int32_t)hvc_call(PSCI_CPU_OFF, 0, 0, 0);
 		}
+		dbg_serve(c);
 		if (c->spin) { /* mode=ipi: poll, never exit by itself */
 			irq_enable();
 			while (c->spin == 1)

@@ -7,9 +7,21 @@
 
 void run_reset(void)
 {
+	uint64_t val;
+	unsigned bad = dbg_scan(&val);
+	char name[24];
+
 	/* RAM is cleared on a partition restart, so nothing can count boots
 	 * here; the counter value tells boots apart for the harness. */
 	tg_printf("TGUEST-BOOT cntvct=%lu\n", read_sysreg(cntvct_el0));
+	/* The debug registers come out of each reset at their reset values,
+	 * whatever the boot before left in them (a pattern, just below). */
+	if (bad)
+		tg_printf("TGUEST-DBG dirty %s=0x%lx\n", dbg_reg_name(bad, name, sizeof(name)),
+			  val);
+	else
+		tg_printf("TGUEST-DBG clean\n");
+	dbg_fill(1);
 	system_reset();
 }
 

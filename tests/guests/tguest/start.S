@@ -102,6 +102,85 @@ probe_call:
 	ldp	x29, x30, [sp], #16
 	ret
 
+/* void probe_store64(addr, v): one plain STR (a probe skips it, ELR += 4). */
+	.global probe_store64
+probe_store64:
+	str	x1, [x0]
+	ret
+
+/* uint32_t el1t_load32(addr): one LDR at EL1 on SP_EL0 (EL1t), whose fault
+ * takes the "current EL with SP0" vector; back on SP_EL1 afterwards. */
+	.global el1t_load32
+el1t_load32:
+	mov	x1, sp
+	msr	sp_el0, x1
+	msr	spsel, #0
+	ldr	w0, [x0]
+	msr	spsel, #1
+	ret
+
+/* void el0_run(fn, arg): runs fn(arg) at EL0t (DAIF masked, no stack) until
+ * it takes an exception to EL1; the handler (exc.c) resumes at el0_back
+ * with el0_spsr, i.e. in EL1h with the caller's DAIF. */
+	.global el0_run
+el0_run:
+	stp	x29, x30, [sp, #-16]!
+	mrs	x2, daif
+	orr	x2, x2, #4		/* EL1h: M = 0b0101 */
+	orr	x2, x2, #1
+	adr_l	x3, el0_spsr
+	str	x2, [x3]
+	msr	elr_el1, x0
+	mov	x2, #0x3c0		/* EL0t, D A I F masked */
+	msr	spsr_el1, x2
+	msr	sp_el0, xzr
+	mov	x0, x1
+	isb
+	eret
+	.global el0_back
+el0_back:
+	ldp	x29, x30, [sp], #16
+	ret
+
+/* EL0 code for el0_run: a load from x0, then an SVC to come back if the
+ * load did not fault. */
+	.global el0_load32
+el0_load32:
+	ldr	w1, [x0]
+	svc	#0
+
+/* Targets for the debug tests: a breakpoint and a software step. */
+	.global bkpt_target
+bkpt_target:
+	nop
+	ret
+	.global ss_target
+ss_target:
+	nop
+	nop
+	ret
+/* A load from x1 (an emulated device register) to step over. */
+	.global ss_mmio
+ss_mmio:
+	ldr	w3, [x1]
+	nop
+	ret
+
+/* void ss_step(target, arg): enters target (x1 = arg) in EL1h with PSTATE.SS
+ * set and debug exceptions unmasked, so it runs one instruction and takes a
+ * software step exception; the probe handler returns to the caller (LR). */
+	.global ss_step
+ss_step:
+	msr	elr_el1, x0
+	mrs	x2, daif
+	bic	x2, x2, #(1 << 9)	/* D clear */
+	orr	x2, x2, #4		/* EL1h: M = 0b0101 */
+	orr	x2, x2, #1
+	orr	x2, x2, #(1 << 21)	/* SS */
+	msr	spsr_el1, x2
+	isb
+	eret
+
 /*
  * Vectors: each entry saves x0/x1 and passes its number (0-15: current EL
  * SP0, current EL SPx, lower EL AArch64, lower EL AArch32; each sync, IRQ,
@@ -164,6 +243,12 @@ exc_common:
 	ldp	x0, x1, [sp, #0]
 	add	sp, sp, #FRAME_SIZE
 	eret
+
+	.data
+	.balign	8
+	.global	el0_spsr
+el0_spsr:
+	.quad	0
 
 	.bss
 	.balign	16

@@ -6,8 +6,6 @@
  */
 #include "tguest.h"
 
-enum result { PASS, FAIL, SKIP };
-
 #define PSCI_1_1      0x10001
 #define UNKNOWN_FID   0x8400ffffU
 #define EC_DABT_CUR   0x25
@@ -27,15 +25,13 @@ enum result { PASS, FAIL, SKIP };
 #define INT_TX	      (1U << 5)
 #define IMSC_TEST     0x50 /* RTIM | RXIM: nothing that fires while idle */
 
-#define FAILF(...)                                                                                 \
-	do {                                                                                       \
-		tg_snprintf(why, WHY_SIZE, __VA_ARGS__);                                           \
-		return FAIL;                                                                       \
-	} while (0)
-#define WHY_SIZE 320
-
 /* vCPUs the cpu_on test brought up (bit per logical index). */
 static uint32_t online;
+
+uint32_t tests_online(void)
+{
+	return online;
+}
 
 static uint64_t ms(unsigned n)
 {
@@ -411,6 +407,13 @@ static const struct test tests[] = {
     {"isolation", t_isolation},
     {"ram_sweep", t_ram_sweep},
     {"cpu_off", t_cpu_off},
+    /* vmstate.c: what guests see (injected exceptions, debug, traps, WFIT) */
+    {"abort_state", t_abort_state},
+    {"abort_va", t_abort_va},
+    {"debug_self", t_debug_self},
+    {"debug_switch", t_debug_switch},
+    {"lor_amu", t_lor_amu},
+    {"wfit", t_wfit},
 };
 
 /* Totals so far; an unexpected exception (exc.c) reports them too. */

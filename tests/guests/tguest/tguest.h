@@ -150,11 +150,19 @@ struct exc_frame {
 struct fault_rec {
 	bool hit;
 	uint64_t esr, far, elr;
+	uint64_t spsr;	    /* SPSR_EL1 at the exception */
+	uint64_t daif, pan; /* PSTATE.DAIF and .PAN the handler ran with */
+	unsigned kind;	    /* vector: 0 EL1t, 4 EL1h, 8 EL0 (synchronous) */
 };
+extern bool probe_has_pan; /* set by a test: the handler reads PSTATE.PAN */
 void probe_arm(void);
 bool probe_result(struct fault_rec *out); /* disarms; true if a fault hit */
 uint32_t probe_read32(uintptr_t addr, struct fault_rec *rec);
 void probe_exec(uintptr_t addr, struct fault_rec *rec);
+/* Runs one instruction at addr (x1 = arg) under software step (EL1h). */
+void probe_step(uintptr_t addr, uint64_t arg, struct fault_rec *rec);
+/* Runs fn(arg) at EL0 until its first exception. */
+void probe_el0(uintptr_t fn, uint64_t arg, struct fault_rec *rec);
 
 /* percpu state shared between vCPU0 and the secondaries (main.c) */
 struct cpu_state {
@@ -167,6 +175,10 @@ struct cpu_state {
 	volatile uint32_t flags;     /* SGI_FLAG received (mode=ipi) */
 	volatile uint32_t spin;	     /* mode=ipi: 1 poll with YIELD, 2 also send */
 	volatile uint32_t bursts_sent, burst_goal;
+	/* debug_switch (vmstate.c): vCPU0 raises dbg_req, the secondary scans
+	 * its debug registers and answers in dbg_bad/dbg_val, then dbg_done */
+	volatile uint32_t dbg_req, dbg_done, dbg_bad;
+	volatile uint64_t dbg_val;
 };
 extern struct cpu_state cpus[MAX_CPUS];
 extern volatile uint32_t pongs; /* SGI_PONG received by vCPU0 */
@@ -177,8 +189,32 @@ bool wait_until(volatile uint32_t *p, uint32_t want_at_least, uint64_t timeout_t
 void timer_irq(void);
 void secondary_entry(void); /* start.S */
 
+/* A test's result; FAIL and SKIP come with a reason written into why
+ * (WHY_SIZE bytes). */
+enum result { PASS, FAIL, SKIP };
+#define WHY_SIZE 320
+#define FAILF(...)                                                                                 \
+	do {                                                                                       \
+		tg_snprintf(why, WHY_SIZE, __VA_ARGS__);                                           \
+		return FAIL;                                                                       \
+	} while (0)
+
+/* vmstate.c: the machine state a guest sees (mode=all tests; the
+ * secondaries' side of debug_switch; the reset mode's debug check) */
+enum result t_abort_state(char *why);
+enum result t_abort_va(char *why);
+enum result t_debug_self(char *why);
+enum result t_debug_switch(char *why);
+enum result t_lor_amu(char *why);
+enum result t_wfit(char *why);
+void dbg_serve(struct cpu_state *c); /* a secondary answers dbg_req */
+unsigned dbg_scan(uint64_t *val);    /* 0, or which register is not at reset */
+const char *dbg_reg_name(unsigned which, char *buf, size_t n);
+void dbg_fill(unsigned seed); /* writes a pattern (nothing enabled) */
+
 /* tests.c, modes.c */
 extern unsigned tests_passed, tests_failed, tests_skipped;
+uint32_t tests_online(void); /* secondaries the cpu_on test started (bit mask) */
 void run_all(void);
 void __attribute__((noreturn)) run_reset(void);
 void __attribute__((noreturn)) run_idle(const char *name, unsigned period_ms);
