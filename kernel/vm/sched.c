@@ -44,8 +44,8 @@ static bool eligible(struct vcpu *v)
 {
 	if (!runnable(v))
 		return false;
-	if (v->waiting && (vgic_pending(&v->part->vgic, v->idx) || timer_due(v) ||
-			   vcpu_wake_due(v, timer_now())))
+	if (v->waiting &&
+	    (vgic_pending(&v->part->vgic, v->idx) || timer_due(v) || vcpu_wake_due(v, timer_now())))
 		v->waiting = false;
 	return !v->waiting;
 }
