@@ -737,6 +737,81 @@ def debug_reset(m):
     poweroff(m)
 
 
+def heartbeats(m):
+    """The last TGUEST-ALIVE count of the CPU 0 guest so far (0 if none)."""
+    beats = re.findall(r"\[beat\] TGUEST-ALIVE (\d+)", m.transcript())
+    return int(beats[-1]) if beats else 0
+
+
+def answers_quickly(m, line, answer, secs=5):
+    """line gets its answer at a prompt within secs (host time, not scaled)."""
+    t0 = time.monotonic()
+    out = m.command(line, timeout=secs)
+    took = time.monotonic() - t0
+    need(out, answer, f"answer to {line!r}")
+    check(took < secs, f"{line!r} took {took:.1f} s")
+    return took
+
+
+@test(config=cfg("disk-cpu0"), smp=4)
+def disk_responsive(m):
+    """A 1 GiB disk test runs from interrupts: the shell answers and CPU 0's guest keeps beating."""
+    m.wait_prompt()
+    m.expect(r"\[beat\] TGUEST-ALIVE 3\b", 60)
+    out = m.command("disk test 1024")
+    need(out, r"disk test: started: 1024 MiB over lba 393216-524287 in 16 pass", "start line")
+    beats0, slowest, answered = heartbeats(m), 0.0, 0
+    while "verified OK" not in m.transcript() and "disk test: FAIL" not in m.transcript():
+        slowest = max(slowest, answers_quickly(m, "list", r"beat\s+running"))
+        slowest = max(slowest, answers_quickly(m, "disk", r"test      (running|not running)"))
+        answered += 2
+        time.sleep(0.5)
+    first, last, seed = disk_test_verdict(m, 1024, 10)
+    need(m.transcript(), r"disk test: pass 15 of 16 verified \(960 MiB so far\)", "pass lines")
+    beats = heartbeats(m) - beats0
+    check(answered >= 4, f"only {answered} commands answered during the test: it ended too "
+          "soon to show anything")
+    check(beats >= 5, f"CPU 0's guest beat {beats} times during the disk test")
+    print(f"  disk_responsive: {answered} commands answered during 1 GiB, slowest "
+          f"{slowest:.2f} s; {beats} heartbeats of the CPU 0 guest", flush=True)
+    poweroff(m)
+    check_image(m.dir / "nvme.img", first, last, seed)
+
+
+@test(config=cfg("disk-cpu0"), smp=4, qemu_extra=hmp_opts("disk_hang"))
+def disk_hang(m):
+    """A controller that stops completing: timeout, reset, re-initialisation, the request sent
+    again and verified; the shell and CPU 0's guest carry on throughout."""
+    m.wait_prompt()
+    m.expect(r"\[beat\] TGUEST-ALIVE 3\b", 60)
+    # 4 KiB/s: after the first request (the bucket starts empty) nothing completes
+    hmp(m, "block_set_io_throttle nvme0 4096 0 0 0 0 0")
+    out = m.command("disk test 16")
+    need(out, r"disk test: started: 16 MiB", "start line")
+    beats0, t0 = heartbeats(m), time.monotonic()
+    answers_quickly(m, "list", r"beat\s+running")
+    answers_quickly(m, "disk", r"test      running")
+    to = m.expect(r"nvme: 00:02\.0: (write|read|flush) lba \d+: timed out: no completion "
+                  r"within 5000 ms", 30)
+    hung = time.monotonic() - t0
+    m.expect(r"nvme: 00:02\.0: command timed out; resetting the controller \(attempt 1 of 3\)",
+             5)
+    check(heartbeats(m) - beats0 >= 10, f"CPU 0's guest beat {heartbeats(m) - beats0} times "
+          f"in the {hung:.0f} s the controller hung")
+    answers_quickly(m, "list", r"beat\s+running")
+    hmp(m, "block_set_io_throttle nvme0 0 0 0 0 0 0")
+    m.expect(r"nvme: 00:02\.0: controller reset and re-initialised; [1-9]\d* request\(s\) sent "
+             r"again", 30)
+    first, last, seed = disk_test_verdict(m, 16, 60)
+    out = m.command("disk")
+    need(out, r"state     live; controller resets 1, recoveries 1", "reset counters in 'disk'")
+    need(out, r"timeouts 1\b", "the timeout counted")
+    out = m.command("disk test 4")  # and the disk keeps working
+    first, last, seed = disk_test_verdict(m, 4, 60)
+    poweroff(m)
+    check_image(m.dir / "nvme.img", first, last, seed)
+
+
 # ---- runner ----
 
 print_lock = threading.Lock()
