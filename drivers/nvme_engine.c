@@ -533,7 +533,7 @@ void nvme_eng_start(struct nvme_eng *e)
 
 bool nvme_eng_busy(const struct nvme_eng *e)
 {
-	return e->head || (e->state != NVME_ENG_LIVE && e->state != NVME_ENG_DEAD);
+	return e->head || e->done || (e->state != NVME_ENG_LIVE && e->state != NVME_ENG_DEAD);
 }
 
 static int check_req(struct nvme_eng *e, const struct nvme_req *r)
@@ -558,14 +558,32 @@ static int check_req(struct nvme_eng *e, const struct nvme_req *r)
 	return why ? -EINVAL : 0;
 }
 
-static void call_done(struct nvme_req *done)
+/* Finished requests wait in order for their done() call. */
+static void queue_done(struct nvme_eng *e, struct nvme_req *done)
 {
 	while (done) {
 		struct nvme_req *r = done;
 		done = r->next;
 		r->next = NULL;
-		r->done(r, r->err);
+		if (e->done_tail)
+			e->done_tail->next = r;
+		else
+			e->done = r;
+		e->done_tail = r;
 	}
+}
+
+static struct nvme_req *take_done(struct nvme_eng *e)
+{
+	struct nvme_req *r = e->done;
+
+	if (r) {
+		e->done = r->next;
+		if (!e->done)
+			e->done_tail = NULL;
+		r->next = NULL;
+	}
+	return r;
 }
 
 int nvme_eng_submit(struct nvme_eng *e, struct nvme_req *r)
@@ -589,8 +607,8 @@ int nvme_eng_submit(struct nvme_eng *e, struct nvme_req *r)
 		start_reset(e, "a new request after a failed recovery");
 	}
 	dispatch(e, &done);
+	queue_done(e, done);
 	spin_unlock_irqrestore(&e->lock, flags);
-	call_done(done);
 	return 0;
 }
 
@@ -598,6 +616,8 @@ static uint64_t next_poll(struct nvme_eng *e)
 {
 	uint64_t t = now(e) + NVME_ENG_POLL_US * e->ticks_per_ms / 1000;
 
+	if (e->done)
+		return now(e); /* more done() calls are due */
 	if (!nvme_eng_busy(e))
 		return UINT64_MAX;
 	if (e->state != NVME_ENG_LIVE)
@@ -630,8 +650,14 @@ uint64_t nvme_eng_poll(struct nvme_eng *e)
 		break;
 	}
 	dispatch(e, &done);
+	queue_done(e, done);
+	for (unsigned n = 0; n < NVME_ENG_DONE_PER_POLL && e->done; n++) {
+		struct nvme_req *r = take_done(e);
+		spin_unlock_irqrestore(&e->lock, flags);
+		r->done(r, r->err); /* may submit: the lock is free */
+		flags = spin_lock_irqsave(&e->lock);
+	}
 	uint64_t when = next_poll(e);
 	spin_unlock_irqrestore(&e->lock, flags);
-	call_done(done);
 	return when;
 }

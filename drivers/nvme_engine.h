@@ -13,13 +13,14 @@
 #include "drivers/nvme_hw.h"
 #include "lib/lock.h"
 
-#define NVME_ENG_SLOTS	      16u /* I/O commands in flight at most */
-#define NVME_ENG_SLOT_BITS    5u  /* CID = generation << 5 | slot */
-#define NVME_ENG_RESET_TRIES  3u  /* failed recoveries in a row before giving up */
-#define NVME_ENG_REQ_TRIES    2u  /* times a request is sent: once, and once after a reset */
-#define NVME_ENG_POLL_US      1000u
-#define NVME_ENG_ADMIN_SLOT   0xffffu
-#define NVME_ENG_PRP_LIST_MAX (NVME_PAGE / sizeof(uint64_t))
+#define NVME_ENG_SLOTS	       16u /* I/O commands in flight at most */
+#define NVME_ENG_SLOT_BITS     5u  /* CID = generation << 5 | slot */
+#define NVME_ENG_RESET_TRIES   3u  /* failed recoveries in a row before giving up */
+#define NVME_ENG_REQ_TRIES     2u  /* times a request is sent: once, and once after a reset */
+#define NVME_ENG_POLL_US       1000u
+#define NVME_ENG_DONE_PER_POLL 2u /* done() calls per poll: bounds one poll's work */
+#define NVME_ENG_ADMIN_SLOT    0xffffu
+#define NVME_ENG_PRP_LIST_MAX  (NVME_PAGE / sizeof(uint64_t))
 
 struct nvme_eng_ops {
 	uint32_t (*rd32)(void *ctx, unsigned reg); /* BAR0 offset */
@@ -87,8 +88,9 @@ struct nvme_eng {
 	enum nvme_eng_state state;
 	uint64_t state_deadline;
 	uint16_t admin_cid, gen;
-	unsigned attempts;	      /* failed recoveries in a row */
-	struct nvme_req *head, *tail; /* requests not yet finished, in order */
+	unsigned attempts;		   /* failed recoveries in a row */
+	struct nvme_req *head, *tail;	   /* requests not yet finished, in order */
+	struct nvme_req *done, *done_tail; /* finished, done() not called yet */
 	struct nvme_stats *stats;
 	uint64_t resets, recovered;
 };
@@ -97,11 +99,12 @@ struct nvme_eng {
  * indices) and the per-slot PRP pages. e->ops, the fields "from bring-up"
  * and the rings must be filled in first. */
 void nvme_eng_start(struct nvme_eng *e);
-/* Queues r (validated) and starts it if a slot is free. 0, -EINVAL. */
+/* Queues r (validated) and starts it if a slot is free; never calls
+ * done() itself (the next poll does). 0, -EINVAL. */
 int nvme_eng_submit(struct nvme_eng *e, struct nvme_req *r);
-/* Completions, timeouts, recovery steps; calls finished requests' done()
- * without the lock held. Returns the counter value by which it wants to be
- * called again, or UINT64_MAX when nothing is outstanding. */
+/* Completions, timeouts, recovery steps; calls up to NVME_ENG_DONE_PER_POLL
+ * finished requests' done() without the lock held. Returns the counter value by which it wants to
+ * be called again, or UINT64_MAX when nothing is outstanding. */
 uint64_t nvme_eng_poll(struct nvme_eng *e);
 bool nvme_eng_busy(const struct nvme_eng *e);
 const char *nvme_eng_state_name(enum nvme_eng_state s);

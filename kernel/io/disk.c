@@ -44,6 +44,7 @@ static struct {
 } disk0 = {.why = "not probed yet"};
 
 static uint64_t poll_at = UINT64_MAX; /* when the driver wants nvme_poll again */
+static uint64_t polls, poll_max;      /* how often, and the longest (ticks, done() included) */
 
 static uint32_t pci_rid(const struct pci_dev *d)
 {
@@ -233,8 +234,14 @@ static void arm_by(uint64_t when)
  * poll_at): its answer, computed before them, must not undo that. */
 static void repoll(void)
 {
+	uint64_t t0 = timer_now();
+
 	__atomic_store_n(&poll_at, UINT64_MAX, __ATOMIC_RELAXED);
 	uint64_t when = nvme_poll(disk0.ctrl);
+	uint64_t took = timer_now() - t0;
+
+	polls++;
+	poll_max = MAX(poll_max, took);
 
 	when = MIN(when, __atomic_load_n(&poll_at, __ATOMIC_RELAXED));
 	__atomic_store_n(&poll_at, when, __ATOMIC_RELAXED);
@@ -333,6 +340,8 @@ static int disk_info(void)
 	const char *state = nvme_state(disk0.ctrl, &resets, &recovered);
 	kprintf("  state     %s; controller resets %llu, recoveries %llu\n", state,
 		(unsigned long long)resets, (unsigned long long)recovered);
+	kprintf("  polls     %llu, the longest %llu us (with the done() callbacks it ran)\n",
+		(unsigned long long)polls, (unsigned long long)(poll_max * 1000000 / timer_freq()));
 	disk_test_status();
 	print_stats(nvme_get_stats(disk0.ctrl));
 	return 0;

@@ -16,9 +16,10 @@
 #include <string.h>
 
 #define TEST_DEFAULT_MIB 8u
-#define TEST_MAX_MIB	 (1u << 20) /* 1 TiB: passes are bounded, time is the limit */
-#define TEST_CHUNK	 (256u << 10)
-#define TEST_BUFS	 8u
+#define TEST_MAX_MIB	 (1u << 20)  /* 1 TiB: passes are bounded, time is the limit */
+#define TEST_CHUNK	 (64u << 10) /* the pattern work one completion does */
+#define TEST_BUFS	 16u
+#define TEST_SENDS	 2u   /* chunks prepared per call: bounds an interrupt's work */
 #define POISON_BYTE	 0x5a /* read buffers hold this before the device writes them */
 
 enum phase { PH_WRITE, PH_FLUSH, PH_READ };
@@ -156,11 +157,18 @@ static void send_chunk(struct tbuf *b)
 	}
 }
 
+/* At most TEST_SENDS per call; completions call it again, so all buffers
+ * fill up after a few. */
 static void fill_slots(void)
 {
-	for (unsigned i = 0; i < TEST_BUFS && !job.err && job.next < job.pass_blocks; i++)
-		if (!job.buf[i].busy)
+	unsigned sent = 0;
+
+	for (unsigned i = 0;
+	     i < TEST_BUFS && sent < TEST_SENDS && !job.err && job.next < job.pass_blocks; i++)
+		if (!job.buf[i].busy) {
 			send_chunk(&job.buf[i]);
+			sent++;
+		}
 }
 
 static void start_pass(void);

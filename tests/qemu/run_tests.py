@@ -769,11 +769,13 @@ def disk_responsive(m):
     first, last, seed = disk_test_verdict(m, 1024, 10)
     need(m.transcript(), r"disk test: pass 15 of 16 verified \(960 MiB so far\)", "pass lines")
     beats = heartbeats(m) - beats0
+    polls = need(m.command("disk"), r"polls     (\d+), the longest (\d+) us", "poll counters")
     check(answered >= 4, f"only {answered} commands answered during the test: it ended too "
           "soon to show anything")
     check(beats >= 5, f"CPU 0's guest beat {beats} times during the disk test")
     print(f"  disk_responsive: {answered} commands answered during 1 GiB, slowest "
-          f"{slowest:.2f} s; {beats} heartbeats of the CPU 0 guest", flush=True)
+          f"{slowest:.2f} s; {beats} heartbeats of the CPU 0 guest; {polls.group(1)} polls, "
+          f"longest {polls.group(2)} us", flush=True)
     poweroff(m)
     check_image(m.dir / "nvme.img", first, last, seed)
 
