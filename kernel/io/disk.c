@@ -248,11 +248,13 @@ static void repoll(void)
 	arm_by(when);
 }
 
+/* Only the boot CPU polls: done() callbacks (and the shell, in the UART
+ * interrupt) then never run concurrently. */
 void disk_service(void)
 {
 	uint64_t when = __atomic_load_n(&poll_at, __ATOMIC_RELAXED);
 
-	if (when == UINT64_MAX)
+	if (when == UINT64_MAX || this_cpu()->id != boot_cpu)
 		return;
 	if (timer_now() >= when)
 		repoll();
@@ -273,7 +275,10 @@ int disk_submit(struct nvme_req *r)
 	uint64_t when = timer_now() + timer_ns_to_ticks(DISK_POLL_US * 1000ull);
 	if (when < __atomic_load_n(&poll_at, __ATOMIC_RELAXED))
 		__atomic_store_n(&poll_at, when, __ATOMIC_RELAXED);
-	arm_by(when);
+	if (this_cpu()->id == boot_cpu)
+		arm_by(when);
+	else
+		gic_send_sgi(boot_cpu, SGI_KICK); /* its disk_service arms its timer */
 	return 0;
 }
 

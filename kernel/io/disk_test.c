@@ -106,8 +106,13 @@ static void finish(void)
 	uint64_t w = rate10(job.mib, job.t_write), r = rate10(job.mib, job.t_read);
 
 	if (job.err)
-		kprintf("disk test: FAIL: I/O error %d in pass %u (see the nvme: lines above)\n",
-			job.err, job.pass + 1);
+		kprintf(
+		    "disk test: FAIL: I/O error %d (%s) in pass %u (see the nvme: lines above)\n",
+		    job.err,
+		    job.err == -ETIMEDOUT ? "no completion, even after a controller reset"
+		    : job.err == -EIO	  ? "the controller failed the request"
+					  : "not submitted",
+		    job.pass + 1);
 	else if (job.bad)
 		kprintf("disk test: FAIL: %llu words differ\n", (unsigned long long)job.bad);
 	else {

@@ -27,19 +27,18 @@ int cmd_disk(int argc, char **argv);
  * command runs); done and ctx. disk_submit returns at once: 0, -EINVAL
  * (range, alignment; logged) or -ENODEV (no disk). The request then belongs
  * to the driver until done(r, err) is called exactly once — from an
- * interrupt handler (IRQs masked, on the CPU that polled the driver: keep
- * it short; it may submit again). err is 0, -EIO (device error or DMA the
- * SMMU blocked; logged) or -ETIMEDOUT. A command that gets no completion
- * within 5 s makes the driver reset and re-initialise the controller and
- * send the request again from its first block; a second timeout fails it.
- * Nothing waits meanwhile: the CPU's guests keep running.
+ * interrupt handler on the boot CPU (IRQs masked: keep it short; it may
+ * submit again). Any CPU may submit; the boot CPU services the disk. err is 0, -EIO (device error
+ * or DMA the SMMU blocked; logged) or -ETIMEDOUT. A command that gets no completion within 5 s
+ * makes the driver reset and re-initialise the controller and send the request again from its first
+ * block; a second timeout fails it. Nothing waits meanwhile: the CPU's guests keep running.
  */
 struct nvme_req;
 int disk_submit(struct nvme_req *r);
 bool disk_geometry(uint32_t *block_size, uint64_t *blocks);
-/* Polls the driver when it is due and keeps the EL2 timer armed for the
- * next time; the IRQ dispatch calls it after every interrupt. Cheap when
- * the disk is idle. */
+/* On the boot CPU: polls the driver when it is due and keeps the EL2
+ * timer armed for the next time; the IRQ dispatch calls it after every
+ * interrupt on every CPU. Cheap when the disk is idle. */
 void disk_service(void);
 /* The scratch area `disk test` may overwrite: its first lba, block count. */
 uint64_t disk_scratch(uint64_t *lba);

@@ -783,7 +783,8 @@ def disk_responsive(m):
 @test(config=cfg("disk-cpu0"), smp=4, qemu_extra=hmp_opts("disk_hang"))
 def disk_hang(m):
     """A controller that stops completing: timeout, reset, re-initialisation, the request sent
-    again and verified; the shell and CPU 0's guest carry on throughout."""
+    again and verified; one that stays hung fails the request with a reason; the shell and
+    CPU 0's guest carry on throughout, and the disk works afterwards."""
     m.wait_prompt()
     m.expect(r"\[beat\] TGUEST-ALIVE 3\b", 60)
     # 4 KiB/s: after the first request (the bucket starts empty) nothing completes
@@ -809,6 +810,19 @@ def disk_hang(m):
     need(out, r"state     live; controller resets 1, recoveries 1", "reset counters in 'disk'")
     need(out, r"timeouts 1\b", "the timeout counted")
     out = m.command("disk test 4")  # and the disk keeps working
+    disk_test_verdict(m, 4, 60)
+    # a controller that stays hung: the request fails after its one resend, saying why
+    hmp(m, "block_set_io_throttle nvme0 4096 0 0 0 0 0")
+    m.command("disk test 2")
+    m.expect(r"command timed out; resetting the controller \(attempt 1 of 3\)", 30)
+    m.expect(r"controller reset and re-initialised", 30)
+    m.expect(r"(write|read|flush) lba \d+ \(\d+ blocks\) failed: still no completion after a "
+             r"controller reset", 30)
+    m.expect(r"disk test: FAIL: I/O error -\d+ \(no completion, even after a controller "
+             r"reset\) in pass 1", 60)
+    answers_quickly(m, "list", r"beat\s+running")
+    hmp(m, "block_set_io_throttle nvme0 0 0 0 0 0 0")
+    m.command("disk test 4")
     first, last, seed = disk_test_verdict(m, 4, 60)
     poweroff(m)
     check_image(m.dir / "nvme.img", first, last, seed)
