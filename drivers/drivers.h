@@ -79,7 +79,8 @@ struct dma_ops {
 };
 
 /* ---- NVMe (nvme.c bring-up, nvme_queue.c rings and polling, nvme_admin.c
- * Identify and queue creation, nvme_io.c block I/O; portable: nvme_prp.c) ---- */
+ * Identify and queue creation, nvme_io.c block I/O; portable: nvme_prp.c,
+ * nvme_engine.c, the asynchronous request engine) ---- */
 struct nvme_ctrl;
 struct nvme_info {
 	char model[41], serial[21], firmware[9];
