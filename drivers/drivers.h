@@ -79,7 +79,8 @@ struct dma_ops {
 };
 
 /* ---- NVMe (nvme.c bring-up, nvme_queue.c rings and polling, nvme_admin.c
- * Identify and queue creation, nvme_io.c block I/O; portable: nvme_prp.c) ---- */
+ * Identify and queue creation, nvme_io.c block I/O; portable: nvme_prp.c,
+ * nvme_engine.c, the asynchronous request engine) ---- */
 struct nvme_ctrl;
 struct nvme_info {
 	char model[41], serial[21], firmware[9];
@@ -96,22 +97,52 @@ struct nvme_stats {
 	uint64_t bytes_read, bytes_written; /* by commands that succeeded */
 	uint16_t last_status;		    /* SCT<<8 | SC of the last failed command */
 };
+/* An asynchronous request (nvme_submit): filled in by the caller, owned by
+ * the driver until done() is called (once, in whatever context called
+ * nvme_poll, without driver locks held; it may submit again). */
+#define NVME_OP_FLUSH 0x00
+#define NVME_OP_WRITE 0x01
+#define NVME_OP_READ  0x02
+struct nvme_req {
+	uint8_t op;	  /* NVME_OP_* */
+	bool raw;	  /* test hook: pa is the bus address as is (unmapped); one command */
+	uint64_t lba;	  /* first block */
+	uint64_t nblocks; /* any number (split by max_xfer); 0 for a flush */
+	uint64_t pa;	  /* identity-mapped buffer of nblocks * block_size bytes */
+	void (*done)(struct nvme_req *r, int err); /* 0, -EIO, -ETIMEDOUT, -EINVAL */
+	void *ctx;
+	/* the driver's */
+	struct nvme_req *next;
+	uint64_t sent, finished; /* blocks issued / completed */
+	unsigned inflight, tries;
+	int err;
+};
 /* Resets and enables the controller (bus mastering on), sets up the admin
  * queue, identifies controller and namespace, creates one I/O queue pair.
  * All DMA goes through dma. Returns 0 or -errno and logs why. */
 int nvme_init(const struct pci_dev *dev, const struct dma_ops *dma, struct nvme_ctrl **out);
 const struct nvme_info *nvme_get_info(const struct nvme_ctrl *c);
 const struct nvme_stats *nvme_get_stats(const struct nvme_ctrl *c);
-/* Block I/O on the namespace; buf is identity-mapped hypervisor memory of
+/* Queues r and returns at once: 0, or -EINVAL (bad range or alignment,
+ * logged; done() is not called). A request that times out makes the driver
+ * reset the controller and send it once more; it then fails. */
+int nvme_submit(struct nvme_ctrl *c, struct nvme_req *r);
+/* Advances every outstanding request (completions, timeouts, controller
+ * recovery) and calls done() for finished ones. Never waits. Returns the
+ * timer_now() value by which it wants to be called again, UINT64_MAX when
+ * idle. */
+uint64_t nvme_poll(struct nvme_ctrl *c);
+/* "live", "resetting", ..., for `disk`; resets done and survived. */
+const char *nvme_state(const struct nvme_ctrl *c, uint64_t *resets, uint64_t *recovered);
+/* Synchronous block I/O (submit, then poll until done: bounded by the
+ * command timeout and the recovery limits, but it holds the CPU; for
+ * benchmarks). buf is identity-mapped hypervisor memory of
  * nblocks * block_size bytes (any size: the driver splits by max_xfer and
  * builds PRP lists). 0, -EIO (command failed; logged with its decoded
  * status), -ETIMEDOUT, -EINVAL (out of range). */
 int nvme_read(struct nvme_ctrl *c, uint64_t lba, uint32_t nblocks, void *buf);
 int nvme_write(struct nvme_ctrl *c, uint64_t lba, uint32_t nblocks, const void *buf);
 int nvme_flush(struct nvme_ctrl *c);
-/* Test hook: a read whose data pointer is the raw bus address iova (not
- * mapped by the driver). Used to prove the SMMU stops stray DMA. */
-int nvme_read_raw(struct nvme_ctrl *c, uint64_t lba, uint32_t nblocks, uint64_t iova);
 /* Portable: "Invalid Field in Command", "Data Transfer Error", ...; for
  * unknown codes "status SCT 0x%x SC 0x%x" into a static buffer is not
  * allowed: returns a generic class name instead. */

@@ -165,7 +165,7 @@ static int enable(struct nvme_ctrl *c)
 	return e;
 }
 
-/* The admin queue pair plus the two single-page buffers commands use. */
+/* The admin queue pair plus the Identify page. */
 static int alloc_admin(struct nvme_ctrl *c)
 {
 	uint16_t depth = (uint16_t)MIN(NVME_ADMIN_DEPTH, NVME_CAP_MQES(c->cap) + 1u);
@@ -173,8 +173,6 @@ static int alloc_admin(struct nvme_ctrl *c)
 
 	if (!e)
 		e = nvme_buf_get(c, &c->ident, NVME_PAGE, true, false);
-	if (!e)
-		e = nvme_buf_get(c, &c->prp_list, NVME_PAGE, false, false);
 	if (e)
 		kprintf("nvme: %s: cannot allocate or map the admin queues (%d)\n", c->bdf, e);
 	return e;
@@ -211,6 +209,8 @@ static int bring_up(struct nvme_ctrl *c)
 	if (!e)
 		e = nvme_create_io_queues(c);
 	if (!e)
+		e = nvme_start_engine(c);
+	if (!e)
 		log_version(c);
 	return e;
 }
@@ -225,7 +225,7 @@ static void tear_down(struct nvme_ctrl *c)
 	nvme_qpair_free(c, &c->io);
 	nvme_qpair_free(c, &c->admin);
 	nvme_buf_put(c, &c->ident);
-	nvme_buf_put(c, &c->prp_list);
+	nvme_buf_put(c, &c->prps);
 }
 
 int nvme_init(const struct pci_dev *dev, const struct dma_ops *dma, struct nvme_ctrl **out)
@@ -245,16 +245,6 @@ int nvme_init(const struct pci_dev *dev, const struct dma_ops *dma, struct nvme_
 	}
 	*out = c;
 	return 0;
-}
-
-/* Queues and buffers stay allocated and mapped: the controller is reset,
- * so nothing uses them, and freeing them would need care we do not need. */
-void nvme_take_offline(struct nvme_ctrl *c, const char *why)
-{
-	c->offline = true;
-	nvme_disable(c);
-	kprintf("nvme: %s: taken out of service after \"%s\" failed; controller reset\n", c->bdf,
-		why);
 }
 
 const struct nvme_info *nvme_get_info(const struct nvme_ctrl *c)

@@ -1,198 +1,162 @@
 /*
- * Block I/O on the namespace: read, write, flush, and the raw-address read
- * the DMA-confinement test uses. Transfers are split by max_xfer; each
- * piece's buffer is mapped for the device only while its command runs.
+ * Block I/O on the namespace, once bring-up made the queues: the engine
+ * (nvme_engine.c) does the work; this file gives it the controller's
+ * registers, the counter and the DMA ops, and offers the request API
+ * (drivers.h) plus synchronous wrappers for benchmarks.
  */
 #include "drivers/nvme_priv.h"
 #include "lib/log.h"
 #include <errno.h>
-#include <stdio.h>
 
-static const char *op_name(uint8_t op)
+static uint32_t eng_rd32(void *ctx, unsigned reg)
 {
-	return op == NVME_CMD_READ ? "read" : op == NVME_CMD_WRITE ? "write" : "flush";
+	return nvme_rd32(ctx, reg);
 }
 
-/* Counts a finished command; failures were counted by nvme_exec. */
-static void account(struct nvme_ctrl *c, uint8_t op, uint64_t bytes, int err)
+static void eng_wr32(void *ctx, unsigned reg, uint32_t v)
 {
-	struct nvme_stats *s = &c->stats;
-
-	if (op == NVME_CMD_READ) {
-		s->reads++;
-		s->bytes_read += err ? 0 : bytes;
-	} else if (op == NVME_CMD_WRITE) {
-		s->writes++;
-		s->bytes_written += err ? 0 : bytes;
-	} else {
-		s->flushes++;
-	}
+	nvme_wr32(ctx, reg, v);
 }
 
-static void report(struct nvme_ctrl *c, uint8_t op, uint64_t lba, int err,
-		   const struct nvme_result *res)
+static uint64_t eng_now(void *ctx)
 {
-	char what[48];
-
-	if (op == NVME_CMD_FLUSH)
-		snprintf(what, sizeof(what), "flush");
-	else
-		snprintf(what, sizeof(what), "%s lba %llu", op_name(op), (unsigned long long)lba);
-	nvme_log_failure(c, what, err, res);
-	if (err == -ETIMEDOUT || (err == -EIO && res->status == NVME_STATUS_FATAL))
-		nvme_take_offline(c, what);
+	return timer_now();
 }
 
-/* A completion says nothing about DMA the IOMMU refused (QEMU's NVMe, for
- * one, reports success): ask the IOMMU, and fail the command if it did, as
- * the Data Transfer Error a real controller would have reported. */
-static int dma_blocked(struct nvme_ctrl *c, uint8_t op, uint64_t lba)
+static int eng_map(void *ctx, uint64_t pa, uint64_t len, bool dev_writes, uint64_t *iova)
 {
-	uint64_t at;
+	struct nvme_ctrl *c = ctx;
 
-	if (!c->dma.faulted || !c->dma.faulted(c->dma.ctx, &at))
-		return 0;
-	c->stats.errors++;
-	c->stats.last_status = NVME_SC_DATA_XFER;
-	kprintf("nvme: %s lba %llu: the SMMU blocked the controller's DMA at 0x%llx: data not "
-		"transferred\n",
-		op_name(op), (unsigned long long)lba, (unsigned long long)at);
-	return -EFAULT;
+	return c->dma.map(c->dma.ctx, pa, len, dev_writes, iova);
 }
 
-/* One command whose data is at bus address iova (already reachable). */
-static int rw_cmd(struct nvme_ctrl *c, uint8_t op, uint64_t lba, uint32_t nblocks, uint64_t iova)
+static int eng_unmap(void *ctx, uint64_t iova, uint64_t len)
 {
-	uint64_t len = (uint64_t)nblocks * c->info.block_size;
-	struct nvme_sqe sqe = {.cdw0 = op,
-			       .nsid = c->info.nsid,
-			       .cdw10 = (uint32_t)lba,
-			       .cdw11 = (uint32_t)(lba >> 32),
-			       .cdw12 = nblocks - 1}; /* NLB is 0's based */
-	struct nvme_result res;
-	int e = nvme_build_prps(iova, len, &sqe.prp1, &sqe.prp2, c->prp_list.va, c->prp_list.iova,
-				NVME_PRP_LIST_MAX);
+	struct nvme_ctrl *c = ctx;
 
-	if (e) {
-		kprintf("nvme: %s lba %llu: no PRPs for 0x%llx bytes at 0x%llx\n", op_name(op),
-			(unsigned long long)lba, (unsigned long long)len, (unsigned long long)iova);
-		return e;
-	}
-	nvme_sync_for_dev(c->prp_list.va, c->prp_list.size);
-	e = nvme_exec(c, &c->io, &sqe, NVME_CMD_TIMEOUT, &res);
-	if (!e)
-		e = dma_blocked(c, op, lba);
-	account(c, op, len, e);
-	if (e && e != -EFAULT)
-		report(c, op, lba, e, &res);
-	return e == -EFAULT ? -EIO : e;
+	return c->dma.unmap(c->dma.ctx, iova, len);
 }
 
-/* Maps buf for this one command and unmaps it after, even after a failure:
- * whatever the device still attempts then hits the SMMU, not memory. */
-static int xfer_chunk(struct nvme_ctrl *c, uint8_t op, uint64_t lba, uint32_t nblocks, void *buf)
+static bool eng_faulted(void *ctx, uint64_t *iova)
 {
-	uint64_t len = (uint64_t)nblocks * c->info.block_size, iova;
-	bool dev_writes = op == NVME_CMD_READ;
+	struct nvme_ctrl *c = ctx;
 
-	if (dev_writes)
-		nvme_sync_for_cpu(buf, len); /* no dirty line may land on the DMA'd data */
-	else
-		nvme_sync_for_dev(buf, len);
-	int e = c->dma.map(c->dma.ctx, (uintptr_t)buf, len, dev_writes, &iova);
-	if (e) {
-		kprintf("nvme: %s lba %llu: cannot map the buffer (%d)\n", op_name(op),
-			(unsigned long long)lba, e);
-		return e;
-	}
-	e = rw_cmd(c, op, lba, nblocks, iova);
-	int u = c->dma.unmap(c->dma.ctx, iova, len);
-	if (dev_writes)
-		nvme_sync_for_cpu(buf, len);
-	return e ? e : u;
+	return c->dma.faulted && c->dma.faulted(c->dma.ctx, iova);
 }
 
-/* Shared checks; logs why a request is refused. */
-static int check_rw(struct nvme_ctrl *c, uint8_t op, uint64_t lba, uint32_t nblocks, uint64_t addr)
+static void eng_ring(struct nvme_ctrl *c, struct nvme_eng_ring *r, const struct nvme_queue *q)
 {
-	if (!c || !c->io_ready || c->offline) {
-		kprintf("nvme: %s lba %llu: controller not in service\n", op_name(op),
-			(unsigned long long)lba);
-		return -EIO;
+	r->va = q->buf.va;
+	r->iova = q->buf.iova;
+	r->depth = q->depth;
+	r->idx = q->idx;
+	r->phase = q->phase;
+	r->db = (unsigned)(q->db - c->regs);
+}
+
+static void eng_qp(struct nvme_ctrl *c, struct nvme_eng_qp *e, const struct nvme_qpair *q)
+{
+	eng_ring(c, &e->sq, &q->sq);
+	eng_ring(c, &e->cq, &q->cq);
+	e->sq_head = q->sq_head;
+}
+
+int nvme_start_engine(struct nvme_ctrl *c)
+{
+	struct nvme_eng *e = &c->eng;
+	int err = nvme_buf_get(c, &c->prps, NVME_ENG_SLOTS * NVME_PAGE, false, false);
+
+	if (err) {
+		kprintf("nvme: %s: cannot allocate the PRP list pages (%d)\n", c->bdf, err);
+		return err;
 	}
-	if (!nblocks || lba >= c->info.blocks || nblocks > c->info.blocks - lba) {
-		kprintf("nvme: %s lba %llu: %u blocks out of range (namespace has %llu)\n",
-			op_name(op), (unsigned long long)lba, nblocks,
-			(unsigned long long)c->info.blocks);
-		return -EINVAL;
+	e->ops = (struct nvme_eng_ops){eng_rd32,	  eng_wr32,	     eng_now,
+				       eng_map,		  eng_unmap,	     eng_faulted,
+				       nvme_sync_for_dev, nvme_sync_for_cpu, c};
+	e->name = c->bdf;
+	e->nsid = c->info.nsid;
+	e->block_size = c->info.block_size;
+	e->blocks = c->info.blocks;
+	e->max_blocks = c->info.max_xfer / c->info.block_size;
+	e->cc = nvme_rd32(c, NVME_REG_CC) & ~(uint32_t)NVME_CC_EN;
+	e->ready_ms = c->ready_ms;
+	e->cmd_timeout_ms = NVME_CMD_TIMEOUT;
+	e->ticks_per_ms = timer_ns_to_ticks(1000000);
+	e->stats = &c->stats;
+	eng_qp(c, &e->admin, &c->admin);
+	eng_qp(c, &e->io, &c->io);
+	for (unsigned i = 0; i < NVME_ENG_SLOTS; i++) {
+		e->slot[i].prp = (uint64_t *)((uint8_t *)c->prps.va + i * NVME_PAGE);
+		e->slot[i].prp_iova = c->prps.iova + i * NVME_PAGE;
 	}
-	if (addr & 3) { /* PRP1 must be dword aligned */
-		kprintf("nvme: %s lba %llu: buffer 0x%llx not 4-byte aligned\n", op_name(op),
-			(unsigned long long)lba, (unsigned long long)addr);
-		return -EINVAL;
-	}
+	nvme_eng_start(e);
 	return 0;
 }
 
-static int rw(struct nvme_ctrl *c, uint8_t op, uint64_t lba, uint32_t nblocks, uint8_t *buf)
+int nvme_submit(struct nvme_ctrl *c, struct nvme_req *r)
 {
-	int e = check_rw(c, op, lba, nblocks, (uintptr_t)buf);
-	uint32_t max = e ? 0 : c->info.max_xfer / c->info.block_size;
-
-	if (e)
-		return e;
-	spin_lock(&c->lock);
-	while (!e && nblocks) {
-		uint32_t n = MIN(nblocks, max);
-		e = xfer_chunk(c, op, lba, n, buf);
-		lba += n;
-		nblocks -= n;
-		buf += (uint64_t)n * c->info.block_size;
+	if (!c || !c->io_ready) {
+		kprintf("nvme: %s lba %llu: controller not in service\n",
+			r->op == NVME_OP_READ ? "read" : "write", (unsigned long long)r->lba);
+		return -EIO;
 	}
-	spin_unlock(&c->lock);
-	return e;
+	return nvme_eng_submit(&c->eng, r);
+}
+
+uint64_t nvme_poll(struct nvme_ctrl *c)
+{
+	return c && c->io_ready ? nvme_eng_poll(&c->eng) : UINT64_MAX;
+}
+
+const char *nvme_state(const struct nvme_ctrl *c, uint64_t *resets, uint64_t *recovered)
+{
+	*resets = c->eng.resets;
+	*recovered = c->eng.recovered;
+	return nvme_eng_state_name(c->eng.state);
+}
+
+/* ---- synchronous wrappers --------------------------------------------------- */
+
+struct sync_wait {
+	volatile bool done;
+	int err;
+};
+
+static void sync_done(struct nvme_req *r, int err)
+{
+	struct sync_wait *w = r->ctx;
+
+	w->err = err;
+	w->done = true;
+}
+
+/* The engine ends every request within bounded time (command timeout,
+ * then at most NVME_ENG_RESET_TRIES resets of CAP.TO each). */
+static int run_sync(struct nvme_ctrl *c, uint8_t op, uint64_t lba, uint64_t n, uint64_t pa)
+{
+	struct sync_wait w = {false, 0};
+	struct nvme_req r = {
+	    .op = op, .lba = lba, .nblocks = n, .pa = pa, .done = sync_done, .ctx = &w};
+	int err = nvme_submit(c, &r);
+
+	while (!err && !w.done) {
+		nvme_poll(c);
+		cpu_relax();
+	}
+	return err ? err : w.err;
 }
 
 int nvme_read(struct nvme_ctrl *c, uint64_t lba, uint32_t nblocks, void *buf)
 {
-	return rw(c, NVME_CMD_READ, lba, nblocks, buf);
+	return run_sync(c, NVME_OP_READ, lba, nblocks, (uintptr_t)buf);
 }
 
-/* The device only reads buf; the cast does not let anyone write it. */
 int nvme_write(struct nvme_ctrl *c, uint64_t lba, uint32_t nblocks, const void *buf)
 {
-	return rw(c, NVME_CMD_WRITE, lba, nblocks, (uint8_t *)(uintptr_t)buf);
+	return run_sync(c, NVME_OP_WRITE, lba, nblocks, (uintptr_t)buf);
 }
 
 int nvme_flush(struct nvme_ctrl *c)
 {
-	struct nvme_sqe sqe = {.cdw0 = NVME_CMD_FLUSH, .nsid = c ? c->info.nsid : 0};
-	struct nvme_result res;
-	int e = check_rw(c, NVME_CMD_FLUSH, 0, 1, 0);
-
-	if (e)
-		return e;
-	spin_lock(&c->lock);
-	e = nvme_exec(c, &c->io, &sqe, NVME_CMD_TIMEOUT, &res);
-	account(c, NVME_CMD_FLUSH, 0, e);
-	if (e)
-		report(c, NVME_CMD_FLUSH, 0, e, &res);
-	spin_unlock(&c->lock);
-	return e;
-}
-
-/* Test hook: iova goes to the device as is, deliberately unmapped, so one
- * command at most (no splitting). */
-int nvme_read_raw(struct nvme_ctrl *c, uint64_t lba, uint32_t nblocks, uint64_t iova)
-{
-	int e = check_rw(c, NVME_CMD_READ, lba, nblocks, iova);
-
-	if (e)
-		return e;
-	if ((uint64_t)nblocks * c->info.block_size > c->info.max_xfer)
-		return -EINVAL;
-	spin_lock(&c->lock);
-	e = rw_cmd(c, NVME_CMD_READ, lba, nblocks, iova);
-	spin_unlock(&c->lock);
-	return e;
+	return run_sync(c, NVME_OP_FLUSH, 0, 0, 0);
 }

@@ -8,6 +8,7 @@
 
 #include "drivers/drivers.h"
 #include "drivers/nvme_hw.h"
+#include "drivers/nvme_engine.h"
 #include "arch/arm64/arch.h"
 
 #define NVME_ADMIN_DEPTH  32u
@@ -16,7 +17,6 @@
 #define NVME_MAX_XFER	  (512u * 1024) /* cap on top of MDTS: bounds one mapping */
 #define NVME_CMD_TIMEOUT  5000u		/* ms any single command may take */
 #define NVME_MIN_READY_MS 500u		/* if CAP.TO says 0 */
-#define NVME_PRP_LIST_MAX (NVME_PAGE / sizeof(uint64_t))
 
 /* A DMA buffer the driver owns: allocated and mapped through the ops. */
 struct nvme_buf {
@@ -43,18 +43,17 @@ struct nvme_qpair {
 struct nvme_ctrl {
 	const struct pci_dev *pci;
 	struct dma_ops dma;
-	struct spinlock lock; /* one command at a time: the queues are synchronous */
-	char bdf[12];	      /* "bb:dd.f", for messages */
-	uintptr_t regs;	      /* BAR0, mapped */
+	char bdf[12];	/* "bb:dd.f", for messages */
+	uintptr_t regs; /* BAR0, mapped */
 	uint64_t cap;
 	uint32_t db_stride; /* bytes between doorbells: 4 << CAP.DSTRD */
 	uint32_t ready_ms;  /* CAP.TO: how long CSTS.RDY may take to follow CC.EN */
 	uint16_t next_cid;
-	bool io_ready; /* the I/O queue pair exists */
-	bool offline;  /* taken out of service after a timeout or fatal status */
+	bool io_ready; /* the I/O queue pair exists: the engine runs */
 	struct nvme_qpair admin, io;
-	struct nvme_buf ident;	  /* Identify data (device writes) */
-	struct nvme_buf prp_list; /* one page of PRP entries (device reads) */
+	struct nvme_buf ident; /* Identify data (device writes) */
+	struct nvme_buf prps;  /* NVME_ENG_SLOTS pages: one PRP list per I/O slot */
+	struct nvme_eng eng;   /* asynchronous I/O once the queues exist */
 	struct nvme_info info;
 	struct nvme_stats stats;
 };
@@ -96,9 +95,9 @@ void nvme_buf_put(struct nvme_ctrl *c, struct nvme_buf *b);
 /* ---- queues (nvme_queue.c) ---- */
 int nvme_qpair_alloc(struct nvme_ctrl *c, struct nvme_qpair *q, uint16_t qid, uint16_t depth);
 void nvme_qpair_free(struct nvme_ctrl *c, struct nvme_qpair *q);
-/* Submits sqe (its CID is assigned here) and polls for its completion for
- * at most timeout_ms. 0 (status success), -EIO (error status in *res, or
- * the controller declared a fatal error: res->status 0xffff), -ETIMEDOUT,
+/* Bring-up only (before the engine owns the queues): submits sqe (its CID
+ * is assigned here) and polls for its completion for at most timeout_ms. 0 (status success), -EIO
+ * (error status in *res, or the controller declared a fatal error: res->status 0xffff), -ETIMEDOUT,
  * -EBUSY (queue full). Never sleeps, never hangs. */
 int nvme_exec(struct nvme_ctrl *c, struct nvme_qpair *q, struct nvme_sqe *sqe, uint32_t timeout_ms,
 	      struct nvme_result *res);
@@ -114,9 +113,7 @@ int nvme_create_io_queues(struct nvme_ctrl *c);
 /* ---- bring-up helpers (nvme.c) ---- */
 /* Clears CC.EN and waits for CSTS.RDY to drop (CAP.TO bounded). */
 int nvme_disable(struct nvme_ctrl *c);
-/* After a timeout or fatal status: a command may still be in flight and
- * could later follow a reused PRP list, so the controller is reset (which
- * ends everything outstanding) and refuses further I/O. */
-void nvme_take_offline(struct nvme_ctrl *c, const char *why);
+/* Hands the queues to the engine (nvme_io.c). */
+int nvme_start_engine(struct nvme_ctrl *c);
 
 #endif

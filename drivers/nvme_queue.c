@@ -1,8 +1,9 @@
 /*
  * NVMe queues: DMA buffers, submission and completion rings, doorbells and
- * polled completion. Completions are polled (no interrupts: tessera's disk
- * I/O is synchronous), every wait is bounded by a deadline, and polling
- * yields the CPU so that under QEMU -icount time still advances.
+ * the synchronous command path bring-up uses (at boot, before partitions
+ * run): completions are polled, every wait is bounded by a deadline, and
+ * polling yields the CPU so that under QEMU -icount time still advances.
+ * Once the I/O queues exist, nvme_engine.c owns the rings and nothing waits.
  */
 #include "drivers/nvme_priv.h"
 #include "lib/log.h"

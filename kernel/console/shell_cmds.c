@@ -180,8 +180,10 @@ static const struct shell_cmd cmds[] = {
     {"stop", "NAME: stop a running partition", cmd_stop, false},
     {"restart", "NAME: stop a partition and start it again", cmd_stop, false},
     {"smmu", "SMMUv3: features, domains, streams, fault counters, last faults", cmd_smmu, false},
-    {"disk", "[test]: the NVMe disk tessera owns; test writes, reads back, verifies", cmd_disk,
-     false},
+    {"disk",
+     "[test [MiB]]: the NVMe disk tessera owns; test writes, reads back, verifies (in the "
+     "background)",
+     cmd_disk, false},
     {"reboot", "reset the machine (PSCI SYSTEM_RESET)", cmd_reboot, false},
     {"poweroff", "power the machine off (PSCI SYSTEM_OFF)", cmd_poweroff, false},
     {"crash", "data|undef|panic|stack: fault at EL2 on purpose (test-commands only)", cmd_crash,

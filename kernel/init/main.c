@@ -61,7 +61,7 @@ static bool forward_timer(unsigned intid)
 	return true;
 }
 
-static bool irq_dispatch(unsigned intid)
+static bool irq_route(unsigned intid)
 {
 	if (intid == SGI_STOP)
 		crash_stop_handler();
@@ -75,6 +75,16 @@ static bool irq_dispatch(unsigned intid)
 		timer_hyp_irq();
 	/* SGI_KICK and the maintenance interrupt only need the exit they cause */
 	return false;
+}
+
+/* Every interrupt also gives the disk driver its chance to advance (it
+ * asks for the EL2 timer, which the scheduler may reprogram). */
+static bool irq_dispatch(unsigned intid)
+{
+	bool forwarded = irq_route(intid);
+
+	disk_service();
+	return forwarded;
 }
 
 static void cpu_enable_local_irqs(void)

@@ -11,6 +11,12 @@
  * `disk test`, which overwrites them freely; the snapshot store will use
  * everything before them.
  *
+ * Disk I/O is asynchronous (disk_submit): the driver never waits, and it is
+ * polled from interrupts — the EL2 timer it arms and every other interrupt
+ * on the CPU (disk_service) — so a slow or hung controller costs the CPUs
+ * running guests nothing but short interrupt handlers, and the shell stays
+ * responsive during a long `disk test` (disk_test.c).
+ *
  * `disk dmafault` and `disk rogue` are test-only (/hypervisor/test-commands):
  * they prove that stray DMA from the owned and from an unowned controller
  * is stopped by the SMMU.
@@ -23,10 +29,10 @@
 #include <string.h>
 
 #define DISK_SCRATCH	  (64ull << 20)
-#define DISK_TEST_DEFAULT 8u  /* MiB */
 #define DISK_IA_BITS	  48u /* IOVA == PA, and RAM lies far below 2^48 */
 #define PCI_CLASS_NVME	  0x010802u
 #define EVT_F_TRANSLATION 0x10u /* SMMUv3 event record type */
+#define DISK_POLL_US	  1000u /* first look after a submission */
 #define PATTERN_BYTE	  0xa5u /* what test memory holds before a device could touch it */
 
 static struct {
@@ -37,7 +43,8 @@ static struct {
 	const char *why; /* why there is no disk, for `disk` */
 } disk0 = {.why = "not probed yet"};
 
-static uint64_t test_runs; /* mixed into each `disk test` seed */
+static uint64_t poll_at = UINT64_MAX; /* when the driver wants nvme_poll again */
+static uint64_t polls, poll_max;      /* how often, and the longest (ticks, done() included) */
 
 static uint32_t pci_rid(const struct pci_dev *d)
 {
@@ -206,11 +213,100 @@ void disk_init(void)
 	kprintf("disk: nvme0 (%02x:%02x.%x) not enabled: %s\n", d->bus, d->dev, d->fn, disk0.why);
 }
 
+/* ---- asynchronous I/O: who polls the driver, and when ------------------- */
+
+/* The EL2 timer is shared with the scheduler, which programs it for slice
+ * ends and wake-ups without looking: never push an earlier expiry later,
+ * and re-arm on every interrupt (disk_service), since a later write by the
+ * scheduler can still hide ours until the next interrupt on this CPU. */
+static void arm_by(uint64_t when)
+{
+	uint64_t ctl = read_sysreg(cnthp_ctl_el2), cval = read_sysreg(cnthp_cval_el2);
+
+	if (when == UINT64_MAX || ((ctl & 3) == 1 && cval <= when))
+		return;
+	write_sysreg(cnthp_cval_el2, when);
+	write_sysreg(cnthp_ctl_el2, 1);
+	isb();
+}
+
+/* done() callbacks run inside nvme_poll and may submit (which lowers
+ * poll_at): its answer, computed before them, must not undo that. */
+static void repoll(void)
+{
+	uint64_t t0 = timer_now();
+
+	__atomic_store_n(&poll_at, UINT64_MAX, __ATOMIC_RELAXED);
+	uint64_t when = nvme_poll(disk0.ctrl);
+	uint64_t took = timer_now() - t0;
+
+	polls++;
+	poll_max = MAX(poll_max, took);
+
+	when = MIN(when, __atomic_load_n(&poll_at, __ATOMIC_RELAXED));
+	__atomic_store_n(&poll_at, when, __ATOMIC_RELAXED);
+	arm_by(when);
+}
+
+/* Only the boot CPU polls: done() callbacks (and the shell, in the UART
+ * interrupt) then never run concurrently. */
+void disk_service(void)
+{
+	uint64_t when = __atomic_load_n(&poll_at, __ATOMIC_RELAXED);
+
+	if (when == UINT64_MAX || this_cpu()->id != boot_cpu)
+		return;
+	if (timer_now() >= when)
+		repoll();
+	else
+		arm_by(when);
+}
+
+int disk_submit(struct nvme_req *r)
+{
+	if (!disk0.ctrl) {
+		kprintf("disk: no disk: %s\n", disk0.why);
+		return -ENODEV;
+	}
+	int e = nvme_submit(disk0.ctrl, r); /* sends what it can at once */
+	if (e)
+		return e;
+	/* Not a poll here: done() may submit, and must not nest polls. */
+	uint64_t when = timer_now() + timer_ns_to_ticks(DISK_POLL_US * 1000ull);
+	if (when < __atomic_load_n(&poll_at, __ATOMIC_RELAXED))
+		__atomic_store_n(&poll_at, when, __ATOMIC_RELAXED);
+	if (this_cpu()->id == boot_cpu)
+		arm_by(when);
+	else
+		gic_send_sgi(boot_cpu, SGI_KICK); /* its disk_service arms its timer */
+	return 0;
+}
+
+bool disk_geometry(uint32_t *block_size, uint64_t *blocks)
+{
+	if (!disk0.ctrl)
+		return false;
+	*block_size = nvme_get_info(disk0.ctrl)->block_size;
+	*blocks = nvme_get_info(disk0.ctrl)->blocks;
+	return true;
+}
+
 /* ---- `disk` -------------------------------------------------------------- */
+
+uint64_t disk_scratch(uint64_t *lba)
+{
+	const struct nvme_info *in = nvme_get_info(disk0.ctrl);
+	uint64_t n = MIN(DISK_SCRATCH / in->block_size, in->blocks);
+
+	*lba = in->blocks - n;
+	return n;
+}
 
 static uint64_t scratch_blocks(const struct nvme_info *in)
 {
-	return MIN(DISK_SCRATCH / in->block_size, in->blocks);
+	uint64_t lba;
+
+	return disk_scratch(&lba);
 }
 
 static void print_stats(const struct nvme_stats *s)
@@ -245,138 +341,15 @@ static int disk_info(void)
 		"rest)\n",
 		(unsigned long long)(in->blocks - sb), (unsigned long long)(in->blocks - 1),
 		(unsigned long long)((sb * in->block_size) >> 20));
+	uint64_t resets, recovered;
+	const char *state = nvme_state(disk0.ctrl, &resets, &recovered);
+	kprintf("  state     %s; controller resets %llu, recoveries %llu\n", state,
+		(unsigned long long)resets, (unsigned long long)recovered);
+	kprintf("  polls     %llu, the longest %llu us (with the done() callbacks it ran)\n",
+		(unsigned long long)polls, (unsigned long long)(poll_max * 1000000 / timer_freq()));
+	disk_test_status();
 	print_stats(nvme_get_stats(disk0.ctrl));
 	return 0;
-}
-
-/* splitmix64: a different word for every (seed, lba, index). */
-static uint64_t pattern_word(uint64_t seed, uint64_t lba, uint64_t i)
-{
-	uint64_t z = seed + lba * 0x9e3779b97f4a7c15ull + (i + 1) * 0xbf58476d1ce4e5b9ull;
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static void fill_pattern(uint64_t *buf, uint64_t lba, uint64_t nblocks, uint32_t bs, uint64_t seed)
-{
-	uint64_t per = bs / sizeof(uint64_t);
-
-	for (uint64_t b = 0; b < nblocks; b++)
-		for (uint64_t i = 0; i < per; i++)
-			buf[b * per + i] = pattern_word(seed, lba + b, i);
-}
-
-/* Reports the first difference and how many words differ; 0 if none. */
-static uint64_t verify_pattern(const uint64_t *buf, uint64_t lba, uint64_t nblocks, uint32_t bs,
-			       uint64_t seed)
-{
-	uint64_t per = bs / sizeof(uint64_t), bad = 0;
-
-	for (uint64_t w = 0; w < nblocks * per; w++) {
-		uint64_t want = pattern_word(seed, lba + w / per, w % per);
-		if (buf[w] == want)
-			continue;
-		if (!bad++)
-			kprintf("disk test: MISMATCH at lba %llu byte %llu: wrote 0x%016llx, read "
-				"0x%016llx\n",
-				(unsigned long long)(lba + w / per),
-				(unsigned long long)(w % per * 8), (unsigned long long)want,
-				(unsigned long long)buf[w]);
-	}
-	return bad;
-}
-
-static uint64_t ticks_ms(uint64_t t)
-{
-	return t * 1000 / timer_freq();
-}
-
-/* Tenths of MiB/s, integer only. */
-static uint64_t rate10(uint64_t mib, uint64_t ticks)
-{
-	return ticks ? mib * 10 * timer_freq() / ticks : 0;
-}
-
-static void print_rates(unsigned mib, uint64_t tw, uint64_t tr, uint64_t lba, uint64_t n,
-			uint64_t seed)
-{
-	uint64_t w = rate10(mib, tw), r = rate10(mib, tr);
-
-	kprintf("disk test: write %llu.%llu MiB/s (with flush), read %llu.%llu MiB/s; lba "
-		"%llu-%llu, seed 0x%016llx\n",
-		(unsigned long long)(w / 10), (unsigned long long)(w % 10),
-		(unsigned long long)(r / 10), (unsigned long long)(r % 10), (unsigned long long)lba,
-		(unsigned long long)(lba + n - 1), (unsigned long long)seed);
-}
-
-/* Write + flush, then read back; the ticks each half took in t[0], t[1]. */
-static int timed_io(uint64_t lba, uint64_t n, const void *wbuf, void *rbuf, uint64_t t[2])
-{
-	uint64_t t0 = timer_now();
-	int e = nvme_write(disk0.ctrl, lba, (uint32_t)n, wbuf);
-
-	if (!e)
-		e = nvme_flush(disk0.ctrl);
-	uint64_t t1 = timer_now();
-	if (!e)
-		e = nvme_read(disk0.ctrl, lba, (uint32_t)n, rbuf);
-	t[0] = t1 - t0;
-	t[1] = timer_now() - t1;
-	if (e)
-		kprintf("disk test: FAIL: I/O error %d (see the nvme: line above)\n", e);
-	return e;
-}
-
-/* Writes, flushes, reads back into another buffer, compares. The seed
- * changes every run, so data left by an earlier run cannot pass. */
-static int run_test(unsigned mib, uint64_t lba, uint64_t *wbuf, uint64_t *rbuf)
-{
-	const struct nvme_info *in = nvme_get_info(disk0.ctrl);
-	uint64_t n = ((uint64_t)mib << 20) / in->block_size, t[2];
-	uint64_t seed = timer_now() ^ (++test_runs * 0xd1b54a32d192ed03ull);
-
-	fill_pattern(wbuf, lba, n, in->block_size, seed);
-	memset(rbuf, 0, (size_t)mib << 20);
-	if (timed_io(lba, n, wbuf, rbuf, t))
-		return 1;
-	uint64_t bad = verify_pattern(rbuf, lba, n, in->block_size, seed);
-	if (bad) {
-		kprintf("disk test: FAIL: %llu of %llu words differ\n", (unsigned long long)bad,
-			(unsigned long long)(n * in->block_size / 8));
-		return 1;
-	}
-	kprintf("disk test: wrote %u MiB, read back, verified OK (%llu ms write, %llu ms read)\n",
-		mib, (unsigned long long)ticks_ms(t[0]), (unsigned long long)ticks_ms(t[1]));
-	print_rates(mib, t[0], t[1], lba, n, seed);
-	return 0;
-}
-
-static int disk_test(int argc, char **argv)
-{
-	const struct nvme_info *in = nvme_get_info(disk0.ctrl);
-	uint64_t sb = scratch_blocks(in), max_mib = (sb * in->block_size) >> 20;
-	unsigned long mib = argc > 2 ? strtoul(argv[2], NULL, 0) : DISK_TEST_DEFAULT;
-
-	if (!mib || mib > max_mib) {
-		kprintf("disk test: size must be 1..%llu MiB (the scratch area)\n",
-			(unsigned long long)max_mib);
-		return 1;
-	}
-	uint64_t bytes = (uint64_t)mib << 20;
-	uint64_t w = mem_alloc(bytes, PAGE_SIZE), r = mem_alloc(bytes, PAGE_SIZE);
-	int rc = 1;
-	if (w && r)
-		rc = run_test((unsigned)mib, in->blocks - sb, (uint64_t *)(uintptr_t)w,
-			      (uint64_t *)(uintptr_t)r);
-	else
-		kprintf("disk test: cannot allocate 2 x %lu MiB\n", mib);
-	if (w)
-		mem_free(w, bytes);
-	if (r)
-		mem_free(r, bytes);
-	return rc;
 }
 
 /* ---- test-only: `disk dmafault` ------------------------------------------ */
@@ -420,20 +393,32 @@ static const char *cmd_outcome(int e)
 	return e == -ETIMEDOUT ? "a timeout" : "an error";
 }
 
-static int dmafault_verdict(int e, const struct smmu_fault *f, bool untouched)
+static struct {
+	struct nvme_req req;
+	uint64_t pa, len, t0;
+	bool busy;
+} dmaf;
+
+/* The page stays allocated: a test reads it from outside (QEMU's monitor)
+ * after the verdict, and nothing else may have reused it by then. */
+static void dmafault_done(struct nvme_req *r, int e)
 {
-	if (e && f && untouched) {
+	smmu_poll_events();
+	const struct smmu_fault *f = find_fault(disk0.sid, dmaf.pa, dmaf.len, dmaf.t0);
+	bool untouched = still_pattern(dmaf.pa, dmaf.len);
+
+	if (e && f && untouched)
 		kprintf("disk dmafault: command failed with %s, SMMU recorded F_TRANSLATION at "
 			"0x%llx, memory untouched: PASS\n",
 			cmd_outcome(e), (unsigned long long)f->iova);
-		return 0;
-	}
-	kprintf("disk dmafault: FAIL: command %s; %s; %s\n",
-		e ? "failed" : "completed without error (the device saw no failure)",
-		f ? "SMMU recorded F_TRANSLATION"
-		  : "no F_TRANSLATION recorded for nvme0's stream at the page",
-		untouched ? "memory untouched" : "the page was overwritten: DMA reached memory");
-	return 1;
+	else
+		kprintf("disk dmafault: FAIL: command %s; %s; %s\n",
+			e ? "failed" : "completed without error (the device saw no failure)",
+			f ? "SMMU recorded F_TRANSLATION"
+			  : "no F_TRANSLATION recorded for nvme0's stream at the page",
+			untouched ? "memory untouched"
+				  : "the page was overwritten: DMA reached memory");
+	dmaf.busy = false;
 }
 
 /* A read aimed at a page the nvme0 domain does not map. */
@@ -441,22 +426,36 @@ static int disk_dmafault(void)
 {
 	const struct nvme_info *in = nvme_get_info(disk0.ctrl);
 	uint32_t n = in->block_size >= PAGE_SIZE ? 1 : (uint32_t)(PAGE_SIZE / in->block_size);
-	uint64_t len = (uint64_t)n * in->block_size, pa = mem_alloc(len, PAGE_SIZE);
+	uint64_t len = (uint64_t)n * in->block_size, pa;
 
+	if (dmaf.busy) {
+		kprintf("disk dmafault: already running\n");
+		return 1;
+	}
+	pa = mem_alloc(len, PAGE_SIZE);
 	if (!pa) {
 		kprintf("disk dmafault: cannot allocate a page\n");
 		return 1;
 	}
 	fill_bytes(pa, len);
-	kprintf("disk dmafault: reading lba %llu into unmapped 0x%llx (stream 0x%x)\n",
-		(unsigned long long)(in->blocks - scratch_blocks(in)), (unsigned long long)pa,
-		disk0.sid);
-	uint64_t t0 = timer_now();
-	int e = nvme_read_raw(disk0.ctrl, in->blocks - scratch_blocks(in), n, pa);
-	smmu_poll_events();
-	int rc = dmafault_verdict(e, find_fault(disk0.sid, pa, len, t0), still_pattern(pa, len));
-	mem_free(pa, len);
-	return rc;
+	dmaf.pa = pa, dmaf.len = len, dmaf.t0 = timer_now();
+	dmaf.req = (struct nvme_req){.op = NVME_OP_READ,
+				     .raw = true,
+				     .lba = in->blocks - scratch_blocks(in),
+				     .nblocks = n,
+				     .pa = pa,
+				     .done = dmafault_done};
+	kprintf("disk dmafault: reading lba %llu into unmapped 0x%llx-0x%llx (stream 0x%x), "
+		"which holds 0x%02x bytes\n",
+		(unsigned long long)dmaf.req.lba, (unsigned long long)pa,
+		(unsigned long long)(pa + len - 1), disk0.sid, PATTERN_BYTE);
+	dmaf.busy = true;
+	if (disk_submit(&dmaf.req)) {
+		dmaf.busy = false;
+		mem_free(pa, len);
+		return 1;
+	}
+	return 0;
 }
 
 /* ---- test-only: `disk rogue` --------------------------------------------- */
@@ -632,5 +631,7 @@ int cmd_disk(int argc, char **argv)
 		return usage();
 	if (!disk0.ctrl || !*sub)
 		return disk_info();
-	return !strcmp(sub, "test") ? disk_test(argc, argv) : disk_dmafault();
+	if (!strcmp(sub, "test"))
+		return disk_test_start(argc > 2 ? argv[2] : NULL);
+	return disk_dmafault();
 }

@@ -507,9 +507,105 @@ def make_rogue_img():
         f.truncate(16 << 20)
 
 
+# What tessera says it did is checked from outside: the NVMe image file
+# after QEMU exits, guest-physical memory and device registers through
+# QEMU's monitor (HMP on a unix socket), DMA aborts through QEMU's SMMUv3
+# trace events.
+
+def hmp_opts(name):
+    """QEMU options for a monitor socket in the test's run directory."""
+    return f"-monitor unix:build/test-run/{name}/hmp.sock,server=on,wait=off"
+
+
+def hmp(m, cmd, timeout=20):
+    """Runs one HMP command; returns its output (without echo and prompt)."""
+    import socket
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    sock.connect(str(m.dir / "hmp.sock"))
+    buf = b""
+
+    def until_prompt():
+        nonlocal buf
+        while b"(qemu) " not in buf:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise TestFailure(f"monitor closed during {cmd!r}")
+            buf += chunk
+        out, buf = buf.split(b"(qemu) ", 1)
+        return out
+    try:
+        until_prompt()
+        sock.sendall(cmd.encode() + b"\n")
+        out = until_prompt().decode("latin-1")
+    finally:
+        sock.close()
+    out = re.sub(r"\x1b\[[0-9;]*[A-Za-z]|\r", "", out)
+    return out.split("\n", 1)[1] if "\n" in out else ""
+
+
+def pmem(m, addr, size):
+    """size bytes of guest-physical memory at addr, read by QEMU itself."""
+    from harness import TOP
+    path = m.dir / f"pmem-{addr:x}.bin"
+    # relative to QEMU's cwd: HMP would read a leading '/' as a division
+    out = hmp(m, f"pmemsave 0x{addr:x} {size} {path.relative_to(TOP)}")
+    check(path.exists(), f"pmemsave 0x{addr:x} {size}: no file ({out.strip()!r})")
+    data = path.read_bytes()
+    check(len(data) == size, f"pmemsave 0x{addr:x}: {len(data)} bytes, expected {size}")
+    return data
+
+
+def xp32(m, addr):
+    """One 32-bit word of physical address space (MMIO too), via HMP xp."""
+    out = hmp(m, f"xp /1wx 0x{addr:x}")
+    return int(need(out, r":\s*0x([0-9a-f]+)", f"xp output for 0x{addr:x}").group(1), 16)
+
+
+MASK64 = (1 << 64) - 1
+
+
+def pattern_words(seed, lba, per):
+    """kernel/io/disk_test.c pattern_word(seed, lba, 0..per-1), independently."""
+    base = (seed + lba * 0x9e3779b97f4a7c15) & MASK64
+    for i in range(per):
+        z = (base + (i + 1) * 0xbf58476d1ce4e5b9) & MASK64
+        z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & MASK64
+        yield z ^ (z >> 31)
+
+
+def check_image(path, first, last, seed, bs=512):
+    """Blocks first..last of the image file hold the pattern of seed."""
+    import array
+    per = bs // 8
+    with open(path, "rb") as f:
+        f.seek(first * bs)
+        data = f.read((last - first + 1) * bs)
+    check(len(data) == (last - first + 1) * bs, f"image {path} too short for lba {last}")
+    words = array.array("Q")
+    words.frombytes(data)
+    if sys.byteorder != "little":
+        words.byteswap()
+    for lba in range(first, last + 1):
+        want = list(pattern_words(seed, lba, per))
+        got = words[(lba - first) * per:(lba - first + 1) * per].tolist()
+        if got != want:
+            i = next(k for k in range(per) if got[k] != want[k])
+            raise TestFailure(f"image lba {lba} word {i}: 0x{got[i]:016x}, pattern says "
+                              f"0x{want[i]:016x} (seed 0x{seed:016x})")
+
+
+def disk_test_verdict(m, mib, timeout=120):
+    """Waits for `disk test`'s verdict; returns (first lba, last lba, seed) of its last pass."""
+    m.expect(rf"disk test: wrote {mib} MiB, read back, verified OK", timeout)
+    r = m.expect(r"last pass lba (\d+)-(\d+), seed 0x([0-9a-f]{16})", 10)
+    return int(r.group(1)), int(r.group(2)), int(r.group(3), 16)
+
+
 @test(config=TEST_CONFIG, smp=4)
 def disk_io(m):
-    """NVMe identify and a multi-megabyte write/read/verify through the SMMU."""
+    """NVMe identify and a multi-megabyte write/read/verify through the SMMU, checked in the image."""
     m.wait_prompt()
     out = m.transcript()
     need(out, r"smmu: enabled, .*all streams abort by default", "SMMU takeover line")
@@ -517,36 +613,94 @@ def disk_io(m):
          "disk identify line")
     out = m.command("disk")
     need(out, r"tessera0", "serial in 'disk'")
-    out = m.command("disk test 16", timeout=120)
-    need(out, r"disk test: wrote 16 MiB, read back, verified OK", "verified disk test")
+    out = m.command("disk test 16")
+    need(out, r"disk test: started: 16 MiB over lba 393216-425983 in 1 pass", "test start line")
+    first, last, seed = disk_test_verdict(m, 16)
+    check((first, last) == (393216, 425983), f"last pass lba {first}-{last}, expected the "
+          "scratch area's first 16 MiB (393216-425983)")
     out = m.command("smmu")
     need(out, r"0x0*10\b.*nvme0", "nvme0's stream in 'smmu'")
     reject(m.transcript(), r"CRASH|smmu: global error|smmu: fault:", "SMMU error or crash")
     poweroff(m)
+    check_image(m.dir / "nvme.img", first, last, seed)
 
 
-@test(config=TEST_CONFIG, smp=4)
+def dma_trace(name):
+    """QEMU options tracing SMMU translations and aborts into qemu.log (not the console)."""
+    return (f"-D build/test-run/{name}/qemu.log -trace smmuv3_record_event "
+            "-trace smmuv3_translate_abort -trace smmu_iotlb_lookup_miss")
+
+
+def qemu_log(m):
+    path = m.dir / "qemu.log"
+    return path.read_text("latin-1") if path.exists() else ""
+
+
+
+@test(config=TEST_CONFIG, smp=4, qemu_extra=f"{hmp_opts('dma_fault')} {dma_trace('dma_fault')}")
 def dma_fault(m):
     """DMA to an address outside the NVMe's domain: translation fault, failed I/O, memory untouched."""
     m.wait_prompt()
-    out = m.command("disk dmafault", timeout=60)
-    need(out, r"disk dmafault: command failed with .*SMMU recorded F_TRANSLATION at 0x[0-9a-f]+"
-              r".*memory untouched: PASS", "dmafault PASS line")
+    out = m.command("disk dmafault")
+    r = need(out, r"disk dmafault: reading lba (\d+) into unmapped 0x([0-9a-f]+)-0x([0-9a-f]+)",
+             "dmafault start line")
+    lba, lo, hi = int(r.group(1)), int(r.group(2), 16), int(r.group(3), 16)
+    m.expect(r"disk dmafault: command failed with .*SMMU recorded F_TRANSLATION at 0x[0-9a-f]+"
+             r".*memory untouched: PASS", 30)
     need(m.transcript(), r"smmu: fault: stream 0x0*10\b.*nvme0.*F_TRANSLATION",
          "the SMMU's fault log line naming stream and owner")
-    out = m.command("disk test 2", timeout=60)  # the disk still works afterwards
-    need(out, r"verified OK", "disk works after the fault")
+    # from outside: QEMU's SMMU model logged the event at that page, and the page
+    # still holds the 0xa5 fill while the block read from disk does not
+    text = qemu_log(m)
+    looked = [int(a, 16) for a in re.findall(r"smmu_iotlb_lookup_miss.*?addr=0x([0-9a-f]+)", text)]
+    check(any(lo <= a <= hi for a in looked), f"QEMU's SMMU never translated an address in "
+          f"0x{lo:x}-0x{hi:x}: the device was not aimed there")
+    need(text, r"smmuv3_record_event SMMU_EVT_F_TRANSLATION sid=0x10\b",
+         "QEMU's SMMU recording F_TRANSLATION for nvme0's stream")
+    page = pmem(m, lo, hi - lo + 1)
+    check(page == b"\xa5" * len(page), "the page the device was aimed at changed (seen by QEMU)")
+    with open(m.dir / "nvme.img", "rb") as f:
+        f.seek(lba * 512)
+        block = f.read(512)
+    check(block != b"\xa5" * 512, "the block read holds 0xa5 itself: the check above proves nothing")
+    out = m.command("disk test 2")
+    disk_test_verdict(m, 2, 60)  # the disk still works afterwards
     poweroff(m)
 
 
-@test(config=TEST_CONFIG, smp=4, qemu_extra=ROGUE_DISK)
+@test(config=TEST_CONFIG, smp=4, qemu_extra=f"{ROGUE_DISK} {hmp_opts('rogue_dma')} {dma_trace('rogue_dma')}")
 def rogue_dma(m):
     """A second NVMe that nobody owns cannot write memory: its stream stays in abort."""
     m.wait_prompt()
     need(m.transcript(), r"disk: NVMe .* left unowned", "the second NVMe left unowned")
     out = m.command("disk rogue", timeout=90)
+    r = need(out, r"disk rogue: (\w\w):(\w\w)\.(\w) \(stream 0x([0-9a-f]+)", "rogue start line")
+    bus, dev, fn, sid = (int(r.group(i), 16) for i in range(1, 5))
     need(out, r"disk rogue: unowned controller's DMA was blocked .*memory untouched: PASS",
          "rogue PASS line")
+    # from outside: QEMU's SMMU aborted the rogue's stream ...
+    aborts = [int(a, 16) for a in re.findall(
+        rf"smmuv3_translate_abort.*sid=0x0*{sid:x}\b.*?iova[:=]0x([0-9a-f]+)", qemu_log(m))]
+    check(aborts, f"no QEMU smmuv3_translate_abort for stream 0x{sid:x}")
+    # ... and where its registers point, memory is as tessera filled it: the
+    # admin CQ never got an entry, the Identify buffer its first SQE names never data
+    info = hmp(m, "info pci")
+    dm = need(info, rf"Bus\s+{bus}, device\s+{dev}, function {fn}:.*?BAR0: 64 bit memory at "
+                    r"0x([0-9a-f]+)", "the rogue's BAR0 in 'info pci'", flags=re.S)
+    bar = int(dm.group(1), 16)
+    asq = xp32(m, bar + 0x28) | xp32(m, bar + 0x2c) << 32
+    acq = xp32(m, bar + 0x30) | xp32(m, bar + 0x34) << 32
+    aqa = xp32(m, bar + 0x24)
+    check(asq and acq, f"rogue ASQ 0x{asq:x} ACQ 0x{acq:x}: tessera never programmed it")
+    check(asq in aborts, f"QEMU never aborted the rogue's fetch from its admin SQ 0x{asq:x}")
+    sqe = pmem(m, asq, 64)
+    check(sqe[0] == 0x06, f"the rogue's first admin command has opcode 0x{sqe[0]:02x}, not "
+          "Identify (0x06)")
+    prp1 = int.from_bytes(sqe[24:32], "little")
+    ident = pmem(m, prp1, 4096)
+    check(ident == b"\xa5" * 4096, f"the rogue's Identify buffer at 0x{prp1:x} changed")
+    cq = pmem(m, acq, (((aqa >> 16) & 0xfff) + 1) * 16)
+    check(cq == bytes(len(cq)), f"the rogue's admin CQ at 0x{acq:x} holds data: DMA reached it")
     poweroff(m)
 
 
@@ -584,6 +738,97 @@ def debug_reset(m):
     clean = len(re.findall(r"\[resetter\] TGUEST-DBG clean", out))
     check(clean >= 3, f"only {clean} boots reported clean debug registers")
     poweroff(m)
+
+
+def heartbeats(m):
+    """The last TGUEST-ALIVE count of the CPU 0 guest so far (0 if none)."""
+    beats = re.findall(r"\[beat\] TGUEST-ALIVE (\d+)", m.transcript())
+    return int(beats[-1]) if beats else 0
+
+
+def answers_quickly(m, line, answer, secs=5):
+    """line gets its answer at a prompt within secs (host time, not scaled)."""
+    t0 = time.monotonic()
+    out = m.command(line, timeout=secs)
+    took = time.monotonic() - t0
+    need(out, answer, f"answer to {line!r}")
+    check(took < secs, f"{line!r} took {took:.1f} s")
+    return took
+
+
+@test(config=cfg("disk-cpu0"), smp=4)
+def disk_responsive(m):
+    """A 1 GiB disk test runs from interrupts: the shell answers and CPU 0's guest keeps beating."""
+    m.wait_prompt()
+    m.expect(r"\[beat\] TGUEST-ALIVE 3\b", 60)
+    out = m.command("disk test 1024")
+    need(out, r"disk test: started: 1024 MiB over lba 393216-524287 in 16 pass", "start line")
+    beats0, slowest, answered = heartbeats(m), 0.0, 0
+    while "verified OK" not in m.transcript() and "disk test: FAIL" not in m.transcript():
+        slowest = max(slowest, answers_quickly(m, "list", r"beat\s+running"))
+        slowest = max(slowest, answers_quickly(m, "disk", r"test      (running|not running)"))
+        answered += 2
+        time.sleep(0.5)
+    first, last, seed = disk_test_verdict(m, 1024, 10)
+    need(m.transcript(), r"disk test: pass 15 of 16 verified \(960 MiB so far\)", "pass lines")
+    beats = heartbeats(m) - beats0
+    polls = need(m.command("disk"), r"polls     (\d+), the longest (\d+) us", "poll counters")
+    check(answered >= 4, f"only {answered} commands answered during the test: it ended too "
+          "soon to show anything")
+    check(beats >= 5, f"CPU 0's guest beat {beats} times during the disk test")
+    print(f"  disk_responsive: {answered} commands answered during 1 GiB, slowest "
+          f"{slowest:.2f} s; {beats} heartbeats of the CPU 0 guest; {polls.group(1)} polls, "
+          f"longest {polls.group(2)} us", flush=True)
+    poweroff(m)
+    check_image(m.dir / "nvme.img", first, last, seed)
+
+
+@test(config=cfg("disk-cpu0"), smp=4, qemu_extra=hmp_opts("disk_hang"))
+def disk_hang(m):
+    """A controller that stops completing: timeout, reset, re-initialisation, the request sent
+    again and verified; one that stays hung fails the request with a reason; the shell and
+    CPU 0's guest carry on throughout, and the disk works afterwards."""
+    m.wait_prompt()
+    m.expect(r"\[beat\] TGUEST-ALIVE 3\b", 60)
+    # 4 KiB/s: after the first request (the bucket starts empty) nothing completes
+    hmp(m, "block_set_io_throttle nvme0 4096 0 0 0 0 0")
+    out = m.command("disk test 16")
+    need(out, r"disk test: started: 16 MiB", "start line")
+    beats0, t0 = heartbeats(m), time.monotonic()
+    answers_quickly(m, "list", r"beat\s+running")
+    answers_quickly(m, "disk", r"test      running")
+    to = m.expect(r"nvme: 00:02\.0: (write|read|flush) lba \d+: timed out: no completion "
+                  r"within 5000 ms", 30)
+    hung = time.monotonic() - t0
+    m.expect(r"nvme: 00:02\.0: command timed out; resetting the controller \(attempt 1 of 3\)",
+             5)
+    m.expect(r"nvme: 00:02\.0: controller reset and re-initialised; [1-9]\d* request\(s\) sent "
+             r"again", 30)
+    check(heartbeats(m) - beats0 >= 10, f"CPU 0's guest beat {heartbeats(m) - beats0} times "
+          f"in the {hung:.0f} s the controller hung")
+    answers_quickly(m, "list", r"beat\s+running")
+    hmp(m, "block_set_io_throttle nvme0 0 0 0 0 0 0")  # the resent requests may now complete
+    first, last, seed = disk_test_verdict(m, 16, 60)
+    out = m.command("disk")
+    need(out, r"state     live; controller resets 1, recoveries 1", "reset counters in 'disk'")
+    need(out, r"timeouts 1\b", "the timeout counted")
+    out = m.command("disk test 4")  # and the disk keeps working
+    disk_test_verdict(m, 4, 60)
+    # a controller that stays hung: the request fails after its one resend, saying why
+    hmp(m, "block_set_io_throttle nvme0 4096 0 0 0 0 0")
+    m.command("disk test 2")
+    m.expect(r"command timed out; resetting the controller \(attempt 1 of 3\)", 30)
+    m.expect(r"controller reset and re-initialised", 30)
+    m.expect(r"(write|read|flush) lba \d+ \(\d+ blocks\) failed: still no completion after a "
+             r"controller reset", 30)
+    m.expect(r"disk test: FAIL: I/O error -\d+ \(no completion, even after a controller "
+             r"reset\) in pass 1", 60)
+    answers_quickly(m, "list", r"beat\s+running")
+    hmp(m, "block_set_io_throttle nvme0 0 0 0 0 0 0")
+    m.command("disk test 4")
+    first, last, seed = disk_test_verdict(m, 4, 60)
+    poweroff(m)
+    check_image(m.dir / "nvme.img", first, last, seed)
 
 
 # ---- runner ----
