@@ -391,7 +391,7 @@ def ipi_delivery(m):
     fails = re.findall(r"^\[ipi\] TGUEST-IPI .*FAIL.*", out, re.M)
     check(not fails and done.group(1) == "0", f"SGIs lost: {fails}")
     check([p[0] for p in passes] == ["spin", "wfi", "both"], f"passes {passes}")
-    for name, _, sent, taken, _, back in passes:
+    for name, _, sent, taken, late, back in passes:
         check(int(sent) == 25000 and taken == sent, f"{name}: {taken} of {sent} taken")
         check(int(back) == (int(sent) if name == "both" else 0), f"{name}: {back} back")
         check(late == "0", f"{name}: {late} SGIs taken only after 65,536 spins of the sender")
