@@ -215,6 +215,12 @@ void disk_init(void)
 
 /* ---- asynchronous I/O: who polls the driver, and when ------------------- */
 
+uint64_t disk_next_poll(void)
+{
+	uint64_t when = __atomic_load_n(&poll_at, __ATOMIC_RELAXED);
+	return this_cpu()->id == boot_cpu ? when : UINT64_MAX;
+}
+
 /* The EL2 timer is shared with the scheduler, which programs it for slice
  * ends and wake-ups without looking: never push an earlier expiry later,
  * and re-arm on every interrupt (disk_service), since a later write by the

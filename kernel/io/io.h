@@ -40,6 +40,9 @@ bool disk_geometry(uint32_t *block_size, uint64_t *blocks);
  * timer armed for the next time; the IRQ dispatch calls it after every
  * interrupt on every CPU. Cheap when the disk is idle. */
 void disk_service(void);
+/* When this CPU must next poll the disk (UINT64_MAX: never): whoever
+ * programs the EL2 timer here (the scheduler) arms it no later than that. */
+uint64_t disk_next_poll(void);
 /* The scratch area `disk test` may overwrite: its first lba, block count. */
 uint64_t disk_scratch(uint64_t *lba);
 struct nvme_ctrl;

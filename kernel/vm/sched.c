@@ -7,6 +7,7 @@
  * WFI. Requests from other CPUs arrive as a field change plus SGI_KICK.
  */
 #include "kernel/vm/vm.h"
+#include "kernel/io/io.h"
 
 #define SLICE_MS 10
 
@@ -78,6 +79,7 @@ bool sched_others_eligible(struct vcpu *self)
  * it). */
 static void arm_hyp_timer(uint64_t when)
 {
+	when = MIN(when, disk_next_poll()); /* the disk shares this timer */
 	write_sysreg(cnthp_cval_el2, when);
 	write_sysreg(cnthp_ctl_el2, 1);
 	isb();
@@ -99,7 +101,7 @@ static uint64_t earliest_wakeup(struct vcpu *head)
 
 static void arm_wakeup(struct vcpu *head)
 {
-	uint64_t when = earliest_wakeup(head);
+	uint64_t when = MIN(earliest_wakeup(head), disk_next_poll());
 	if (when != UINT64_MAX)
 		arm_hyp_timer(when);
 }
