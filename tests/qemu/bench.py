@@ -139,8 +139,64 @@ def nvme_smmu():
         f"smmu_map_2m: {m2} instructions, smmu_unmap_2m: {u2} instructions (one 2 MiB block)",
     ]
 
+EXIT_ROWS = [  # (key, what, issue 8's target in net instructions)
+    ("hvc", "HVC round trip (PSCI_VERSION)", 120),
+    ("gicd_read", "emulated GICD register read (TYPER)", 150),
+    ("gicr_read", "emulated GICR register read (TYPER)", 150),
+    ("sgi_wfi", "SGI to another vCPU in WFI, until its handler ran", 500),
+    ("sgi_self", "SGI to self, until the handler ran", 300),
+    ("timer", "virtual timer: expiry to guest handler", 150),
+    ("eoi", "EOI (ICC_EOIR1_EL1)", 0),
+    ("unknown_hvc", "unknown HVC function ID", 120),
+]
+EXITS_LINE = r"TGUEST-EXITS hvc=(\d+) unknown_hvc=(\d+) gicd_read=(\d+) gicr_read=(\d+)"
+EXITS_LINE2 = r"TGUEST-EXITS sgi_wfi=(\d+) sgi_self=(\d+) eoi=(\d+) timer=(\d+) loop=(\d+)"
 
-BENCHMARKS = [boot_instructions, trap_costs, linux_ratio, nvme_smmu]
+
+def parse_exits(text):
+    a, b = re.search(EXITS_LINE, text), re.search(EXITS_LINE2, text)
+    if not a or not b:
+        return None
+    keys = ["hvc", "unknown_hvc", "gicd_read", "gicr_read", "sgi_wfi", "sgi_self", "eoi",
+            "timer", "loop"]
+    vals = [int(x) / 1000 for x in a.groups() + b.groups()]  # ps per iteration -> instructions
+    return dict(zip(keys, vals))
+
+
+def exits_bare():
+    dtb = TOP / "build" / "guests" / "virt-smp2-256M.dtb"
+    subprocess.run(["make", "-s", str(dtb.relative_to(TOP))], cwd=TOP, check=True)
+    cmd = [os.environ.get("QEMU", "qemu-system-aarch64"), "-M", "virt,gic-version=3",
+           "-cpu", "max,pauth-impdef=on", "-smp", "2", "-m", "256", "-nographic",
+           "-icount", "shift=0,align=off", "-kernel", str(TOP / "build/guests/tguest.elf"),
+           "-dtb", str(dtb), "-append", "tguest.mode=exits"]
+    out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=600,
+                         text=True, errors="replace").stdout
+    r = parse_exits(out)
+    if not r:
+        raise TestFailure("bare QEMU: no TGUEST-EXITS lines", out[-3000:])
+    return r
+
+
+def exit_costs():
+    """Issue 8's exit table: the same guest loop under tessera and on bare QEMU."""
+    with Machine("bench_exits", config=CONFIGS / "bench-exits.dts", icount=True,
+                 deadline=time.monotonic() + 600) as m:
+        m.expect(EXITS_LINE2, timeout=300)
+        m.expect(r"exits: stopped", timeout=60)
+        t = parse_exits(m.transcript())
+        m.send("poweroff")
+        m.wait_exit(60)
+    b = exits_bare()
+    lines = []
+    for key, what, target in EXIT_ROWS:
+        net = t[key] - b[key]
+        lines.append(f"exit_{key}: {net:.0f} net instructions (tessera {t[key]:.0f}, bare "
+                     f"{b[key]:.0f}; {what}; target <= {target})")
+    return lines
+
+
+BENCHMARKS = [boot_instructions, trap_costs, exit_costs, linux_ratio, nvme_smmu]
 
 
 def main():

@@ -191,6 +191,10 @@ void tguest_main(uint64_t x0)
 		run_ipi();
 		system_off();
 	}
+	if (!tg_strncmp(mode, "exits", 6)) {
+		run_exitbench();
+		system_off();
+	}
 	if (tg_strncmp(mode, "all", 4))
 		tg_printf("TGUEST: unknown mode %s, running all\n", mode);
 	run_all();

@@ -219,7 +219,8 @@ void run_all(void);
 void __attribute__((noreturn)) run_reset(void);
 void __attribute__((noreturn)) run_idle(const char *name, unsigned period_ms);
 void __attribute__((noreturn)) run_bench(void);
-void run_ipi(void); /* ipi.c */
+void run_ipi(void);	  /* ipi.c */
+void run_exitbench(void); /* exitbench.c */
 void ipi_secondary_burst(struct cpu_state *c);
 extern volatile uint32_t ipi_bursts;
 
