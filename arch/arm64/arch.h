@@ -235,6 +235,11 @@ uint64_t timer_freq(void);
 uint64_t timer_ns_to_ticks(uint64_t ns);
 void timer_udelay(uint64_t us);
 void timer_hyp_irq(void);
+/* The interrupt outputs of the EL1 virtual and physical timers on this CPU
+ * (a loaded guest's): TIMER_LINE_* bits. */
+#define TIMER_LINE_VIRT 1u
+#define TIMER_LINE_PHYS 2u
+unsigned timer_guest_lines(void);
 
 /* ---- PSCI client (psci.c) ---- */
 enum psci_conduit { PSCI_NONE, PSCI_SMC, PSCI_HVC };

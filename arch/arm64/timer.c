@@ -44,3 +44,20 @@ void timer_hyp_irq(void)
 	write_sysreg(cnthp_ctl_el2, 2); /* IMASK */
 	isb();
 }
+
+#define CTL_ENABLE  BIT(0)
+#define CTL_IMASK   BIT(1)
+#define CTL_ISTATUS BIT(2)
+
+/* A timer's interrupt output: enabled, not masked, condition met (ISTATUS
+ * is UNKNOWN while ENABLE is 0, so it alone does not say). */
+static bool line(uint64_t ctl)
+{
+	return (ctl & (CTL_ENABLE | CTL_IMASK | CTL_ISTATUS)) == (CTL_ENABLE | CTL_ISTATUS);
+}
+
+unsigned timer_guest_lines(void)
+{
+	unsigned v = line(read_sysreg(cntv_ctl_el0)) ? TIMER_LINE_VIRT : 0;
+	return v | (line(read_sysreg(cntp_ctl_el0)) ? TIMER_LINE_PHYS : 0);
+}

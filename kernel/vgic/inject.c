@@ -6,16 +6,22 @@
  */
 #include "kernel/vgic/internal.h"
 
+/* A new line level: level-triggered inputs are pending while it is high;
+ * an edge-configured one latches on the rising edge only. */
+static void set_line(struct vgic_irq *irq, bool level)
+{
+	if (irq->edge && level && !irq->level)
+		irq->latch = true;
+	irq->level = level;
+}
+
 void vgic_set_level(struct vgic *g, unsigned vcpu, unsigned intid, bool level)
 {
 	uint32_t kick = 0;
 	vgic_enter(g);
 	struct vgic_irq *irq = vgic_irq_of(g, vcpu, intid);
 	if (irq) {
-		/* an edge-configured input latches on its rising edge */
-		if (irq->edge && level && !irq->level)
-			irq->latch = true;
-		irq->level = level;
+		set_line(irq, level);
 		vgic_note(g, irq, VGIC_NO_VCPU, &kick);
 	}
 	vgic_leave(g, kick);
@@ -44,10 +50,37 @@ void vgic_inject_hw(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pint
 	if (irq) {
 		irq->hw = true;
 		irq->pintid = (uint16_t)pintid;
-		irq->latch = true;
+		irq->phys_active = true;
+		set_line(irq, true);
 		vgic_note(g, irq, VGIC_NO_VCPU, &kick);
 	}
 	vgic_leave(g, kick);
+}
+
+/* Active in the guest: in an LR as active (the guest's EOI will
+ * deactivate the physical interrupt) or set active through ISACTIVER. */
+static bool guest_holds(const struct vgic_irq *irq)
+{
+	return irq->active || (irq->lr_state & VGIC_LR_ACTIVE);
+}
+
+bool vgic_hw_level(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid, bool level)
+{
+	uint32_t kick = 0;
+	bool release = false;
+	vgic_enter(g);
+	struct vgic_irq *irq = vgic_irq_of(g, vcpu, intid);
+	if (irq) {
+		irq->hw = true; /* a line seen high before its interrupt was taken */
+		irq->pintid = (uint16_t)pintid;
+		set_line(irq, level);
+		vgic_note(g, irq, vcpu, &kick);
+		release = irq->phys_active && !level && !guest_holds(irq);
+		if (release)
+			irq->phys_active = false;
+	}
+	vgic_leave(g, kick);
+	return release;
 }
 
 /* The vCPUs an ICC_SGI1R_EL1 value names, as a mask. Ours have Aff3..1 = 0

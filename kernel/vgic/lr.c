@@ -152,6 +152,8 @@ static void lr_fold(struct vgic *g, unsigned vcpu, unsigned i, uint32_t *kick)
 	irq->lr_state = (uint8_t)now;
 	if (now)
 		return;
+	if (irq->hw) /* the guest deactivated it, and with it the physical one */
+		irq->phys_active = false;
 	lr_set(g, vcpu, i, irq, 0);
 	vgic_note(g, irq, vcpu, kick); /* still pending for another vCPU */
 }

@@ -76,6 +76,9 @@ struct vgic_irq {
 	bool latch; /* pending latch: edge seen, ISPENDR, vgic_inject */
 	bool level; /* input line level (vgic_set_level) */
 	bool hw;    /* injected by vgic_inject_hw: LR gets HW=1 + pintid */
+	/* HW-linked: the physical interrupt was taken and is still active:
+	 * the guest's EOI of the HW=1 LR, or vgic_hw_level's answer, ends it */
+	bool phys_active;
 	bool in_lr; /* held in a list register of vCPU target (or former target) */
 	uint64_t irouter;
 };
@@ -115,9 +118,19 @@ int vgic_redist_access(struct vgic *g, unsigned vcpu, uint64_t off, unsigned siz
  * ignored. Each kicks the target if the interrupt can now be delivered. */
 void vgic_set_level(struct vgic *g, unsigned vcpu, unsigned intid, bool level);
 void vgic_inject(struct vgic *g, unsigned vcpu, unsigned intid); /* edge */
-/* HW-linked PPI/SPI (e.g. the virtual timer, PPI 27): pending until the
- * guest deactivates it, which deactivates pintid in the physical GIC. */
+/* HW-linked level source (the guest's EL1 timers, PPIs 27 and 30): its
+ * physical interrupt pintid fired and was left active, so it cannot fire
+ * again until deactivated. Raises the line; LRs get HW = 1, so the guest's
+ * EOI deactivates pintid in the physical GIC. */
 void vgic_inject_hw(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid);
+/* The sampled output of the same source (for a timer: ENABLE, not IMASK,
+ * ISTATUS), read on vcpu's own CPU at each exit: GICR_ISPENDR0 then shows
+ * the line as it is, and a line that dropped before the guest took the
+ * interrupt stops being pending. Returns true when the caller must
+ * deactivate the physical interrupt now: it is active, the line is low
+ * and the guest does not hold the virtual one active, so no guest EOI
+ * will ever deactivate it (and the next expiry could not fire). */
+bool vgic_hw_level(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid, bool level);
 /* A trapped write of ICC_SGI1R_EL1 by vcpu (IRM, target list, Aff1-3 as
  * in the register; vCPU n has MPIDR Aff0 = n, Aff1..3 = 0). The SGI takes
  * the group the target gave it (GICD_CTLR.DS = 1). The sender is not

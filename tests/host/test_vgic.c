@@ -665,6 +665,100 @@ static void bad_arguments_ignored(void **state)
 	assert_true(F.locks > 0);
 }
 
+/* ---- HW-linked level sources (the guest timers) ---- */
+
+#define ISPENDR0(n)   (RD(n) + SGI + 0x200)
+#define ISACTIVER0(n) (RD(n) + SGI + 0x300)
+
+/* kvm-unit-tests' sequence with the PPI disabled: pending while the line
+ * is high, gone once it drops, and the physical interrupt handed back. */
+static void hw_level_follows_line_while_disabled(void **state)
+{
+	enable_grp1();
+	vgic_inject_hw(&g, 1, 27, 27);
+	assert_int_equal(rread(ISPENDR0(1)), BIT(27));
+	flush(1);
+	assert_int_equal(lr_used(1), 0);		  /* disabled: not delivered */
+	assert_false(vgic_hw_level(&g, 1, 27, 27, true)); /* still high: keep it */
+	assert_int_equal(rread(ISPENDR0(1)), BIT(27));
+	assert_true(vgic_hw_level(&g, 1, 27, 27, false)); /* dropped: deactivate it */
+	assert_int_equal(rread(ISPENDR0(1)), 0);
+	assert_false(vgic_hw_level(&g, 1, 27, 27, false)); /* only once */
+	rwrite(RD(1) + SGI + 0x100, BIT(27));
+	flush(1);
+	assert_int_equal(lr_used(1), 0); /* enabling delivers nothing */
+	assert_false(vgic_pending(&g, 1));
+	assert_int_equal(rread(ISACTIVER0(1)), 0);
+}
+
+/* The guest masks the timer in its handler: active, not pending; the
+ * guest's EOI (HW = 1) deactivates the physical interrupt, not EL2. */
+static void hw_level_drop_while_guest_holds(void **state)
+{
+	enable_grp1();
+	rwrite(RD(1) + SGI + 0x100, BIT(27));
+	vgic_inject_hw(&g, 1, 27, 27);
+	flush(1);
+	int i = lr_find(1, 27);
+	assert_true(i >= 0);
+	guest_ack(1, i);
+	sync_(1);
+	assert_int_equal(rread(ISPENDR0(1)), BIT(27)); /* line still high: active+pending */
+	assert_int_equal(rread(ISACTIVER0(1)), BIT(27));
+	assert_false(vgic_hw_level(&g, 1, 27, 27, false));
+	assert_int_equal(rread(ISPENDR0(1)), 0);
+	assert_int_equal(rread(ISACTIVER0(1)), BIT(27));
+	flush(1);
+	assert_int_equal(lr_st(1, i), 2);
+	guest_eoi(1, i);
+	sync_(1);
+	assert_int_equal(rread(ISACTIVER0(1)), 0);
+	assert_false(vgic_hw_level(&g, 1, 27, 27, false)); /* the EOI did it */
+	flush(1);
+	assert_int_equal(lr_used(1), 0);
+}
+
+/* The line drops before the guest acknowledged: the pending LR goes and
+ * EL2 deactivates the physical interrupt. */
+static void hw_level_drop_while_pending_in_lr(void **state)
+{
+	enable_grp1();
+	rwrite(RD(0) + SGI + 0x100, BIT(30));
+	vgic_inject_hw(&g, 0, 30, 30);
+	flush(0);
+	assert_true(lr_find(0, 30) >= 0);
+	sync_(0);
+	assert_true(vgic_hw_level(&g, 0, 30, 30, false));
+	flush(0);
+	assert_int_equal(lr_used(0), 0);
+	assert_int_equal(rread(ISPENDR0(0)), 0);
+	assert_false(vgic_pending(&g, 0));
+}
+
+/* A line sampled high before its interrupt was taken is pending already,
+ * HW-linked; and a high line re-pends after the guest's EOI. */
+static void hw_level_sampled_high(void **state)
+{
+	enable_grp1();
+	rwrite(RD(2) + SGI + 0x100, BIT(27));
+	assert_false(vgic_hw_level(&g, 2, 27, 27, true));
+	assert_int_equal(F.kicks[2], 0); /* sampled by its own CPU: no kick */
+	assert_int_equal(rread(ISPENDR0(2)), BIT(27));
+	flush(2);
+	int i = lr_find(2, 27);
+	assert_true(i >= 0);
+	assert_true(F.lr[2][i] & BIT(61));
+	assert_int_equal((F.lr[2][i] >> 32) & 0x1fff, 27);
+	guest_ack(2, i);
+	guest_eoi(2, i);
+	sync_(2);
+	assert_false(vgic_hw_level(&g, 2, 27, 27, true));
+	flush(2);
+	i = lr_find(2, 27);
+	assert_true(i >= 0);
+	assert_int_equal(lr_st(2, i), 1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -696,6 +790,10 @@ int main(void)
 	    T(sgi_to_running_vcpu_kicks_again),
 	    T(lrs_restored_after_unload),
 	    T(bad_arguments_ignored),
+	    T(hw_level_follows_line_while_disabled),
+	    T(hw_level_drop_while_guest_holds),
+	    T(hw_level_drop_while_pending_in_lr),
+	    T(hw_level_sampled_high),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,6 +100,11 @@ bool gic_cpu_init(void)
 	return true;
 }
 
+uintptr_t gic_redist(void)
+{
+	return find_redist();
+}
+
 void gic_send_sgi(unsigned intid, uint64_t mpidr)
 {
 	uint64_t v = ((mpidr >> 32) & 0xff) << 48 |				   /* Aff3 */

@@ -47,6 +47,8 @@ void irq_dispatch(uint32_t intid)
 {
 	unsigned me = this_cpu();
 
+	if (timers_irq(intid))
+		return;
 	switch (intid) {
 	case TIMER_PPI:
 		timer_irq();

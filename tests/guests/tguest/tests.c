@@ -389,6 +389,16 @@ static enum result t_cpu_off(char *why)
 	return ping(i, why);
 }
 
+/* timers.c */
+static enum result t_vtimer_gic(char *why)
+{
+	return (enum result)timers_gic_check(0, why, WHY_SIZE);
+}
+static enum result t_ptimer_gic(char *why)
+{
+	return (enum result)timers_gic_check(1, why, WHY_SIZE);
+}
+
 struct test {
 	const char *name;
 	enum result (*fn)(char *why);
@@ -414,6 +424,8 @@ static const struct test tests[] = {
     {"debug_switch", t_debug_switch},
     {"lor_amu", t_lor_amu},
     {"wfit", t_wfit},
+    {"vtimer_gic", t_vtimer_gic},
+    {"ptimer_gic", t_ptimer_gic},
 };
 
 /* Totals so far; an unexpected exception (exc.c) reports them too. */

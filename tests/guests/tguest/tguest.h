@@ -139,6 +139,7 @@ bool gic_cpu_init(void); /* this CPU's redistributor + CPU interface */
 void gic_send_sgi(unsigned intid, uint64_t target_mpidr);
 uint32_t gic_ack(void);
 void gic_eoi(uint32_t intid);
+uintptr_t gic_redist(void); /* this vCPU's RD_base, 0 if none */
 
 /* exc.c */
 struct exc_frame {
@@ -223,6 +224,12 @@ void run_ipi(void);	  /* ipi.c */
 void run_exitbench(void); /* exitbench.c */
 void ipi_secondary_burst(struct cpu_state *c);
 extern volatile uint32_t ipi_bursts;
+
+/* timers.c, pmu.c: checks run_all() lists. They return tests.c's enum
+ * result values (0 pass, 1 fail with the reason in why, 2 skip). Their
+ * interrupt hooks return true for an interrupt they handled. */
+int timers_gic_check(unsigned which, char *why, size_t why_size); /* 0 vtimer, 1 ptimer */
+bool timers_irq(uint32_t intid);
 
 /* lib.c: what GCC may call even in freestanding code */
 void *memset(void *d, int c, size_t n);
