@@ -19,6 +19,7 @@
 #define PPI_MAINT  25 /* GIC virtual interface maintenance */
 #define PPI_VTIMER 27
 #define PPI_PTIMER 30
+#define PPI_PMU	   23 /* PMU overflow, as on QEMU virt (the DT's "arm,armv8-pmuv3") */
 
 /* Registers saved on every exception taken to EL2; layout fixed by entry.S. */
 struct exc_frame {
@@ -32,6 +33,7 @@ struct exc_frame {
 
 /* ---- vCPU context (portable: host tests build the code that edits it) ---- */
 #define DBG_MAX_BPS 16 /* breakpoint and watchpoint register pairs, architectural maximum */
+#define PMU_MAX_COUNTERS 31 /* PMUv3 event counters, architectural maximum */
 /* Everything a guest owns on a CPU; the layout of the first fields is fixed
  * by guest.S. x, pc, pstate and FP/SIMD are saved on every exit; the rest
  * lives in the CPU while the vCPU is loaded (vcpu_ctx_load/save). */
@@ -59,6 +61,9 @@ struct vcpu_ctx {
 	uint64_t dbg_bvr[DBG_MAX_BPS], dbg_bcr[DBG_MAX_BPS];
 	uint64_t dbg_wvr[DBG_MAX_BPS], dbg_wcr[DBG_MAX_BPS];
 	uint64_t oslk, osdlr, mdccint;
+	/* PMU (pmu.c): control, enables and overflow flags as bit masks */
+	uint64_t pmcr, pmselr, pmcnten, pminten, pmovs, pmuserenr, pmccntr, pmccfiltr;
+	uint64_t pmevcntr[PMU_MAX_COUNTERS], pmevtyper[PMU_MAX_COUNTERS];
 };
 #define VCPU_CTX_PC 248
 
@@ -257,6 +262,14 @@ void secondary_entry(void);
  * kernel before the first CPU_ON. */
 void arch_set_secondary_main(void (*fn)(unsigned cpu));		  /* fn must not return */
 void arch_secondary_main(unsigned cpu) __attribute__((noreturn)); /* entry.S */
+
+/* ---- PMU for guests (pmu.c) ---- */
+bool pmu_guest_available(void); /* PMUv3, not IMPLEMENTATION DEFINED */
+unsigned pmu_counters(void);	/* PMCR_EL0.N, 0 without a PMU */
+uint64_t pmu_mdcr_el2(void);	/* MDCR_EL2's PMU fields for running guests */
+void pmu_ctx_save(struct vcpu_ctx *c);
+void pmu_ctx_load(const struct vcpu_ctx *c);
+bool pmu_guest_line(void); /* the loaded guest's overflow interrupt request */
 
 /* ---- vCPU context and world switch (guest.S, vcpu_ctx.c) ---- */
 /* Enters the guest described by ctx on this CPU; returns the exception

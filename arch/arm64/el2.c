@@ -36,9 +36,6 @@
  * registers hide FEAT_LOR): they are not switched. TLOR and TAM are RES0
  * without their features, so they are set only where the CPU has them. */
 #define HCR_GUEST (HCR_HOST | HCR_VM | HCR_TWI | HCR_TID3 | HCR_API | HCR_APK)
-/* MDCR_EL2: PMU accesses trap (TPM, TPMCR); HPMN keeps every counter. */
-#define MDCR_TPMCR BIT(5)
-#define MDCR_TPM   BIT(6)
 
 /* Running a guest adds stage-2 (VM) and traps WFI (a vCPU that waits gives
  * its CPU back to EL2). WFE is not trapped: guests spin with it. */
@@ -54,13 +51,12 @@ void guest_hcr_set(bool vm)
 
 void el2_cpu_init(void)
 {
-	uint64_t hpmn = (read_sysreg(pmcr_el0) >> 11) & 0x1f;
 	uint64_t pfr0 = read_sysreg(id_aa64pfr0_el1);
 	bool amu = (pfr0 >> 44) & 0xf;
 	guest_serror_ras = ((pfr0 >> 28) & 0xf) != 0;
 	if ((read_sysreg(id_aa64mmfr1_el1) >> 16) & 0xf) /* LO */
 		hcr_guest = HCR_GUEST | HCR_TLOR;
-	write_sysreg(mdcr_el2, hpmn | MDCR_TPM | MDCR_TPMCR);
+	write_sysreg(mdcr_el2, pmu_mdcr_el2()); /* the guests' PMU: pmu.c */
 	write_sysreg(hcr_el2, HCR_HOST);
 	write_sysreg(cptr_el2, CPTR_EL2_VALUE | (amu ? CPTR_TAM : 0));
 	write_sysreg(vttbr_el2, 0);

@@ -1,15 +1,23 @@
 /*
  * ID registers as guests see them (HCR_EL2.TID3 traps their reads). Guests
  * get the CPU's own values minus features tessera does not virtualize:
- * SVE, SME, MTE, AMU (trapped by CPTR_EL2.TAM), MPAM, SPE, trace buffers,
- * LORegions (trapped by HCR_EL2.TLOR) and the PMU (its registers trap and
- * read as zero). What is switched with the vCPU stays visible: the debug
- * architecture with the CPU's breakpoints and watchpoints, and FEAT_WFxT
- * (WFIT's timeout is honoured, vcpu_exit.c).
+ * SVE, SME, MTE, AMU (trapped by CPTR_EL2.TAM), MPAM, SPE, trace buffers
+ * and LORegions (trapped by HCR_EL2.TLOR). The PMU is the CPU's (pmu.c)
+ * unless it is IMPLEMENTATION DEFINED (PMUVer/PerfMon 0xF): then its
+ * registers trap and read as zero, and guests are told there is none.
+ * What is switched with the vCPU stays visible: the debug architecture
+ * with the CPU's breakpoints and watchpoints, and FEAT_WFxT (WFIT's
+ * timeout is honoured, vcpu_exit.c).
  */
 #include "arch/arm64/arch.h"
 
 #define FIELD(shift) (0xfull << (shift))
+
+/* A PMU version field of 0xF (IMPLEMENTATION DEFINED) reads as 0 (none). */
+static uint64_t impdef_pmu_hidden(uint64_t v, unsigned shift)
+{
+	return ((v >> shift) & 0xf) == 0xf ? v & ~FIELD(shift) : v;
+}
 
 /* Portable: the value a guest reads for ID register (CRm, op2) of Op0 3,
  * Op1 0, CRn 0, given the hardware's value. */
@@ -25,10 +33,10 @@ uint64_t idreg_sanitize(unsigned crm, unsigned op2, uint64_t v)
 	case 4 << 3 | 4: /* ID_AA64ZFR0_EL1 */
 	case 4 << 3 | 5: /* ID_AA64SMFR0_EL1 */
 		return 0;
-	case 5 << 3 | 0: /* ID_AA64DFR0_EL1: PMUVer, PMSVer (SPE), TraceBuffer, BRBE */
-		return v & ~(FIELD(8) | FIELD(32) | FIELD(44) | FIELD(52));
+	case 5 << 3 | 0: /* ID_AA64DFR0_EL1: PMSVer (SPE), TraceBuffer, BRBE; PMUVer */
+		return impdef_pmu_hidden(v & ~(FIELD(32) | FIELD(44) | FIELD(52)), 8);
 	case 1 << 3 | 2: /* ID_DFR0_EL1: PerfMon */
-		return v & ~FIELD(24);
+		return impdef_pmu_hidden(v, 24);
 	case 7 << 3 | 1: /* ID_AA64MMFR1_EL1: LO */
 		return v & ~FIELD(16);
 	}

@@ -217,6 +217,7 @@ void vcpu_ctx_load(const struct vcpu_ctx *c)
 	load_el1_misc(c);
 	load_debug(c);
 	load_timers(c);
+	pmu_ctx_load(c);
 	write_sysreg(S3_4_C12_C11_7, c->ich_vmcr); /* ICH_VMCR_EL2 */
 	write_sysreg(S3_4_C12_C8_0, c->ich_ap0r0); /* ICH_AP0R0_EL2 */
 	write_sysreg(S3_4_C12_C9_0, c->ich_ap1r0); /* ICH_AP1R0_EL2 */
@@ -230,6 +231,7 @@ void vcpu_ctx_save(struct vcpu_ctx *c)
 	save_el1_misc(c);
 	save_debug(c);
 	save_timers(c);
+	pmu_ctx_save(c);
 	c->ich_vmcr = read_sysreg(S3_4_C12_C11_7);
 	c->ich_ap0r0 = read_sysreg(S3_4_C12_C8_0);
 	c->ich_ap1r0 = read_sysreg(S3_4_C12_C9_0);

@@ -50,9 +50,10 @@ static void take_over_mmu(const struct boot_info *bi)
 		panic("cannot build the EL2 page tables (%d)", e);
 }
 
-/* A guest's timer fired: it becomes a HW-linked virtual interrupt of the
- * vCPU loaded here, deactivated by the guest's own EOI. */
-static bool forward_timer(unsigned intid)
+/* A guest's timer fired or its PMU overflowed: it becomes a HW-linked
+ * virtual interrupt of the vCPU loaded here, deactivated by the guest's
+ * own EOI (or by kernel/vm/vlines.c once the line drops). */
+static bool forward_ppi(unsigned intid)
 {
 	struct vcpu *v = this_cpu()->loaded;
 	if (!v)
@@ -65,8 +66,8 @@ static bool irq_route(unsigned intid)
 {
 	if (intid == SGI_STOP)
 		crash_stop_handler();
-	else if (intid == PPI_VTIMER || intid == PPI_PTIMER)
-		return forward_timer(intid);
+	else if (intid == PPI_VTIMER || intid == PPI_PTIMER || intid == PPI_PMU)
+		return forward_ppi(intid);
 	else if (smmu_handle_irq(intid))
 		return false;
 	else if (intid == hw.uart_intid)
@@ -93,6 +94,8 @@ static void cpu_enable_local_irqs(void)
 	gic_enable_irq(PPI_VTIMER, false, this_cpu()->id);
 	gic_enable_irq(PPI_PTIMER, false, this_cpu()->id);
 	gic_enable_irq(PPI_MAINT, false, this_cpu()->id);
+	if (pmu_guest_available())
+		gic_enable_irq(PPI_PMU, false, this_cpu()->id);
 }
 
 static void __attribute__((noreturn)) secondary_main(unsigned cpu)

@@ -22,6 +22,7 @@
 #define GUEST_UART_SPI	  1 /* INTID 33 */
 #define GUEST_VTIMER_PPI  27
 #define GUEST_PTIMER_PPI  30
+#define GUEST_PMU_PPI	  23 /* PMU overflow, as on QEMU virt */
 #define GUEST_MAX_VCPUS	  8
 #define GUEST_DTB_MAX	  0x10000ull /* the DTB sits in the last 64 KiB of RAM */
 
@@ -99,10 +100,12 @@ struct guest_dt_params {
 	const char *bootargs;
 	uint64_t initrd_start, initrd_end; /* IPA; 0,0 if none */
 	unsigned timer_freq;		   /* CNTFRQ, for the timer node (0: omit) */
+	bool no_pmu;			   /* the CPU has no PMUv3: no pmu node */
 };
 /* Builds the DTB handed to the guest in x0: memory, cpus (enable-method
  * psci, reg = vCPU index as MPIDR Aff0), psci (hvc, 1.0), GICv3 with
- * distributor and redistributors, armv8 timer (PPIs 13, 14, 11, 10), PL011
+ * distributor and redistributors, armv8 timer (PPIs 13, 14, 11, 10), the
+ * armv8 PMU (PPI 7 = INTID 23) unless no_pmu, PL011
  * with its apb_pclk clock and stdout-path, chosen (bootargs, initrd).
  * Returns 0 or a libfdt error. */
 int guest_dt_build(void *buf, size_t size, const struct guest_dt_params *p);

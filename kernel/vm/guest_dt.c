@@ -172,6 +172,19 @@ static void timer(struct dtw *w, const struct guest_dt_params *p)
 	end(w);
 }
 
+/* PMUv3 with its overflow interrupt, as QEMU virt describes it (a PPI,
+ * so no interrupt-affinity: every vCPU has its own). */
+static void pmu(struct dtw *w, const struct guest_dt_params *p)
+{
+	const uint32_t irq[] = {IRQ_PPI, GUEST_PMU_PPI - 16, IRQ_LEVEL};
+	if (p->no_pmu)
+		return;
+	begin(w, "pmu");
+	str(w, "compatible", "arm,armv8-pmuv3");
+	cells(w, "interrupts", irq, ARRAY_SIZE(irq));
+	end(w);
+}
+
 /* The PL011's clocks, as QEMU describes them: Linux's amba bus needs
  * apb_pclk to probe the device, and the driver reads uartclk's rate. */
 static void uart_clock(struct dtw *w)
@@ -216,6 +229,7 @@ int guest_dt_build(void *buf, size_t size, const struct guest_dt_params *p)
 	psci(&w);
 	gic(&w, p);
 	timer(&w, p);
+	pmu(&w, p);
 	uart_clock(&w);
 	uart(&w);
 	end(&w);

@@ -278,7 +278,7 @@ void vcpu_handle_exit(struct vcpu *v, unsigned kind)
 		if (kind != KIND_IRQ && kind != KIND_FIQ)
 			return; /* the partition is stopping: the exit's cause no longer matters */
 	}
-	vtimer_sync(v); /* first: MMIO reads of GICR_ISPENDR0 and WFI see the lines */
+	vlines_sync(v); /* first: MMIO reads of GICR_ISPENDR0 and WFI see the lines */
 	switch (kind) {
 	case KIND_SYNC:
 		sync_exit(v);

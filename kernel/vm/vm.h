@@ -99,8 +99,9 @@ static inline bool vcpu_wake_due(const struct vcpu *v, uint64_t now)
 	return v->waiting && now >= v->wake_at;
 }
 
-/* vtimer.c: at each exit, the loaded vCPU's timer outputs into its vGIC. */
-void vtimer_sync(struct vcpu *v);
+/* vlines.c: at each exit, the loaded vCPU's timer and PMU interrupt lines
+ * into its vGIC. */
+void vlines_sync(struct vcpu *v);
 
 /* psci_server.c */
 void psci_handle(struct vcpu *v);

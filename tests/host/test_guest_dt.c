@@ -154,6 +154,21 @@ static void eight_vcpus_and_timer_freq(void **state)
 	assert_int_equal(cell("/timer", "clock-frequency", 0, 4), 62500000);
 }
 
+/* The PMU node Linux's arm_pmu probes: compatible, and PPI 7 (INTID 23)
+ * level-high; gone when the CPU has no PMU. */
+static void pmu_node(void **state)
+{
+	build(&two_vcpus);
+	assert_string_equal(getprop("/pmu", "compatible", 16), "arm,armv8-pmuv3");
+	assert_int_equal(cell("/pmu", "interrupts", 0, 12), 1);
+	assert_int_equal(cell("/pmu", "interrupts", 1, 12) + 16, 23);
+	assert_int_equal(cell("/pmu", "interrupts", 2, 12), 4);
+	struct guest_dt_params p = two_vcpus;
+	p.no_pmu = true;
+	build(&p);
+	assert_true(fdt_path_offset(dtb, "/pmu") < 0);
+}
+
 static void refuses_bad_input(void **state)
 {
 	struct guest_dt_params p = two_vcpus;
@@ -172,6 +187,7 @@ int main(void)
 	    cmocka_unit_test(gic_timer_uart),
 	    cmocka_unit_test(chosen),
 	    cmocka_unit_test(eight_vcpus_and_timer_freq),
+	    cmocka_unit_test(pmu_node),
 	    cmocka_unit_test(refuses_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

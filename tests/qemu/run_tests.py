@@ -288,6 +288,24 @@ def vcpu_time_sharing(m):
     poweroff(m)
 
 
+@test(config=cfg("tguest-pmu"), smp=4, icount=True)
+def guest_pmu(m):
+    """PMUv3 in a partition under -icount: a loop trapping to tessera on each of its
+    1000 iterations counts the guest's own ~3000 instructions and cycles, not tessera's."""
+    m.wait_prompt()
+    r = m.expect(r"\[pmu\] TGUEST-PMU pmuver=(\d+) counters=(\d+) insns=(\d+) cycles=(\d+) "
+                 r"cpu_cycles=(\d+) loop=(\d+)", 60)
+    ver, n, insns, cycles, ev_cycles, loop = (int(x) for x in r.groups())
+    m.expect(r"\[pmu\] TGUEST-DONE pass=1 fail=0", 10)
+    check(1 <= ver < 15 and n > 0, f"PMUVer {ver}, {n} counters: want PMUv3 with counters")
+    # each iteration's trapped load may not retire at EL1; EL2's work must not count
+    check(loop * 2 // 3 <= insns <= loop + 16, f"{insns} instructions for a {loop}-instruction loop")
+    for what, v in (("cycle counter", cycles), ("CPU_CYCLES", ev_cycles)):
+        check(0 < v <= 4 * (loop + 16), f"{what} {v} over a {loop}-instruction loop")
+    reject(m.transcript(), r"CRASH", "crash")
+    poweroff(m)
+
+
 @test(config=cfg("tguest-reset"), smp=4)
 def partition_reset(m):
     """SYSTEM_RESET restarts only the partition that asked."""

@@ -47,7 +47,7 @@ void irq_dispatch(uint32_t intid)
 {
 	unsigned me = this_cpu();
 
-	if (timers_irq(intid))
+	if (timers_irq(intid) || pmu_irq(intid))
 		return;
 	switch (intid) {
 	case TIMER_PPI:
@@ -95,6 +95,7 @@ void secondary_main(unsigned idx)
 			c->off_err = (int32_t)hvc_call(PSCI_CPU_OFF, 0, 0, 0);
 		}
 		dbg_serve(c);
+		pmu_secondary_poll(idx);
 		if (c->spin) { /* mode=ipi: poll, never exit by itself */
 			irq_enable();
 			while (c->spin == 1)
@@ -189,6 +190,8 @@ void tguest_main(uint64_t x0)
 		run_idle(name, parse_ms(dt.bootargs));
 	if (!tg_strncmp(mode, "bench", 6))
 		run_bench();
+	if (!tg_strncmp(mode, "pmu", 4))
+		run_pmu();
 	if (!tg_strncmp(mode, "ipi", 4)) {
 		run_ipi();
 		system_off();

@@ -399,6 +399,28 @@ static enum result t_ptimer_gic(char *why)
 	return (enum result)timers_gic_check(1, why, WHY_SIZE);
 }
 
+/* pmu.c */
+static enum result t_pmu(char *why)
+{
+	return (enum result)pmu_check(false, why, WHY_SIZE);
+}
+
+/* mode=pmu (run under -icount): the PMU check, strict about cycles, and
+ * what it measured. */
+void run_pmu(void)
+{
+	char why[WHY_SIZE] = "";
+	bool strict = bootarg(dt.bootargs, "tguest.icount", why, sizeof(why));
+
+	why[0] = '\0';
+	bool fail = pmu_check(strict, why, WHY_SIZE) != PASS;
+
+	tg_printf("TGUEST: pmu %s%s\n", fail ? "FAIL " : "PASS", fail ? why : "");
+	pmu_report();
+	tg_printf("TGUEST-DONE pass=%u fail=%u\n", fail ? 0U : 1U, fail ? 1U : 0U);
+	system_off();
+}
+
 struct test {
 	const char *name;
 	enum result (*fn)(char *why);
@@ -426,6 +448,7 @@ static const struct test tests[] = {
     {"wfit", t_wfit},
     {"vtimer_gic", t_vtimer_gic},
     {"ptimer_gic", t_ptimer_gic},
+    {"pmu", t_pmu},
 };
 
 /* Totals so far; an unexpected exception (exc.c) reports them too. */

@@ -230,6 +230,12 @@ extern volatile uint32_t ipi_bursts;
  * interrupt hooks return true for an interrupt they handled. */
 int timers_gic_check(unsigned which, char *why, size_t why_size); /* 0 vtimer, 1 ptimer */
 bool timers_irq(uint32_t intid);
+/* strict: under -icount, where cycles are instruction times */
+int pmu_check(bool strict, char *why, size_t why_size);
+void pmu_report(void); /* TGUEST-PMU line: what the last check measured */
+bool pmu_irq(uint32_t intid);
+void pmu_secondary_poll(unsigned me); /* secondaries' loop: PMU requests */
+void __attribute__((noreturn)) run_pmu(void);
 
 /* lib.c: what GCC may call even in freestanding code */
 void *memset(void *d, int c, size_t n);

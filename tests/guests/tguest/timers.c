@@ -154,7 +154,7 @@ static bool wait_hits(uint32_t n, unsigned ms)
 	return true;
 }
 
-#define FAILF(...)                                                                                 \
+#define FAILW(...)                                                                                 \
 	do {                                                                                       \
 		tg_snprintf(why, why_size, __VA_ARGS__);                                           \
 		return 1;                                                                          \
@@ -170,27 +170,27 @@ static int signal_steps(const struct gtimer *t, char *why, size_t why_size)
 	t->set_cval(t->count() + ms_ticks(10000));
 	t->set_ctl(CTL_ENABLE);
 	if (!state_is(t->ppi, 0, &st))
-		FAILF("%s: CVAL 10 s ahead: PPI %u %s, want inactive", t->name, t->ppi,
+		FAILW("%s: CVAL 10 s ahead: PPI %u %s, want inactive", t->name, t->ppi,
 		      state_name(st));
 	t->set_cval(t->count() - 1);
 	if (!(t->ctl() & CTL_ISTATUS))
-		FAILF("%s: CVAL passed, ISTATUS clear (CTL 0x%lx)", t->name, t->ctl());
+		FAILW("%s: CVAL passed, ISTATUS clear (CTL 0x%lx)", t->name, t->ctl());
 	if (!state_is(t->ppi, ST_PENDING, &st))
-		FAILF("%s: CVAL passed, PPI disabled: PPI %u %s, want pending", t->name, t->ppi,
+		FAILW("%s: CVAL passed, PPI disabled: PPI %u %s, want pending", t->name, t->ppi,
 		      state_name(st));
 	t->set_ctl(0);
 	mmio_write32(seen.sgi + GICR_ISENABLER0, bit);
 	wait_hits(1, NO_IRQ_WINDOW_MS);
 	if (seen.hits)
-		FAILF("%s: interrupt taken after the timer was disabled", t->name);
+		FAILW("%s: interrupt taken after the timer was disabled", t->name);
 	if (!state_is(t->ppi, 0, &st))
-		FAILF("%s: timer disabled: PPI %u %s, want inactive", t->name, t->ppi,
+		FAILW("%s: timer disabled: PPI %u %s, want inactive", t->name, t->ppi,
 		      state_name(st));
 	t->set_ctl(CTL_ENABLE | CTL_IMASK);
 	if (!(t->ctl() & CTL_ISTATUS))
-		FAILF("%s: masked, CVAL passed: ISTATUS clear (CTL 0x%lx)", t->name, t->ctl());
+		FAILW("%s: masked, CVAL passed: ISTATUS clear (CTL 0x%lx)", t->name, t->ctl());
 	if (!state_is(t->ppi, 0, &st) || seen.hits)
-		FAILF("%s: timer masked: PPI %u %s, %u interrupts, want inactive, none", t->name,
+		FAILW("%s: timer masked: PPI %u %s, %u interrupts, want inactive, none", t->name,
 		      t->ppi, state_name(st), seen.hits);
 	return 0;
 }
@@ -203,18 +203,18 @@ static int delivery_steps(const struct gtimer *t, char *why, size_t why_size)
 
 	t->set_ctl(CTL_ENABLE); /* unmasked, CVAL long passed: fires now */
 	if (!wait_hits(1, IRQ_WAIT_MS))
-		FAILF("%s: unmasked with CVAL passed: no PPI %u within 1 s", t->name, t->ppi);
+		FAILW("%s: unmasked with CVAL passed: no PPI %u within 1 s", t->name, t->ppi);
 	if (seen.in_handler != (ST_ACTIVE | ST_PENDING) || seen.masked != ST_ACTIVE)
-		FAILF("%s: in the handler PPI %u was %s, then %s once masked; want "
+		FAILW("%s: in the handler PPI %u was %s, then %s once masked; want "
 		      "active+pending, then active",
 		      t->name, t->ppi, state_name(seen.in_handler), state_name(seen.masked));
 	if (!state_is(t->ppi, 0, &st))
-		FAILF("%s: after EOI: PPI %u %s, want inactive", t->name, t->ppi, state_name(st));
+		FAILW("%s: after EOI: PPI %u %s, want inactive", t->name, t->ppi, state_name(st));
 	t->set_ctl(0);
 	t->set_cval(t->count() + ms_ticks(2));
 	t->set_ctl(CTL_ENABLE);
 	if (!wait_hits(2, IRQ_WAIT_MS))
-		FAILF("%s: second expiry (2 ms): no PPI %u within 1 s", t->name, t->ppi);
+		FAILW("%s: second expiry (2 ms): no PPI %u within 1 s", t->name, t->ppi);
 	return 0;
 }
 
@@ -225,7 +225,7 @@ int timers_gic_check(unsigned which, char *why, size_t why_size)
 
 	seen.sgi = gic_redist() + GICR_SGI;
 	if (seen.sgi == GICR_SGI)
-		FAILF("no redistributor for this vCPU");
+		FAILW("no redistributor for this vCPU");
 	t->set_ctl(0);
 	seen.hits = 0;
 	seen.t = t;
