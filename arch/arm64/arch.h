@@ -240,11 +240,12 @@ uint64_t timer_freq(void);
 uint64_t timer_ns_to_ticks(uint64_t ns);
 void timer_udelay(uint64_t us);
 void timer_hyp_irq(void);
-/* The interrupt outputs of the EL1 virtual and physical timers on this CPU
- * (a loaded guest's): TIMER_LINE_* bits. */
-#define TIMER_LINE_VIRT 1u
-#define TIMER_LINE_PHYS 2u
-unsigned timer_guest_lines(void);
+/* The interrupt outputs of the loaded guest's EL1 virtual and physical
+ * timers and PMU on this CPU: GUEST_LINE_* bits. */
+#define GUEST_LINE_VTIMER 1u
+#define GUEST_LINE_PTIMER 2u
+#define GUEST_LINE_PMU	  4u
+unsigned guest_ppi_lines(void);
 
 /* ---- PSCI client (psci.c) ---- */
 enum psci_conduit { PSCI_NONE, PSCI_SMC, PSCI_HVC };
@@ -269,7 +270,7 @@ unsigned pmu_counters(void);	/* PMCR_EL0.N, 0 without a PMU */
 uint64_t pmu_mdcr_el2(void);	/* MDCR_EL2's PMU fields for running guests */
 void pmu_ctx_save(struct vcpu_ctx *c);
 void pmu_ctx_load(const struct vcpu_ctx *c);
-bool pmu_guest_line(void); /* the loaded guest's overflow interrupt request */
+extern bool pmu_present; /* pmu_guest_available(), once el2_cpu_init ran */
 
 /* ---- vCPU context and world switch (guest.S, vcpu_ctx.c) ---- */
 /* Enters the guest described by ctx on this CPU; returns the exception

@@ -8,7 +8,8 @@
  * with the vCPU (vcpu_ctx_load/save), and on the way out every counter and
  * overflow interrupt is stopped so nothing carries into the next guest.
  * The overflow interrupt (PPI 23 on QEMU virt, PPI_PMU) is forwarded like
- * the timers': a HW-linked level PPI whose line is PMOVSSET & PMINTENSET.
+ * the timers': a HW-linked level PPI whose line is PMOVSSET & PMINTENSET
+ * (guest_ppi_lines, timer.c).
  */
 #include "arch/arm64/arch.h"
 
@@ -21,18 +22,18 @@
 #define MDCR_HPMD	 BIT(17)
 #define MDCR_HCCD	 BIT(23)
 #define PMCR_N(v)	 (((v) >> 11) & 0x1f)
-#define PMCR_GUEST_BITS	 0xf9ull /* E, D, X, DP, LC, LP: P and C only act when written */
+#define PMCR_GUEST_BITS	 0xf9ull       /* E, D, X, DP, LC, LP: P and C only act when written */
 #define PMU_ALL_COUNTERS 0xffffffffull /* C (bit 31) and P0..P30 */
-
-bool pmu_guest_available(void)
-{
-	unsigned ver = DFR0_PMUVER(read_sysreg(id_aa64dfr0_el1));
-	return ver != 0 && ver != PMUVER_IMPDEF;
-}
 
 static unsigned pmu_version(void)
 {
 	return DFR0_PMUVER(read_sysreg(id_aa64dfr0_el1));
+}
+
+bool pmu_guest_available(void)
+{
+	unsigned ver = pmu_version();
+	return ver != 0 && ver != PMUVER_IMPDEF;
 }
 
 unsigned pmu_counters(void)
@@ -40,13 +41,16 @@ unsigned pmu_counters(void)
 	return pmu_guest_available() ? PMCR_N(read_sysreg(pmcr_el0)) : 0;
 }
 
+bool pmu_present;
+
 /* HPMN = N: every counter in the guest's range (none kept for EL2). No
  * PMU (or an IMPLEMENTATION DEFINED one): its registers trap and the exit
  * handler reads them as zero. */
 uint64_t pmu_mdcr_el2(void)
 {
 	uint64_t mdcr = PMCR_N(read_sysreg(pmcr_el0));
-	if (!pmu_guest_available())
+	pmu_present = pmu_guest_available();
+	if (!pmu_present)
 		return mdcr | MDCR_TPM | MDCR_TPMCR;
 	if (pmu_version() >= PMUVER_V3P1)
 		mdcr |= MDCR_HPMD;
@@ -118,13 +122,4 @@ void pmu_ctx_load(const struct vcpu_ctx *c)
 	isb();
 	write_sysreg(pmcr_el0, c->pmcr); /* E last: counting resumes here */
 	isb();
-}
-
-/* The overflow interrupt request: an overflow flag whose interrupt is
- * enabled (PMOVSSET & PMINTENSET; the counters' enables do not gate it). */
-bool pmu_guest_line(void)
-{
-	if (!pmu_guest_available())
-		return false;
-	return (read_sysreg(pmovsset_el0) & read_sysreg(pmintenset_el1)) != 0;
 }

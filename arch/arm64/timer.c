@@ -56,8 +56,12 @@ static bool line(uint64_t ctl)
 	return (ctl & (CTL_ENABLE | CTL_IMASK | CTL_ISTATUS)) == (CTL_ENABLE | CTL_ISTATUS);
 }
 
-unsigned timer_guest_lines(void)
+/* On every exit: a handful of register reads, no calls. */
+unsigned guest_ppi_lines(void)
 {
-	unsigned v = line(read_sysreg(cntv_ctl_el0)) ? TIMER_LINE_VIRT : 0;
-	return v | (line(read_sysreg(cntp_ctl_el0)) ? TIMER_LINE_PHYS : 0);
+	unsigned v = line(read_sysreg(cntv_ctl_el0)) ? GUEST_LINE_VTIMER : 0;
+	v |= line(read_sysreg(cntp_ctl_el0)) ? GUEST_LINE_PTIMER : 0;
+	if (pmu_present && (read_sysreg(pmovsset_el0) & read_sysreg(pmintenset_el1)))
+		v |= GUEST_LINE_PMU; /* an overflow whose interrupt is enabled */
+	return v;
 }

@@ -52,6 +52,8 @@ void vgic_inject_hw(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pint
 		irq->pintid = (uint16_t)pintid;
 		irq->phys_active = true;
 		set_line(irq, true);
+		if (intid < 32)
+			g->cpu[vcpu].hw_busy = true;
 		vgic_note(g, irq, VGIC_NO_VCPU, &kick);
 	}
 	vgic_leave(g, kick);
@@ -64,23 +66,58 @@ static bool guest_holds(const struct vgic_irq *irq)
 	return irq->active || (irq->lr_state & VGIC_LR_ACTIVE);
 }
 
-bool vgic_hw_level(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid, bool level)
+/* Runs at every exit, so the usual case (every line as it was, nothing to
+ * release) is decided without the lock: level and phys_active of a PPI
+ * change only on its vCPU's own CPU, the one calling (see vgic.h). */
+static bool hw_level_unchanged(const struct vgic_irq *irq, bool level)
 {
-	uint32_t kick = 0;
-	bool release = false;
-	vgic_enter(g);
-	struct vgic_irq *irq = vgic_irq_of(g, vcpu, intid);
-	if (irq) {
-		irq->hw = true; /* a line seen high before its interrupt was taken */
-		irq->pintid = (uint16_t)pintid;
-		set_line(irq, level);
-		vgic_note(g, irq, vcpu, &kick);
-		release = irq->phys_active && !level && !guest_holds(irq);
-		if (release)
-			irq->phys_active = false;
+	return irq->level == level && !(irq->phys_active && !level);
+}
+
+static bool hw_level_update(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, bool level,
+			    uint32_t *kick)
+{
+	irq->hw = true; /* a line seen high before its interrupt was taken */
+	irq->pintid = irq->intid;
+	set_line(irq, level);
+	vgic_note(g, irq, vcpu, kick);
+	bool release = irq->phys_active && !level && !guest_holds(irq);
+	if (release)
+		irq->phys_active = false;
+	return release;
+}
+
+uint32_t vgic_hw_lines(struct vgic *g, unsigned vcpu, const uint8_t *ppis, unsigned n,
+		       uint32_t levels)
+{
+	uint32_t kick = 0, release = 0, stale = 0;
+	bool busy = false;
+	if (vcpu >= g->nvcpus || (!levels && !g->cpu[vcpu].hw_busy))
+		return 0; /* all low, as they were: most exits */
+	struct vgic_irq *priv = g->cpu[vcpu].priv;
+	for (unsigned i = 0; i < n && i < 32; i++) {
+		struct vgic_irq *irq = &priv[ppis[i] & 31];
+		bool level = (levels >> i) & 1;
+		if (ppis[i] >= 16 && !hw_level_unchanged(irq, level))
+			stale |= (uint32_t)BIT(i);
+		busy |= level || irq->phys_active;
 	}
+	g->cpu[vcpu].hw_busy = busy; /* what the updates below leave */
+	if (!stale)
+		return 0;
+	vgic_enter(g);
+	for (unsigned i = 0; i < n && i < 32; i++)
+		if ((stale & BIT(i)) &&
+		    hw_level_update(g, vcpu, &priv[ppis[i]], (levels >> i) & 1, &kick))
+			release |= (uint32_t)BIT(i);
 	vgic_leave(g, kick);
 	return release;
+}
+
+bool vgic_hw_level(struct vgic *g, unsigned vcpu, unsigned intid, bool level)
+{
+	const uint8_t ppi[1] = {intid < 32 ? (uint8_t)intid : 0};
+	return vgic_hw_lines(g, vcpu, ppi, 1, level) != 0;
 }
 
 /* The vCPUs an ICC_SGI1R_EL1 value names, as a mask. Ours have Aff3..1 = 0

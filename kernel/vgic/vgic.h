@@ -88,6 +88,9 @@ struct vgic_cpu {
 	uint16_t lr_intid[VGIC_MAX_LRS]; /* INTID the model put in LR i, or 0xffff */
 	bool sleep;			 /* GICR_WAKER.ProcessorSleep */
 	bool underflow;			 /* flush wants ICH_HCR_EL2.UIE */
+	/* a HW-linked PPI may have its line high or its physical interrupt
+	 * active: vgic_hw_lines must look (own CPU only, like those fields) */
+	bool hw_busy;
 };
 
 struct vgic {
@@ -123,14 +126,20 @@ void vgic_inject(struct vgic *g, unsigned vcpu, unsigned intid); /* edge */
  * again until deactivated. Raises the line; LRs get HW = 1, so the guest's
  * EOI deactivates pintid in the physical GIC. */
 void vgic_inject_hw(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid);
-/* The sampled output of the same source (for a timer: ENABLE, not IMASK,
- * ISTATUS), read on vcpu's own CPU at each exit: GICR_ISPENDR0 then shows
- * the line as it is, and a line that dropped before the guest took the
- * interrupt stops being pending. Returns true when the caller must
- * deactivate the physical interrupt now: it is active, the line is low
- * and the guest does not hold the virtual one active, so no guest EOI
- * will ever deactivate it (and the next expiry could not fire). */
-bool vgic_hw_level(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid, bool level);
+/* The sampled output of HW-linked PPIs (for a timer: ENABLE, not IMASK,
+ * ISTATUS; for the PMU: an enabled overflow), read on vcpu's own CPU at
+ * each exit: GICR_ISPENDR0 then shows each line as it is, and a line that
+ * dropped before the guest took the interrupt stops being pending. Bit i
+ * of levels is the line of PPI ppis[i] (physical INTID = virtual INTID).
+ * Returns the bits whose physical interrupt the caller must deactivate
+ * now: it is active, the line is low and the guest does not hold the
+ * virtual one active, so no guest EOI will ever deactivate it (and the
+ * next expiry could not fire). A PPI's line state only ever changes on
+ * its vCPU's own CPU (here and in vgic_inject_hw, called there), so lines
+ * that did not change cost no lock. */
+uint32_t vgic_hw_lines(struct vgic *g, unsigned vcpu, const uint8_t *ppis, unsigned n,
+		       uint32_t levels);
+bool vgic_hw_level(struct vgic *g, unsigned vcpu, unsigned intid, bool level); /* one PPI */
 /* A trapped write of ICC_SGI1R_EL1 by vcpu (IRM, target list, Aff1-3 as
  * in the register; vCPU n has MPIDR Aff0 = n, Aff1..3 = 0). The SGI takes
  * the group the target gave it (GICD_CTLR.DS = 1). The sender is not

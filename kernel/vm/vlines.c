@@ -12,17 +12,14 @@
  */
 #include "kernel/vm/vm.h"
 
-static void sync_line(struct vcpu *v, unsigned ppi, bool level)
-{
-	if (vgic_hw_level(&v->part->vgic, v->idx, ppi, ppi, level))
-		gic_deactivate(ppi);
-}
+/* In the order of the GUEST_LINE_* bits. */
+static const uint8_t ppis[3] = {PPI_VTIMER, PPI_PTIMER, PPI_PMU};
 
 void vlines_sync(struct vcpu *v)
 {
-	unsigned lines = timer_guest_lines();
-	sync_line(v, PPI_VTIMER, lines & TIMER_LINE_VIRT);
-	sync_line(v, PPI_PTIMER, lines & TIMER_LINE_PHYS);
-	if (pmu_guest_available())
-		sync_line(v, PPI_PMU, pmu_guest_line());
+	uint32_t release =
+	    vgic_hw_lines(&v->part->vgic, v->idx, ppis, ARRAY_SIZE(ppis), guest_ppi_lines());
+	for (unsigned i = 0; i < ARRAY_SIZE(ppis); i++)
+		if (release & BIT(i))
+			gic_deactivate(ppis[i]);
 }

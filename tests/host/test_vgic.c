@@ -678,12 +678,12 @@ static void hw_level_follows_line_while_disabled(void **state)
 	vgic_inject_hw(&g, 1, 27, 27);
 	assert_int_equal(rread(ISPENDR0(1)), BIT(27));
 	flush(1);
-	assert_int_equal(lr_used(1), 0);		  /* disabled: not delivered */
-	assert_false(vgic_hw_level(&g, 1, 27, 27, true)); /* still high: keep it */
+	assert_int_equal(lr_used(1), 0);	      /* disabled: not delivered */
+	assert_false(vgic_hw_level(&g, 1, 27, true)); /* still high: keep it */
 	assert_int_equal(rread(ISPENDR0(1)), BIT(27));
-	assert_true(vgic_hw_level(&g, 1, 27, 27, false)); /* dropped: deactivate it */
+	assert_true(vgic_hw_level(&g, 1, 27, false)); /* dropped: deactivate it */
 	assert_int_equal(rread(ISPENDR0(1)), 0);
-	assert_false(vgic_hw_level(&g, 1, 27, 27, false)); /* only once */
+	assert_false(vgic_hw_level(&g, 1, 27, false)); /* only once */
 	rwrite(RD(1) + SGI + 0x100, BIT(27));
 	flush(1);
 	assert_int_equal(lr_used(1), 0); /* enabling delivers nothing */
@@ -705,7 +705,7 @@ static void hw_level_drop_while_guest_holds(void **state)
 	sync_(1);
 	assert_int_equal(rread(ISPENDR0(1)), BIT(27)); /* line still high: active+pending */
 	assert_int_equal(rread(ISACTIVER0(1)), BIT(27));
-	assert_false(vgic_hw_level(&g, 1, 27, 27, false));
+	assert_false(vgic_hw_level(&g, 1, 27, false));
 	assert_int_equal(rread(ISPENDR0(1)), 0);
 	assert_int_equal(rread(ISACTIVER0(1)), BIT(27));
 	flush(1);
@@ -713,7 +713,7 @@ static void hw_level_drop_while_guest_holds(void **state)
 	guest_eoi(1, i);
 	sync_(1);
 	assert_int_equal(rread(ISACTIVER0(1)), 0);
-	assert_false(vgic_hw_level(&g, 1, 27, 27, false)); /* the EOI did it */
+	assert_false(vgic_hw_level(&g, 1, 27, false)); /* the EOI did it */
 	flush(1);
 	assert_int_equal(lr_used(1), 0);
 }
@@ -728,7 +728,7 @@ static void hw_level_drop_while_pending_in_lr(void **state)
 	flush(0);
 	assert_true(lr_find(0, 30) >= 0);
 	sync_(0);
-	assert_true(vgic_hw_level(&g, 0, 30, 30, false));
+	assert_true(vgic_hw_level(&g, 0, 30, false));
 	flush(0);
 	assert_int_equal(lr_used(0), 0);
 	assert_int_equal(rread(ISPENDR0(0)), 0);
@@ -741,7 +741,7 @@ static void hw_level_sampled_high(void **state)
 {
 	enable_grp1();
 	rwrite(RD(2) + SGI + 0x100, BIT(27));
-	assert_false(vgic_hw_level(&g, 2, 27, 27, true));
+	assert_false(vgic_hw_level(&g, 2, 27, true));
 	assert_int_equal(F.kicks[2], 0); /* sampled by its own CPU: no kick */
 	assert_int_equal(rread(ISPENDR0(2)), BIT(27));
 	flush(2);
@@ -752,11 +752,32 @@ static void hw_level_sampled_high(void **state)
 	guest_ack(2, i);
 	guest_eoi(2, i);
 	sync_(2);
-	assert_false(vgic_hw_level(&g, 2, 27, 27, true));
+	assert_false(vgic_hw_level(&g, 2, 27, true));
 	flush(2);
 	i = lr_find(2, 27);
 	assert_true(i >= 0);
 	assert_int_equal(lr_st(2, i), 1);
+}
+
+/* Timers and PMU at once, as at every exit: only the line that dropped
+ * behind an active physical interrupt is released, and lines that did
+ * not change take no lock. */
+static void hw_lines_batch(void **state)
+{
+	static const uint8_t ppis[3] = {27, 30, 23};
+	enable_grp1();
+	vgic_inject_hw(&g, 0, 30, 30);
+	vgic_inject_hw(&g, 0, 23, 23);
+	unsigned locks = F.locks;
+	assert_int_equal(vgic_hw_lines(&g, 0, ppis, 3, 6), 0); /* as they are */
+	assert_int_equal(F.locks, locks);
+	assert_int_equal(vgic_hw_lines(&g, 0, ppis, 3, 2), 4); /* PMU line dropped */
+	assert_int_equal(F.locks, locks + 1);
+	assert_int_equal(rread(ISPENDR0(0)), BIT(30));
+	locks = F.locks;
+	assert_int_equal(vgic_hw_lines(&g, 0, ppis, 3, 2), 0);
+	assert_int_equal(F.locks, locks);
+	assert_int_equal(vgic_hw_lines(&g, NVCPUS, ppis, 3, 0), 0); /* no such vCPU */
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -794,6 +815,7 @@ int main(void)
 	    T(hw_level_drop_while_guest_holds),
 	    T(hw_level_drop_while_pending_in_lr),
 	    T(hw_level_sampled_high),
+	    T(hw_lines_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

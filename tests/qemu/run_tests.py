@@ -438,6 +438,9 @@ def linux_to_poweroff(m):
     m.expect(r"\[linux\] GUEST-LINUX-UP", 120)
     m.expect(r"\[linux\] GUEST-LINUX-CPUS=2\b", 30)
     m.expect(r"\[linux\] GUEST-LINUX-DONE", 30)
+    pmu = need(m.transcript(), r"\[linux\] .*hw perfevents: enabled with armv8_pmuv3 PMU driver, "
+               r"(\d+) counters available", "Linux's PMU driver line")
+    check(int(pmu.group(1)) >= 2, f"Linux sees {pmu.group(1)} PMU counters, want the cycle counter and more")
     expect_partition_stopped(m, "linux")
     m.expect(r"\[other\] TGUEST-ALIVE", 10)
     reject_linux_trouble(m)

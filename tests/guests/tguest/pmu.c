@@ -9,28 +9,28 @@
  */
 #include "tguest.h"
 
-#define GICR_SGI	   0x10000
-#define GICR_ISENABLER0	   0x0100
-#define GICR_ICENABLER0	   0x0180
-#define GICR_ISPENDR0	   0x0200
-#define GICD_TYPER	   0x0004
-#define PMU_PPI		   23
-#define PMCR_E		   (1U << 0)
-#define PMCR_P		   (1U << 1)
-#define PMCR_C		   (1U << 2)
-#define PMCR_N(v)	   (((v) >> 11) & 0x1f)
-#define CCNT		   (1U << 31)
-#define EV_SW_INCR	   0x00
-#define EV_INST_RETIRED	   0x08
-#define EV_CPU_CYCLES	   0x11
-#define FILTER_NSH	   (1U << 27) /* count at EL2 too, if the hypervisor allowed it */
-#define LOOP_ITERS	   1000
-#define LOOP_INSNS	   3 /* ldr, subs, b.ne */
-#define OVF_HEADROOM	   20000
-#define SCRAMBLE_BASE	   0xbad00000U
-#define MINE		   0x1234567U
-#define SECONDARY_WAIT_MS  2000
-#define OVERFLOW_WAIT_MS   1000
+#define GICR_SGI	  0x10000
+#define GICR_ISENABLER0	  0x0100
+#define GICR_ICENABLER0	  0x0180
+#define GICR_ISPENDR0	  0x0200
+#define GICD_TYPER	  0x0004
+#define PMU_PPI		  23
+#define PMCR_E		  (1U << 0)
+#define PMCR_P		  (1U << 1)
+#define PMCR_C		  (1U << 2)
+#define PMCR_N(v)	  (((v) >> 11) & 0x1f)
+#define CCNT		  (1U << 31)
+#define EV_SW_INCR	  0x00
+#define EV_INST_RETIRED	  0x08
+#define EV_CPU_CYCLES	  0x11
+#define FILTER_NSH	  (1U << 27) /* count at EL2 too, if the hypervisor allowed it */
+#define LOOP_ITERS	  1000
+#define LOOP_INSNS	  3 /* ldr, subs, b.ne */
+#define OVF_HEADROOM	  20000
+#define SCRAMBLE_BASE	  0xbad00000U
+#define MINE		  0x1234567U
+#define SECONDARY_WAIT_MS 2000
+#define OVERFLOW_WAIT_MS  1000
 
 /* Last measurement, for mode=pmu's report line. */
 static struct {
@@ -42,7 +42,7 @@ static struct {
 static struct {
 	volatile bool armed;
 	volatile uint32_t hits;
-	volatile uint64_t ovs;	    /* PMOVSCLR in the handler */
+	volatile uint64_t ovs;	   /* PMOVSCLR in the handler */
 	volatile uint32_t pending; /* GICR_ISPENDR0 bit 23 after clearing it */
 } ovf;
 
@@ -169,8 +169,9 @@ static int count_loop(bool strict, char *why, size_t why_size)
 	m.insns = (mask & 2) ? get_ev(1) : 0;
 	pmu_reset();
 	if (!m.cycles || !m.ev_cycles)
-		FAILW("cycle counter %lu, CPU_CYCLES event counter %lu over the loop: want both > 0",
-		      m.cycles, m.ev_cycles);
+		FAILW(
+		    "cycle counter %lu, CPU_CYCLES event counter %lu over the loop: want both > 0",
+		    m.cycles, m.ev_cycles);
 	if ((mask & 2) && (m.insns < lo || m.insns > hi))
 		FAILW("INST_RETIRED %lu over a %u x %u-instruction loop, want %lu..%lu", m.insns,
 		      LOOP_ITERS, LOOP_INSNS, lo, hi);
