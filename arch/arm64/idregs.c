@@ -37,6 +37,8 @@ uint64_t idreg_sanitize(unsigned crm, unsigned op2, uint64_t v)
 		return impdef_pmu_hidden(v & ~(FIELD(32) | FIELD(44) | FIELD(52)), 8);
 	case 1 << 3 | 2: /* ID_DFR0_EL1: PerfMon */
 		return impdef_pmu_hidden(v, 24);
+	case 5 << 3 | 1: /* ID_AA64DFR1_EL1: PMICNTR, EBEP (PMU state pmu.c does not switch) */
+		return v & ~(FIELD(36) | FIELD(48));
 	case 7 << 3 | 1: /* ID_AA64MMFR1_EL1: LO */
 		return v & ~FIELD(16);
 	}
