@@ -19,7 +19,7 @@
 #define PPI_MAINT  25 /* GIC virtual interface maintenance */
 #define PPI_VTIMER 27
 #define PPI_PTIMER 30
-#define PPI_PMU	   23 /* PMU overflow, as on QEMU virt (the DT's "arm,armv8-pmuv3") */
+#define PPI_PMU	   23 /* PMU overflow: QEMU virt's, and the INTID SBSA recommends */
 
 /* Registers saved on every exception taken to EL2; layout fixed by entry.S. */
 struct exc_frame {
