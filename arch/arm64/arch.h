@@ -32,7 +32,7 @@ struct exc_frame {
 };
 
 /* ---- vCPU context (portable: host tests build the code that edits it) ---- */
-#define DBG_MAX_BPS 16 /* breakpoint and watchpoint register pairs, architectural maximum */
+#define DBG_MAX_BPS	 16 /* breakpoint and watchpoint register pairs, architectural maximum */
 #define PMU_MAX_COUNTERS 31 /* PMUv3 event counters, architectural maximum */
 /* Everything a guest owns on a CPU; the layout of the first fields is fixed
  * by guest.S. x, pc, pstate and FP/SIMD are saved on every exit; the rest

@@ -5,13 +5,10 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include "lib/types.h"
+#include "arch/arm64/arch.h"
 
-/* arch/arm64/idregs.c, portable (arch.h declares it for the target only) */
-uint64_t idreg_sanitize(unsigned crm, unsigned op2, uint64_t v);
-
-#define DFR0 5, 0
-#define DFR1 5, 1
+#define DFR0	  5, 0
+#define DFR1	  5, 1
 #define DFR0_AA32 1, 2
 
 static void pmuver_kept(void **state)
