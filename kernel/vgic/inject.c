@@ -87,13 +87,11 @@ static bool hw_level_update(struct vgic *g, unsigned vcpu, struct vgic_irq *irq,
 	return release;
 }
 
-uint32_t vgic_hw_lines(struct vgic *g, unsigned vcpu, const uint8_t *ppis, unsigned n,
-		       uint32_t levels)
+static uint32_t __attribute__((noinline))
+hw_lines_look(struct vgic *g, unsigned vcpu, const uint8_t *ppis, unsigned n, uint32_t levels)
 {
 	uint32_t kick = 0, release = 0, stale = 0;
 	bool busy = false;
-	if (vcpu >= g->nvcpus || (!levels && !g->cpu[vcpu].hw_busy))
-		return 0; /* all low, as they were: most exits */
 	struct vgic_irq *priv = g->cpu[vcpu].priv;
 	for (unsigned i = 0; i < n && i < 32; i++) {
 		struct vgic_irq *irq = &priv[ppis[i] & 31];
@@ -112,6 +110,15 @@ uint32_t vgic_hw_lines(struct vgic *g, unsigned vcpu, const uint8_t *ppis, unsig
 			release |= (uint32_t)BIT(i);
 	vgic_leave(g, kick);
 	return release;
+}
+
+/* The test most exits end at, kept apart so it costs no register saves. */
+uint32_t vgic_hw_lines(struct vgic *g, unsigned vcpu, const uint8_t *ppis, unsigned n,
+		       uint32_t levels)
+{
+	if (vcpu >= g->nvcpus || (!levels && !g->cpu[vcpu].hw_busy))
+		return 0; /* all low, as they were */
+	return hw_lines_look(g, vcpu, ppis, n, levels);
 }
 
 bool vgic_hw_level(struct vgic *g, unsigned vcpu, unsigned intid, bool level)

@@ -19,7 +19,7 @@ void vlines_sync(struct vcpu *v)
 {
 	uint32_t release =
 	    vgic_hw_lines(&v->part->vgic, v->idx, ppis, ARRAY_SIZE(ppis), guest_ppi_lines());
-	for (unsigned i = 0; i < ARRAY_SIZE(ppis); i++)
+	for (unsigned i = 0; release && i < ARRAY_SIZE(ppis); i++)
 		if (release & BIT(i))
 			gic_deactivate(ppis[i]);
 }
