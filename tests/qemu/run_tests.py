@@ -294,7 +294,7 @@ def guest_pmu(m):
     1000 iterations counts the guest's own ~3000 instructions and cycles, not tessera's."""
     m.wait_prompt()
     r = m.expect(r"\[pmu\] TGUEST-PMU pmuver=(\d+) counters=(\d+) insns=(\d+) cycles=(\d+) "
-                 r"cpu_cycles=(\d+) loop=(\d+)", 60)
+                 r"cpu_cycles=(\d+) loop=(\d+)\r?\n", 60)  # to the line's end: whole numbers
     ver, n, insns, cycles, ev_cycles, loop = (int(x) for x in r.groups())
     m.expect(r"\[pmu\] TGUEST-DONE pass=1 fail=0", 10)
     check(1 <= ver < 15 and n > 0, f"PMUVer {ver}, {n} counters: want PMUv3 with counters")
