@@ -224,6 +224,7 @@ static int build_dtb(struct partition *p, uint64_t initrd_start, uint64_t initrd
 	    .initrd_start = initrd_start,
 	    .initrd_end = initrd_end,
 	    .timer_freq = 0,
+	    .no_pmu = !pmu_present,
 	};
 	int e = guest_dt_build(ram_at(p, off), GUEST_DTB_MAX, &dp);
 	if (e) {
