@@ -8,8 +8,8 @@
  */
 #include "tguest.h"
 
-#define ITERS	  65536u
-#define EXPIRIES  64u
+#define ITERS	    65536u
+#define EXPIRIES    64u
 #define UNKNOWN_HVC 0x8600ff00u
 #define GICD_TYPER  0x0004
 #define GICR_TYPER  0x0008
@@ -99,7 +99,8 @@ void run_exitbench(void)
 	uint64_t hvc = row_hvc(0x84000000u), unk = row_hvc(UNKNOWN_HVC);
 	uint64_t gicd = row_read(GICD_BASE + GICD_TYPER), gicr_r = row_read(gicr + GICR_TYPER);
 	tg_printf("TGUEST-EXITS hvc=%lu unknown_hvc=%lu gicd_read=%lu gicr_read=%lu\n",
-		  ps_per(hvc, ITERS), ps_per(unk, ITERS), ps_per(gicd, ITERS), ps_per(gicr_r, ITERS));
+		  ps_per(hvc, ITERS), ps_per(unk, ITERS), ps_per(gicd, ITERS),
+		  ps_per(gicr_r, ITERS));
 	uint64_t sgi = row_sgi(t);
 	tg_printf("TGUEST-EXITS-SGI %lu\n", ps_per(sgi, ITERS));
 	uint64_t self = row_sgi(boot_cpu);
