@@ -619,8 +619,13 @@ def check_image(path, first, last, seed, bs=512):
 
 def disk_test_verdict(m, mib, timeout=120):
     """Waits for `disk test`'s verdict; returns (first lba, last lba, seed) of its last pass."""
-    m.expect(rf"disk test: wrote {mib} MiB, read back, verified OK", timeout)
-    r = m.expect(r"last pass lba (\d+)-(\d+), seed 0x([0-9a-f]{16})", 10)
+    verdict = rf"disk test: wrote {mib} MiB, read back, verified OK"
+    last = r"last pass lba (\d+)-(\d+), seed 0x([0-9a-f]{16})"
+    # a command's output may already have carried the lines past the cursor
+    if not re.search(verdict + r"[^\n]*\n[^\n]*" + last, m.transcript()):
+        m.expect(verdict, timeout)
+        m.expect(last, 10)
+    r = list(re.finditer(last, m.transcript()))[-1]
     return int(r.group(1)), int(r.group(2)), int(r.group(3), 16)
 
 
