@@ -87,6 +87,7 @@ static const void *config(const struct fake_part_spec *specs, unsigned n)
 void fake_world(const struct fake_part_spec *specs, unsigned n)
 {
 	fake_arch_reset();
+	fake.now = 1000000000ull; /* 1 s after boot: partitions get a CNTVOFF != 0 */
 	fake_log_clear();
 	log_set_sink(log_putc);
 	memset(partitions, 0, sizeof(partitions));
