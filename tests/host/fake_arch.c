@@ -116,6 +116,7 @@ void fake_irq_disable(void)
 void dcache_clean_range(uintptr_t va, size_t size)
 {
 	fake.dcache_cleans++;
+	fake.dcache_irqs_on = cur()->irqs_on; /* a build job: interrupts open? */
 }
 
 unsigned cpu_pa_bits(void)
