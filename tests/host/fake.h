@@ -97,6 +97,12 @@ struct fake_part_spec {
  * FAKE_POOL_SIZE bytes (2 MiB aligned) with a raw kernel file beside it,
  * and runs partitions_init on a config made from specs. */
 void fake_world(const struct fake_part_spec *specs, unsigned n);
+/* The kernel file (a raw image of FAKE_KERNEL_WORDS words, loaded at
+ * FAKE_LOAD_ADDR): tests may rename or resize it after fake_world. */
+#define FAKE_KERNEL_WORDS 64
+#define FAKE_LOAD_ADDR	  (GUEST_RAM_BASE + 0x80000)
+struct boot_module *fake_kernel_module(void);
+const uint32_t *fake_kernel_data(void);
 /* Where the pool starts (host address = physical address in the tests). */
 uint64_t fake_pool_base(void);
 /* Free bytes in mem.c's free list. */

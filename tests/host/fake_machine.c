@@ -19,7 +19,7 @@ const struct boot_info *boot_info;
 
 static struct boot_info bi;
 static void *pool;
-static uint32_t kernel_file[64];
+static uint32_t kernel_file[FAKE_KERNEL_WORDS];
 static char cfg_blob[16384];
 static char log_buf[65536];
 static size_t log_len;
@@ -74,7 +74,7 @@ static const void *config(const struct fake_part_spec *specs, unsigned n)
 			ok(fdt_property_u32(cfg_blob, "vcpus", s->vcpus));
 		ok(fdt_property_string(cfg_blob, "kernel", FAKE_KERNEL));
 		ok(fdt_property_string(cfg_blob, "kernel-format", "raw"));
-		ok(fdt_property_u64(cfg_blob, "load-address", GUEST_RAM_BASE + 0x80000));
+		ok(fdt_property_u64(cfg_blob, "load-address", FAKE_LOAD_ADDR));
 		ok(fdt_property(cfg_blob, "no-autostart", NULL, 0));
 		ok(fdt_end_node(cfg_blob));
 	}
@@ -116,6 +116,16 @@ void fake_world(const struct fake_part_spec *specs, unsigned n)
 	mem_init(&bi);
 	partitions_init(&bi);
 	assert_int_equal(npartitions, n);
+}
+
+struct boot_module *fake_kernel_module(void)
+{
+	return &bi.modules[0];
+}
+
+const uint32_t *fake_kernel_data(void)
+{
+	return kernel_file;
 }
 
 uint64_t fake_pool_base(void)
