@@ -123,6 +123,19 @@ static void build_sets_up_partition(void **state)
 	assert_int_equal(p->starts, 1);
 }
 
+/* The free memory starts one page in: RAM still comes 2 MiB aligned. */
+static void ram_is_2mib_aligned(void **state)
+{
+	static const struct fake_part_spec specs[] = {{.name = "a", .cpu_mask = 0x1}};
+	world(specs, 1);
+	assert_int_equal(mem_take(fake_pool_base(), PAGE_SIZE), 0);
+	fake_start(&partitions[0]);
+	assert_int_equal(partitions[0].ram_pa, fake_pool_base() + SZ_2M);
+	stop_and_release(&partitions[0]);
+	mem_free(fake_pool_base(), PAGE_SIZE);
+	assert_free_as_at_start();
+}
+
 /* More vCPUs than CPUs: vCPU n on the (n mod ncpus)-th CPU, one list each */
 static void vcpus_share_cpus(void **state)
 {
@@ -328,6 +341,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(build_sets_up_partition),
+	    cmocka_unit_test(ram_is_2mib_aligned),
 	    cmocka_unit_test(vcpus_share_cpus),
 	    cmocka_unit_test(offline_cpu_refuses_start),
 	    cmocka_unit_test(release_frees_exactly_what_build_took),

@@ -197,6 +197,21 @@ static void waiting_vcpu_skipped_until_interrupt(void **state)
 	assert_int_equal(seq[1], 2);
 }
 
+/* A WFI before the slice ends: the vCPU leaves at once, the next runs. */
+static void waiting_vcpu_leaves_at_once(void **state)
+{
+	int seq[3];
+	all_on();
+	fake.step = 1 * MS; /* slices far from over */
+	wfx_next[0] = ESR_WFI;
+	run_entries(3, seq);
+	assert_int_equal(seq[0], 0);
+	assert_int_equal(seq[1], 1);
+	assert_int_equal(seq[2], 1);
+	assert_true(S->vcpus[0].waiting);
+	assert_int_equal(fake.cpu[1].ctx_saves, 1);
+}
+
 /* Runs n entries on CPU 1: when s's vCPU idx first entered, or UINT64_MAX. */
 static uint64_t first_entry_of(unsigned idx, unsigned n)
 {
@@ -409,6 +424,7 @@ int main(void)
 	    cmocka_unit_test_setup(shared_cpu_arms_slice_end, setup),
 	    cmocka_unit_test_setup(one_eligible_keeps_running, setup),
 	    cmocka_unit_test_setup(waiting_vcpu_skipped_until_interrupt, setup),
+	    cmocka_unit_test_setup(waiting_vcpu_leaves_at_once, setup),
 	    cmocka_unit_test_setup(waiting_vcpu_woken_by_its_timer, setup),
 	    cmocka_unit_test_setup(masked_timer_does_not_wake, setup),
 	    cmocka_unit_test_setup(waiting_vcpu_woken_at_wfit_deadline, setup),

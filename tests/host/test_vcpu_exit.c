@@ -310,10 +310,23 @@ static void wfit_without_rv_decodes_instruction(void **state)
 	assert_int_equal(C->vcpus[0].wake_at, C->cntvoff + 4242);
 }
 
+/* Whether [pa, pa+size) is free memory (nobody's). */
+static bool is_free(uint64_t pa, uint64_t size)
+{
+	const struct memmap *m = mem_free_map();
+	for (unsigned i = 0; i < m->n; i++)
+		if (pa >= m->r[i].base && pa + size <= m->r[i].base + m->r[i].size)
+			return true;
+	return false;
+}
+
 static void wfit_without_rv_outside_ram_is_wfi(void **state)
 {
+	uint64_t past = C->ram_pa + (16ull << 20); /* the first byte after c's RAM */
+	assert_true(is_free(past, 4));
+	*(uint32_t *)past = 0xd5031020u | 5; /* a WFIT X5 there is not c's */
 	xlate_part = C;
-	xlate_off = 16ull << 20; /* just past c's RAM */
+	xlate_off = (16ull << 20) - 0x1000;
 	fake.va_to_pa = xlate;
 	fake.now = C->cntvoff + 100;
 	assert_int_equal(c_wfit(EC(EC_WFX) | IL | (1 << 5) | 2, 4242, 5), 0);
@@ -347,6 +360,33 @@ static void mmio_uart_store_and_load(void **state)
 	assert_int_equal(V->mmios, 2);
 	assert_int_equal(V->injected, 0);
 	assert_int_equal(B->uart.imsc, 0); /* only its own partition's UART */
+}
+
+/* Loads are extended as the instruction says (LDRSB, LDRSH, LDRB into
+ * Xt/Wt); stores take only the access size from the register. */
+static void mmio_sign_and_zero_extension(void **state)
+{
+	uint64_t prio = GUEST_GICD_BASE + 0x400 + 40; /* GICD_IPRIORITYR, SPI 40 */
+	V->ctx.x[1] = 0xffffffffffffff80ull;	      /* STRB: only 0x80 */
+	mmio(V, prio, 0, 1, true);
+	assert_int_equal(A->vgic.spi[8].prio, 0x80);
+	/* LDRSB Xt */
+	sync_exit(V, EC(EC_DABT_LOW) | IL | ISV | SAS(0) | SSE | SF | SRT(2), prio & 0xfff, prio);
+	assert_int_equal(V->ctx.x[2], 0xffffffffffffff80ull);
+	/* LDRSB Wt: sign-extended to 32 bits, upper half zero */
+	sync_exit(V, EC(EC_DABT_LOW) | IL | ISV | SAS(0) | SSE | SRT(3), prio & 0xfff, prio);
+	assert_int_equal(V->ctx.x[3], 0xffffff80ull);
+	/* LDRB */
+	V->ctx.x[4] = 0x1234567812345678ull;
+	mmio(V, prio, 0, 4, false);
+	assert_int_equal(V->ctx.x[4], 0x80);
+	/* LDRSW of IPRIORITYR[40..43] with SPI 43 at 0x80 too */
+	V->ctx.x[1] = 0x80;
+	mmio(V, prio + 3, 0, 1, true);
+	sync_exit(V, EC(EC_DABT_LOW) | IL | ISV | SAS(2) | SSE | SF | SRT(5), prio & 0xfff, prio);
+	assert_int_equal(V->ctx.x[5], 0xffffffff80000080ull);
+	assert_int_equal(V->mmios, 6);
+	assert_int_equal(V->injected, 0);
 }
 
 static void mmio_gicd(void **state)
@@ -591,6 +631,7 @@ int main(void)
 	    cmocka_unit_test_setup(wfit_without_rv_outside_ram_is_wfi, setup),
 	    cmocka_unit_test_setup(wfit_without_rv_not_a_wfit_is_wfi, setup),
 	    cmocka_unit_test_setup(mmio_uart_store_and_load, setup),
+	    cmocka_unit_test_setup(mmio_sign_and_zero_extension, setup),
 	    cmocka_unit_test_setup(mmio_gicd, setup),
 	    cmocka_unit_test_setup(mmio_gicr_per_vcpu, setup),
 	    cmocka_unit_test_setup(mmio_no_device, setup),
