@@ -59,8 +59,10 @@ struct fake_arch {
 	unsigned nentries;
 	unsigned irq_entries, irq_kind; /* arch_irq_entry */
 	unsigned dcache_cleans, vmid_flushes;
-	bool dcache_irqs_on; /* IRQs were unmasked at the last dcache clean */
-	unsigned resets;     /* vcpu_ctx_reset */
+	bool dcache_irqs_on;	 /* IRQs were unmasked at the last dcache clean */
+	unsigned resets;	 /* vcpu_ctx_reset */
+	unsigned ppi_lines;	 /* guest_ppi_lines(): GUEST_LINE_* bits */
+	uint64_t disk_next_poll; /* kernel/io's disk_next_poll(): UINT64_MAX after reset */
 	/* Hooks (NULL: defaults). guest_run is the guest: it may change ctx and
 	 * set esr_el2/far_el2/hpfar_el2 (fake_set_reg), and returns the exit
 	 * kind (default: an IRQ exit). wfi_hook runs at every WFI. va_to_pa

@@ -4,7 +4,7 @@
 # Recursive (=): the .mk files are read in any order.
 vm_host_srcs = kernel/vm/partition.c kernel/vm/lifecycle.c kernel/vm/sched.c \
 	kernel/vm/psci_server.c kernel/vm/vcpu_exit.c kernel/vm/mmio_emul.c \
-	kernel/vm/image_load.c kernel/vm/guest_dt.c kernel/vm/part_config.c \
+	kernel/vm/image_load.c kernel/vm/guest_dt.c kernel/vm/part_config.c kernel/vm/vlines.c \
 	kernel/vgic/vgic.c kernel/vgic/inject.c kernel/vgic/mmio.c kernel/vgic/regs.c \
 	kernel/vgic/dist.c kernel/vgic/redist.c kernel/vgic/lr.c kernel/vdev/vuart.c \
 	kernel/machine/mem.c lib/memrange.c lib/log.c \

@@ -14,6 +14,7 @@
 
 struct fake_arch fake;
 struct percpu percpu_data[MAX_CPUS];
+bool pmu_present; /* no PMU for guests: the DT has no PMU node */
 
 static struct gic_info gic_info = {.lrs = 4, .version = 3, .spis = 96};
 
@@ -21,6 +22,7 @@ void fake_arch_reset(void)
 {
 	memset(&fake, 0, sizeof(fake));
 	memset(percpu_data, 0, sizeof(percpu_data));
+	fake.disk_next_poll = UINT64_MAX;
 	for (unsigned i = 0; i < FAKE_NCPUS; i++) {
 		percpu_data[i].id = i;
 		percpu_data[i].online = 1;
@@ -227,6 +229,11 @@ void vcpu_ctx_reset(struct vcpu_ctx *c, uint64_t pc, uint64_t x0, uint64_t vmpid
 	c->vmpidr = vmpidr;
 	c->oslk = 1;
 	fake.resets++;
+}
+
+unsigned guest_ppi_lines(void)
+{
+	return fake.ppi_lines;
 }
 
 bool guest_va_to_pa(uint64_t va, uint64_t *pa)

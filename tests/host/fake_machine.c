@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "tests/host/fake.h"
+#include "kernel/io/io.h"
 
 struct hw hw;
 const struct boot_info *boot_info;
@@ -126,6 +127,12 @@ struct boot_module *fake_kernel_module(void)
 const uint32_t *fake_kernel_data(void)
 {
 	return kernel_file;
+}
+
+/* kernel/io: the disk's next poll shares the EL2 timer (sched.c) */
+uint64_t disk_next_poll(void)
+{
+	return fake.disk_next_poll;
 }
 
 uint64_t fake_pool_base(void)

@@ -310,6 +310,29 @@ static void idle_arms_earliest_wakeup(void **state)
 	assert_int_equal(fake.nentries, 1);
 }
 
+/* The disk's next poll shares the EL2 timer: never armed later than it */
+static void el2_timer_no_later_than_disk_poll(void **state)
+{
+	fake.disk_next_poll = fake.now + 3 * MS;
+	S->vcpus[0].waiting = true;
+	S->vcpus[0].wake_at = UINT64_MAX;
+	step(1); /* idle, no deadline of its own: the disk's */
+	assert_int_equal(hyp_timer(1), fake.disk_next_poll);
+	S->vcpus[0].wake_at = fake.now + 7 * MS;
+	step(1); /* the earlier of the two */
+	assert_int_equal(hyp_timer(1), fake.disk_next_poll);
+	fake.disk_next_poll = UINT64_MAX;
+	step(1);
+	assert_int_equal(hyp_timer(1), fake.now + 7 * MS);
+	/* a shared CPU's slice end too */
+	S->vcpus[0].waiting = false;
+	all_on();
+	fake.disk_next_poll = fake.now + 2 * MS;
+	step(1);
+	assert_ptr_equal(loaded(1), &S->vcpus[0]);
+	assert_int_equal(hyp_timer(1), fake.disk_next_poll);
+}
+
 static void idle_without_deadline_leaves_timer(void **state)
 {
 	S->vcpus[0].waiting = true;
@@ -429,6 +452,7 @@ int main(void)
 	    cmocka_unit_test_setup(masked_timer_does_not_wake, setup),
 	    cmocka_unit_test_setup(waiting_vcpu_woken_at_wfit_deadline, setup),
 	    cmocka_unit_test_setup(idle_arms_earliest_wakeup, setup),
+	    cmocka_unit_test_setup(el2_timer_no_later_than_disk_poll, setup),
 	    cmocka_unit_test_setup(idle_without_deadline_leaves_timer, setup),
 	    cmocka_unit_test_setup(stopped_partition_unloaded, setup),
 	    cmocka_unit_test_setup(powered_off_vcpu_unloaded, setup),
