@@ -146,6 +146,14 @@ static inline uint8_t mmio_read8(uintptr_t a)
 	return v;
 }
 
+#endif /* __aarch64__: the hardware primitives */
+#if defined(TESSERA_HOST)
+/* Host tests: the same primitives over a fake CPU (tests/host/fake_arch.c
+ * records what the code under test does to it). */
+#include "tests/host/fake_arch.h"
+#endif
+#if defined(__aarch64__) || defined(TESSERA_HOST)
+
 /* ---- per-CPU data (TPIDR_EL2 points at it) ---- */
 struct __attribute__((aligned(128))) percpu {
 	unsigned id;	   /* logical CPU number: index into the DT's cpu list */
@@ -314,5 +322,5 @@ void el2_cpu_init(void);
 void call_on_stack(uint64_t sp, void (*fn)(void *), void *arg) __attribute__((noreturn));
 void cpu_halt(void) __attribute__((noreturn)); /* IRQs off, WFI forever */
 
-#endif /* __aarch64__ */
+#endif /* __aarch64__ || TESSERA_HOST */
 #endif

@@ -188,36 +188,40 @@ static bool must_leave(struct vcpu *head, struct vcpu *cur, uint64_t slice_end)
 	return timer_now() >= slice_end && sched_others_eligible(cur);
 }
 
-void sched_loop(void)
+/* One turn of the loop: unload, run a job, load, or run/idle once. */
+void sched_step(struct sched_cpu *s)
 {
 	struct percpu *c = this_cpu();
-	struct vcpu *last = NULL; /* the vCPU that ran last: the turn passes on from it */
-	uint64_t slice_end = 0;
-	irq_disable();
-	for (;;) {
-		struct vcpu *head = __atomic_load_n((struct vcpu **)&c->vcpu, __ATOMIC_ACQUIRE);
-		struct vcpu *cur = c->loaded;
-		if (cur && must_leave(head, cur, slice_end)) {
-			last = cur;
-			unload(cur);
-			continue;
-		}
-		if (!cur && lc_job_pending(c->id)) {
-			run_job(c);
-			continue;
-		}
-		if (!cur && (cur = pick(head, on_list(head, last) ? last : NULL))) {
-			if (!lc_claim(&cur->part->lc, cur->idx))
-				continue; /* stopped meanwhile: its list is gone now */
-			load(cur);
-			slice_end = timer_now() + timer_ns_to_ticks(SLICE_MS * 1000000ull);
-		}
-		if (cur) {
-			arm_shared(head, &slice_end);
-			run_once(cur);
-		} else {
-			arm_wakeup(head);
-			sched_idle();
-		}
+	struct vcpu *head = __atomic_load_n((struct vcpu **)&c->vcpu, __ATOMIC_ACQUIRE);
+	struct vcpu *cur = c->loaded;
+	if (cur && must_leave(head, cur, s->slice_end)) {
+		s->last = cur;
+		unload(cur);
+		return;
 	}
+	if (!cur && lc_job_pending(c->id)) {
+		run_job(c);
+		return;
+	}
+	if (!cur && (cur = pick(head, on_list(head, s->last) ? s->last : NULL))) {
+		if (!lc_claim(&cur->part->lc, cur->idx))
+			return; /* stopped meanwhile: its list is gone now */
+		load(cur);
+		s->slice_end = timer_now() + timer_ns_to_ticks(SLICE_MS * 1000000ull);
+	}
+	if (cur) {
+		arm_shared(head, &s->slice_end);
+		run_once(cur);
+	} else {
+		arm_wakeup(head);
+		sched_idle();
+	}
+}
+
+void sched_loop(void)
+{
+	struct sched_cpu s = {NULL, 0};
+	irq_disable();
+	for (;;)
+		sched_step(&s);
 }

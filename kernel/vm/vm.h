@@ -80,6 +80,13 @@ const char *partition_state_name(int state);
 
 /* sched.c */
 void sched_loop(void) __attribute__((noreturn));
+/* One turn of sched_loop (host tests drive it): what the loop carries
+ * from one turn to the next on its CPU. Called with IRQs masked. */
+struct sched_cpu {
+	struct vcpu *last; /* the vCPU that ran last: the turn passes on from it */
+	uint64_t slice_end;
+};
+void sched_step(struct sched_cpu *s);
 void sched_kick(unsigned pcpu);
 /* Sleeps in WFI until an interrupt and handles it (IRQs masked around). */
 void sched_idle(void);

@@ -1,0 +1,3 @@
+host_tests += sched
+host_srcs_sched = $(vm_host_srcs)
+host_libs_sched := -lfdt
