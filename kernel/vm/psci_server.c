@@ -48,7 +48,9 @@ static struct vcpu *target(struct vcpu *v, uint64_t mpidr)
 {
 	struct partition *p = v->part;
 	uint64_t aff0 = mpidr & 0xff;
-	if ((mpidr & 0xff00ffff00ull) || aff0 >= p->nvcpus)
+	/* Aff0 names the vCPU; Aff3-1 are 0 here, bits 63:40 must be 0; bits
+	 * 31:24 (U, MT, RES1) are not affinity and are ignored */
+	if ((mpidr & ~0xff0000ffull) || aff0 >= p->nvcpus)
 		return NULL;
 	return &p->vcpus[aff0];
 }

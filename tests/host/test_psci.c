@@ -141,7 +141,8 @@ static void cpu_on(void **state)
 
 static void cpu_on_bad_target(void **state)
 {
-	static const uint64_t bad[] = {2, 7, 0xff, 0x100 | 1, 0x10000 | 1, 0x100000000ull | 1};
+	static const uint64_t bad[] = {
+	    2, 7, 0xff, 0x100 | 1, 0x10000 | 1, 0x100000000ull | 1, BIT(40) | 1, BIT(63) | 1};
 	struct vcpu *v0 = &A->vcpus[0];
 	unsigned resets = fake.resets;
 	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++)
@@ -205,6 +206,8 @@ static void affinity_info(void **state)
 	assert_int_equal(call(v0, PSCI_AFFINITY64, 0, 1, 0), INVALID);		     /* level 1 */
 	assert_int_equal(call(v0, PSCI_AFFINITY64, 2, 0, 0), INVALID);
 	assert_int_equal(call(v0, PSCI_AFFINITY64, 0x100, 0, 0), INVALID);
+	assert_int_equal(call(v0, PSCI_AFFINITY64, BIT(48), 0, 0), INVALID); /* bits 63:40 */
+	assert_int_equal(call(v0, PSCI_AFFINITY64, BIT(31) | 1, 0, 0), 1);   /* RES1: ignored */
 	assert_int_equal(call(v0, PSCI_CPU_ON64, 1, GUEST_RAM_BASE, 0), SUCCESS);
 	assert_int_equal(call(v0, PSCI_AFFINITY64, 1, 0, 0), 0);
 }
