@@ -917,7 +917,7 @@ def console_paste(m):
     poweroff(m)
 
 
-@test(config=cfg("linux-shell"), smp=4)
+@test(config=cfg("linux-paste"), smp=4)
 def linux_paste(m):
     """Command lines pasted into Linux's shell (200 and 3 x 300 characters in one write) arrive whole."""
     m.wait_prompt()
@@ -937,7 +937,7 @@ def linux_paste(m):
         m.expect(rf"\n{hashlib.md5(a).hexdigest()}\s+-", 30)
     reject(m.transcript()[start:], r"not found|missing|syntax error|CRASH|Oops|BUG:",
            "a broken line")
-    m.send_bytes(b"\x1d\x1d")  # past 'other', back to the shell
+    m.send_bytes(b"\x1d")  # back to the shell
     m.expect(r"console: tessera shell")
     poweroff(m)
 
