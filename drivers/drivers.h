@@ -13,6 +13,9 @@ void pl011_putc(uintptr_t base, char c);
 /* Returns a received byte or -1 if the RX FIFO is empty. */
 int pl011_getc(uintptr_t base);
 void pl011_enable_rx_irq(uintptr_t base);
+/* Masks or unmasks the RX interrupts; bytes wait in the FIFO meanwhile
+ * (and the sender behind it, if the line has flow control). */
+void pl011_rx_irq_mask(uintptr_t base, bool masked);
 
 /* ---- PCIe (pci.c, pci_names.c) ---- */
 #define PCI_MAX_DEVS 64

@@ -36,3 +36,8 @@ void pl011_enable_rx_irq(uintptr_t base)
 	mmio_write32(base + UARTICR, 0x7ff);
 	mmio_write32(base + UARTIMSC, INT_RX);
 }
+
+void pl011_rx_irq_mask(uintptr_t base, bool masked)
+{
+	mmio_write32(base + UARTIMSC, masked ? 0 : INT_RX);
+}

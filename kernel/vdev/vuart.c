@@ -81,7 +81,7 @@ static uint32_t *plain_reg(struct vuart *u, unsigned off, uint32_t *mask)
 
 static void update_irq(struct vuart *u)
 {
-	bool level = (u->ris & u->imsc) != 0;
+	bool level = u->connected && (u->ris & u->imsc) != 0;
 
 	if (level == u->level)
 		return;
@@ -90,23 +90,53 @@ static void update_irq(struct vuart *u)
 		u->irq(u->ctx, level);
 }
 
-/* ---- receive FIFO ---- */
+/* ---- receive FIFO and the input queued behind it ---- */
 
-/* Pushes c; on a full FIFO flags an overrun instead. The caller updates
- * the interrupt line. */
-static bool rx_push(struct vuart *u, uint8_t c)
+static void (*input_ready)(void);
+
+static unsigned fifo_count(const struct vuart *u)
 {
-	if (u->rx_count == VUART_RX_FIFO) {
-		u->rsr |= RSR_OE;
-		u->ris |= INT_OE;
-		return false;
-	}
-	u->rx[(u->rx_head + u->rx_count) % VUART_RX_FIFO] = c;
-	u->rx_count++;
-	u->ris |= INT_RX | INT_RT;
-	return true;
+	return MIN(u->rx_count, (unsigned)VUART_RX_FIFO);
 }
 
+static void ring_put(struct vuart *u, uint8_t c)
+{
+	u->rx[(u->rx_head + u->rx_count) % VUART_RX_RING] = c;
+	u->rx_count++;
+}
+
+/* A byte entered the receive FIFO: as QEMU's PL011, every received byte
+ * raises RX and receive timeout (the guest reads until RXFE). */
+static void rx_arrived(struct vuart *u)
+{
+	u->ris |= INT_RX | INT_RT;
+}
+
+/* The console was refused and there is room now: tell it (once). */
+static void rx_room(struct vuart *u)
+{
+	if (!u->rx_waiting || u->rx_count == VUART_RX_RING)
+		return;
+	u->rx_waiting = false;
+	if (input_ready)
+		input_ready();
+}
+
+/* A byte from the transmitter in loopback mode: straight into the FIFO,
+ * or an overrun (OE) if it is full. The caller updates the line. */
+static void loop_push(struct vuart *u, uint8_t c)
+{
+	if (u->rx_count >= VUART_RX_FIFO) {
+		u->rsr |= RSR_OE;
+		u->ris |= INT_OE;
+		return;
+	}
+	ring_put(u, c);
+	rx_arrived(u);
+}
+
+/* UARTDR read: the oldest FIFO byte; the next queued byte (if any) moves
+ * into the FIFO as a newly received one. */
 static uint32_t rx_pop(struct vuart *u)
 {
 	uint8_t c;
@@ -114,11 +144,21 @@ static uint32_t rx_pop(struct vuart *u)
 	if (u->rx_count == 0)
 		return 0;
 	c = u->rx[u->rx_head];
-	u->rx_head = (u->rx_head + 1) % VUART_RX_FIFO;
-	if (--u->rx_count == 0)
+	u->rx_head = (u->rx_head + 1) % VUART_RX_RING;
+	u->rx_count--;
+	if (u->rx_count >= VUART_RX_FIFO)
+		rx_arrived(u);
+	if (u->rx_count == 0)
 		u->ris &= ~(uint32_t)(INT_RX | INT_RT);
 	update_irq(u);
+	rx_room(u);
 	return c;
+}
+
+static void rx_discard(struct vuart *u)
+{
+	u->rx_head = u->rx_count = 0;
+	rx_room(u);
 }
 
 /* ---- transmit ---- */
@@ -150,7 +190,7 @@ static void line_put(struct vuart *u, char c)
 static void tx(struct vuart *u, uint8_t c)
 {
 	if (u->cr & CR_LBE)
-		rx_push(u, c);
+		loop_push(u, c);
 	else
 		line_put(u, (char)c);
 	u->ris |= INT_TX; /* the byte left at once: the FIFO is below its level */
@@ -165,7 +205,7 @@ static uint32_t flags(const struct vuart *u)
 
 	if (u->rx_count == 0)
 		fr |= FR_RXFE;
-	if (u->rx_count == VUART_RX_FIFO)
+	if (fifo_count(u) == VUART_RX_FIFO)
 		fr |= FR_RXFF;
 	return fr;
 }
@@ -226,63 +266,125 @@ static void reg_write(struct vuart *u, unsigned off, uint32_t v)
 	}
 }
 
-int vuart_access(struct vuart *u, uint64_t off, unsigned size, bool write, uint64_t *val)
+static void access_locked(struct vuart *u, unsigned off, unsigned size, bool write, uint64_t *val)
 {
-	unsigned reg = (unsigned)(off & ~3ull), shift = (unsigned)(off & 3) * 8;
-	uint64_t mask;
+	unsigned reg = off & ~3u, shift = (off & 3) * 8;
+	uint64_t mask = (1ull << (size * 8)) - 1;
 
-	if ((size != 1 && size != 2 && size != 4) || off >= FRAME)
-		return -EINVAL;
-	mask = (1ull << (size * 8)) - 1;
 	if (write) {
 		if (shift == 0)
 			reg_write(u, reg, (uint32_t)(*val & mask));
-		return 0;
+		return;
 	}
 	*val = ((uint64_t)reg_read(u, reg) >> shift) & mask;
+}
+
+int vuart_access(struct vuart *u, uint64_t off, unsigned size, bool write, uint64_t *val)
+{
+	if ((size != 1 && size != 2 && size != 4) || off >= FRAME)
+		return -EINVAL;
+	uint64_t flags = spin_lock_irqsave(&u->lock);
+	access_locked(u, (unsigned)off, size, write, val);
+	spin_unlock_irqrestore(&u->lock, flags);
 	return 0;
 }
 
 /* ---- the outside ---- */
 
+void vuart_set_input_ready(void (*ready)(void))
+{
+	input_ready = ready;
+}
+
+bool vuart_rx_wait(struct vuart *u)
+{
+	bool room;
+
+	uint64_t flags = spin_lock_irqsave(&u->lock);
+	room = !u->connected || (u->cr & CR_LBE) || u->rx_count < VUART_RX_RING;
+	if (!room)
+		u->rx_waiting = true;
+	spin_unlock_irqrestore(&u->lock, flags);
+	return room;
+}
+
 bool vuart_rx(struct vuart *u, char c)
 {
 	bool ok;
 
-	if (u->cr & CR_LBE)
-		return false; /* loopback disconnects the receive input */
-	ok = rx_push(u, (uint8_t)c);
-	update_irq(u);
+	uint64_t flags = spin_lock_irqsave(&u->lock);
+	/* loopback disconnects the receive input */
+	ok = u->connected && !(u->cr & CR_LBE) && u->rx_count < VUART_RX_RING;
+	if (ok) {
+		ring_put(u, (uint8_t)c);
+		if (u->rx_count <= VUART_RX_FIFO)
+			rx_arrived(u);
+		update_irq(u);
+	}
+	spin_unlock_irqrestore(&u->lock, flags);
 	return ok;
+}
+
+unsigned vuart_rx_queued(struct vuart *u)
+{
+	unsigned n;
+
+	uint64_t flags = spin_lock_irqsave(&u->lock);
+	n = u->rx_count;
+	spin_unlock_irqrestore(&u->lock, flags);
+	return n;
 }
 
 void vuart_flush(struct vuart *u)
 {
+	uint64_t flags = spin_lock_irqsave(&u->lock);
 	if (u->line_len)
 		emit_line(u);
+	/* The vGIC behind irq() is about to be freed or reinitialised: the
+	 * line is forgotten, not lowered through it. */
+	u->connected = false;
+	u->level = false;
+	rx_discard(u);
+	spin_unlock_irqrestore(&u->lock, flags);
 }
 
-void vuart_reset(struct vuart *u)
+static void reset_locked(struct vuart *u)
 {
 	u->rsr = u->ilpr = u->ibrd = u->fbrd = u->lcr_h = u->dmacr = 0;
 	u->imsc = u->ris = 0;
 	u->cr = CR_RESET;
 	u->ifls = IFLS_RESET;
-	u->rx_head = u->rx_count = 0;
 	u->line_len = 0;
+	rx_discard(u);
 	update_irq(u);
+}
+
+void vuart_reset(struct vuart *u)
+{
+	uint64_t flags = spin_lock_irqsave(&u->lock);
+	reset_locked(u);
+	spin_unlock_irqrestore(&u->lock, flags);
 }
 
 void vuart_init(struct vuart *u, void (*out)(void *ctx, const char *line, size_t n),
 		void (*irq)(void *ctx, bool level), void *ctx)
 {
-	*u = (struct vuart){.out = out, .irq = irq, .ctx = ctx};
-	vuart_reset(u);
+	uint64_t flags = spin_lock_irqsave(&u->lock);
+	u->out = out;
+	u->irq = irq;
+	u->ctx = ctx;
+	u->raw = NULL;
+	u->level = false; /* a new vGIC: the line starts low */
+	reset_locked(u);
+	u->connected = true;
+	spin_unlock_irqrestore(&u->lock, flags);
 }
 
 void vuart_set_raw(struct vuart *u, void (*raw)(void *ctx, char c))
 {
+	uint64_t flags = spin_lock_irqsave(&u->lock);
 	if (u->line_len)
 		emit_line(u);
 	u->raw = raw;
+	spin_unlock_irqrestore(&u->lock, flags);
 }

@@ -18,12 +18,8 @@ static int device_access(struct vcpu *v, uint64_t ipa, const struct mmio_access 
 	if (in(ipa, GUEST_GICR_BASE, (uint64_t)p->nvcpus * GUEST_GICR_STRIDE))
 		return vgic_redist_access(&p->vgic, v->idx, ipa - GUEST_GICR_BASE, a->size,
 					  a->write, val);
-	if (in(ipa, GUEST_UART_BASE, GUEST_UART_SIZE)) {
-		spin_lock(&p->uart_lock);
-		int e = vuart_access(&p->uart, ipa - GUEST_UART_BASE, a->size, a->write, val);
-		spin_unlock(&p->uart_lock);
-		return e;
-	}
+	if (in(ipa, GUEST_UART_BASE, GUEST_UART_SIZE))
+		return vuart_access(&p->uart, ipa - GUEST_UART_BASE, a->size, a->write, val);
 	return -EINVAL;
 }
 

@@ -11,9 +11,9 @@
  * virtual interrupt) are a field change plus SGI_KICK; the target CPU acts
  * on it in its loop (sched.c). State changes are lifecycle.c's alone.
  *
- * Lock order: the lifecycle lock, then uart_lock, then vgic_lock (the vUART
- * raises its interrupt line under its own lock), then the memory and log
- * locks.
+ * Lock order: the lifecycle lock, then the vUART's own lock (uart.lock),
+ * then vgic_lock (the vUART raises its interrupt line under its own lock),
+ * then the memory and log locks.
  */
 #ifndef KERNEL_PARTITION_H
 #define KERNEL_PARTITION_H
@@ -51,8 +51,7 @@ struct partition {
 	struct vcpu vcpus[GUEST_MAX_VCPUS];
 	struct vgic vgic;
 	struct spinlock vgic_lock;
-	struct vuart uart;
-	struct spinlock uart_lock;
+	struct vuart uart; /* locks itself */
 	uint64_t starts, faults;
 };
 

@@ -1,6 +1,8 @@
 /*
- * Emulated PL011: ID registers, flags, output line assembly, receive FIFO,
- * interrupt status and line, access checks, reset. Offsets and bits from
+ * Emulated PL011: ID registers, flags, output line assembly, receive FIFO
+ * and the input queued behind it (refill, flow control towards the
+ * console), interrupt status and line, access checks, reset, the
+ * connected/disconnected lifetime. Offsets and bits from
  * the PL011 TRM; interrupt behaviour as QEMU's hw/char/pl011.c.
  */
 #include <setjmp.h>
@@ -71,10 +73,20 @@ static void irq(void *ctx, bool level)
 
 static struct vuart u;
 static struct sink sink;
+static unsigned ready_calls; /* the console's input-ready hook */
+
+static void input_ready(void)
+{
+	/* called with the device's lock held: it must be taken */
+	assert_int_not_equal(u.lock.next, u.lock.owner);
+	ready_calls++;
+}
 
 static int setup(void **state)
 {
 	memset(&sink, 0, sizeof(sink));
+	ready_calls = 0;
+	vuart_set_input_ready(input_ready);
 	vuart_init(&u, out, irq, &sink);
 	return 0;
 }
@@ -191,19 +203,114 @@ static void test_rx_fifo(void **state)
 	for (unsigned i = 0; i < VUART_RX_FIFO; i++)
 		assert_true(vuart_rx(&u, (char)('A' + i)));
 	assert_int_equal(rd(FR) & (FR_RXFF | FR_RXFE), FR_RXFF);
-	assert_false(vuart_rx(&u, '!')); /* dropped: overrun */
-	assert_int_equal(rd(RSR) & 0x8, 0x8);
-	assert_int_equal(rd(RIS) & INT_OE, INT_OE);
-	wr(RSR, 0); /* UARTECR */
+	assert_true(vuart_rx(&u, '!')); /* queued behind the FIFO, not an overrun */
 	assert_int_equal(rd(RSR), 0);
-	for (unsigned i = 0; i < VUART_RX_FIFO; i++) {
+	assert_int_equal(rd(RIS) & INT_OE, 0);
+	for (unsigned i = 0; i < VUART_RX_FIFO; i++)
 		assert_int_equal(rd(DR), 'A' + i);
-		assert_int_equal(rd(FR) & FR_RXFF, 0);
-	}
+	assert_int_equal(rd(DR), '!');
 	assert_int_equal(rd(FR) & FR_RXFE, FR_RXFE);
 	assert_int_equal(rd(DR), 0);	/* empty: reads 0 */
 	assert_true(vuart_rx(&u, 'z')); /* wraps around */
 	assert_int_equal(rd(DR), 'z');
+}
+
+/* A paste larger than the FIFO: the FIFO stays full while input waits
+ * behind it, and every byte comes out in order. */
+static void test_rx_refill(void **state)
+{
+	const unsigned n = 100;
+
+	for (unsigned i = 0; i < n; i++)
+		assert_true(vuart_rx(&u, (char)i));
+	assert_int_equal(vuart_rx_queued(&u), n);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned left = n - i;
+		assert_int_equal(rd(FR) & FR_RXFF, left >= VUART_RX_FIFO ? FR_RXFF : 0);
+		assert_int_equal(rd(FR) & FR_RXFE, 0);
+		assert_int_equal(rd(DR), i);
+	}
+	assert_int_equal(rd(FR) & FR_RXFE, FR_RXFE);
+	assert_int_equal(vuart_rx_queued(&u), 0);
+	assert_int_equal(ready_calls, 0); /* nobody was refused */
+}
+
+/* A byte moving from the queue into the FIFO is a received byte: RX and
+ * RT are raised again even after the guest cleared them (Linux's handler
+ * reads until RXFE, and must get another interrupt for a refill). */
+static void test_rx_refill_interrupt(void **state)
+{
+	wr(IMSC, INT_RX | INT_RT);
+	for (unsigned i = 0; i < VUART_RX_FIFO + 2; i++)
+		vuart_rx(&u, 'q');
+	assert_true(sink.level);
+	wr(ICR, INT_RX | INT_RT);
+	assert_false(sink.level);
+	rd(DR); /* byte 33 enters the FIFO */
+	assert_true(sink.level);
+	assert_int_equal(rd(RIS) & (INT_RX | INT_RT), INT_RX | INT_RT);
+	wr(ICR, INT_RX | INT_RT);
+	rd(DR); /* byte 34 enters */
+	assert_true(sink.level);
+	wr(ICR, INT_RX | INT_RT);
+	rd(DR); /* nothing left to enter: no new arrival */
+	assert_false(sink.level);
+	for (unsigned i = 0; i < VUART_RX_FIFO - 1; i++)
+		rd(DR);
+	assert_int_equal(rd(FR) & FR_RXFE, FR_RXFE);
+	assert_false(sink.level);
+}
+
+/* Flow control: the ring takes VUART_RX_RING bytes; then the console is
+ * told to wait, and the hook calls it back once, after the first read. */
+static void test_rx_ring_full(void **state)
+{
+	unsigned n = 0;
+
+	while (n <= VUART_RX_RING && vuart_rx_wait(&u))
+		assert_true(vuart_rx(&u, (char)(n++ & 0x7f)));
+	assert_int_equal(n, VUART_RX_RING);
+	assert_int_equal(vuart_rx_queued(&u), VUART_RX_RING);
+	assert_false(vuart_rx(&u, 'x')); /* refused, not flagged to the guest */
+	assert_int_equal(rd(RSR), 0);
+	assert_int_equal(rd(RIS) & INT_OE, 0);
+	assert_int_equal(ready_calls, 0);
+	assert_int_equal(rd(DR), 0);
+	assert_int_equal(ready_calls, 1);
+	assert_int_equal(rd(DR), 1);
+	assert_int_equal(ready_calls, 1); /* once per refusal */
+	assert_true(vuart_rx_wait(&u));
+	assert_true(vuart_rx(&u, 'y'));
+	assert_true(vuart_rx(&u, 'z'));
+	assert_false(vuart_rx_wait(&u)); /* full again */
+	vuart_reset(&u);		 /* discards: room, so the console is called */
+	assert_int_equal(ready_calls, 2);
+	assert_int_equal(vuart_rx_queued(&u), 0);
+	assert_int_equal(rd(FR) & FR_RXFE, FR_RXFE);
+}
+
+/* Random interleavings of console input (as much as the ring takes) and
+ * guest reads against a model: no byte lost, duplicated or reordered,
+ * across many wraps of the ring. */
+static void test_rx_random_order(void **state)
+{
+	uint32_t seed = 12345, next_in = 0, next_out = 0;
+
+	for (unsigned round = 0; round < 2000; round++) {
+		seed = seed * 1103515245u + 12345u;
+		unsigned burst = (seed >> 16) % (VUART_RX_RING + 100);
+		for (unsigned i = 0; i < burst && vuart_rx_wait(&u); i++)
+			assert_true(vuart_rx(&u, (char)(next_in++ * 7 % 251)));
+		assert_int_equal(vuart_rx_queued(&u), next_in - next_out);
+		seed = seed * 1103515245u + 12345u;
+		unsigned reads = (seed >> 16) % (VUART_RX_RING + 100);
+		for (unsigned i = 0; i < reads && next_out < next_in; i++)
+			assert_int_equal(rd(DR), (uint8_t)(next_out++ * 7 % 251));
+	}
+	while (next_out < next_in)
+		assert_int_equal(rd(DR), (uint8_t)(next_out++ * 7 % 251));
+	assert_int_equal(rd(FR) & FR_RXFE, FR_RXFE);
+	assert_true(next_in > 100 * VUART_RX_RING);
 }
 
 static void test_rx_interrupt(void **state)
@@ -277,8 +384,16 @@ static void test_loopback(void **state)
 	assert_int_equal(sink.nlines, 0); /* not on the console */
 	assert_int_equal(rd(DR), 'q');
 	assert_int_equal(rd(DR), '\n');
+	assert_true(vuart_rx_wait(&u));	 /* never holds the console up */
 	assert_false(vuart_rx(&u, 'x')); /* input disconnected */
 	assert_int_equal(rd(FR) & FR_RXFE, FR_RXFE);
+	for (unsigned i = 0; i <= VUART_RX_FIFO; i++)
+		puts_dr("L"); /* one more than the FIFO holds: an overrun */
+	assert_int_equal(rd(RSR) & 0x8, 0x8);
+	assert_int_equal(rd(RIS) & INT_OE, INT_OE);
+	assert_int_equal(vuart_rx_queued(&u), VUART_RX_FIFO);
+	wr(RSR, 0); /* UARTECR */
+	assert_int_equal(rd(RSR), 0);
 }
 
 static void test_invalid_access(void **state)
@@ -350,18 +465,74 @@ static void test_raw_passthrough(void **state)
 	assert_int_equal(raw_len, 8);
 }
 
+/* The partition stopped: the partial line goes out, queued input is
+ * dropped, a waiting console is released, and until the next vuart_init
+ * input is refused and irq() (the old vGIC) is never called. */
+static void test_flush_disconnects(void **state)
+{
+	wr(IMSC, INT_RX | INT_TX);
+	puts_dr("last words");
+	for (unsigned i = 0; i < VUART_RX_RING; i++)
+		assert_true(vuart_rx(&u, 'k'));
+	assert_false(vuart_rx_wait(&u)); /* full: the console waits */
+	assert_true(sink.level);
+	unsigned calls = sink.irq_calls;
+	vuart_flush(&u);
+	assert_int_equal(sink.nlines, 1);
+	assert_string_equal(sink.lines[0], "last words");
+	assert_int_equal(ready_calls, 1);
+	assert_int_equal(vuart_rx_queued(&u), 0);
+	assert_true(vuart_rx_wait(&u)); /* never makes the console wait */
+	assert_false(vuart_rx(&u, 'a'));
+	puts_dr("x"); /* a late guest write raises nothing */
+	assert_int_equal(sink.irq_calls, calls);
+	vuart_flush(&u); /* twice is harmless */
+	assert_int_equal(sink.irq_calls, calls);
+
+	sink.level = false; /* the next start brings a fresh vGIC */
+	vuart_init(&u, out, irq, &sink);
+	assert_int_equal(sink.irq_calls, calls); /* starts low, silently */
+	assert_true(vuart_rx(&u, 'b'));
+	wr(IMSC, INT_RX);
+	assert_true(sink.level);
+	assert_int_equal(rd(DR), 'b');
+}
+
+/* Zero-initialised (a partition never started): disconnected. */
+static void test_starts_disconnected(void **state)
+{
+	static struct vuart fresh;
+
+	assert_true(vuart_rx_wait(&fresh));
+	assert_false(vuart_rx(&fresh, 'a'));
+	assert_int_equal(vuart_rx_queued(&fresh), 0);
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_ids),	  T(test_reset_values),
-	    T(test_flags),	  T(test_plain_registers),
-	    T(test_tx_lines),	  T(test_tx_long_line),
-	    T(test_rx_fifo),	  T(test_rx_interrupt),
-	    T(test_tx_interrupt), T(test_icr_write_one_to_clear),
-	    T(test_loopback),	  T(test_invalid_access),
-	    T(test_reset),	  T(test_raw_passthrough),
+	    T(test_ids),
+	    T(test_reset_values),
+	    T(test_flags),
+	    T(test_plain_registers),
+	    T(test_tx_lines),
+	    T(test_tx_long_line),
+	    T(test_rx_fifo),
+	    T(test_rx_interrupt),
+	    T(test_tx_interrupt),
+	    T(test_icr_write_one_to_clear),
+	    T(test_loopback),
+	    T(test_invalid_access),
+	    T(test_reset),
+	    T(test_raw_passthrough),
+	    T(test_rx_refill),
+	    T(test_rx_refill_interrupt),
+	    T(test_rx_ring_full),
+	    T(test_rx_random_order),
+	    T(test_flush_disconnects),
+	    T(test_starts_disconnected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -255,6 +255,14 @@ class Machine:
         except (BrokenPipeError, ValueError):
             self.fail(f"QEMU gone; cannot send {line!r}")
 
+    def send_bytes(self, data):
+        """Writes data to the console in one write, nothing added (a paste)."""
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            self.fail(f"QEMU gone; cannot send {len(data)} bytes")
+
     def command(self, line, timeout=30):
         """Sends line at a prompt; returns the output up to the next prompt."""
         start = self._cursor

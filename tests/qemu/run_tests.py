@@ -7,7 +7,9 @@ Console logs go to build/test-run/<test>/console.log. Timeouts scale with
 TESSERA_TEST_TIMEOUT_SCALE.
 """
 
+import hashlib
 import os
+import random
 import re
 from pathlib import Path
 import signal
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 from harness import (CONFIGS, PLAIN_CONFIG, PROMPT, TEST_CONFIG, TOP, Machine, TestFailure,
@@ -855,6 +858,88 @@ def disk_hang(m):
     first, last, seed = disk_test_verdict(m, 4, 60)
     poweroff(m)
     check_image(m.dir / "nvme.img", first, last, seed)
+
+
+# ---- console input (pastes) ----
+
+PASTE_SEED = 20261203
+PASTE_NOTE = r"\[console: {name}'s input buffer \(\d+ bytes\) is full"
+
+
+def paste_bytes(rng, count, alphabet=bytes(range(0x20, 0x7f))):
+    """count random bytes from alphabet (printable: no Ctrl-], no CR)."""
+    return bytes(rng.choice(alphabet) for _ in range(count))
+
+
+def paste_round(m, name, rng, count, delay_ms):
+    """Pastes count random bytes into the focused tguest (mode=rx, waiting
+    at TGUEST-RX-READY) in one write; it sleeps delay_ms first, then reads
+    them, and is ready again. Checks count and CRC-32
+    computed here (a missing RX interrupt leaves the guest asleep until its
+    5 s idle timeout: a short count); returns the round's transcript and the
+    UART interrupts the guest took."""
+    start = m._cursor
+    data = paste_bytes(rng, count)
+    m.send_bytes(f"{count} {delay_ms}\r".encode() + data)
+    got = m.expect(r"TGUEST-RX n=(\d+) crc=([0-9a-f]{8}) irqs=(\d+)", 90)
+    n, crc, irqs = int(got.group(1)), int(got.group(2), 16), int(got.group(3))
+    check(n == count, f"{name}: the guest read {n} of {count} pasted bytes")
+    check(crc == zlib.crc32(data),
+          f"{name}: CRC-32 of the {count} bytes read is {crc:08x}, sent {zlib.crc32(data):08x}")
+    m.expect(r"TGUEST-RX-READY", 10)
+    return m.transcript()[start:got.start()], irqs
+
+
+def paste_into(m, name):
+    m.send_bytes(b"\x1d")
+    m.expect(rf"console: partition {name}\b")
+    rng = random.Random(f"{PASTE_SEED}-{name}")
+    round1, irqs1 = paste_round(m, name, rng, 4096, 0)  # read as it arrives
+    # asleep for 2 s: the input backs up, the console holds the rest in
+    # the UART (flow control) and says so once
+    round2, irqs2 = paste_round(m, name, rng, 16384, 2000)
+    notes = len(re.findall(PASTE_NOTE.format(name=name), round1 + round2))
+    check(notes == 1, f"{name}: the 'input buffer is full' note shown {notes} times, expected 1")
+    check(irqs1 + irqs2 > 0, f"{name}: the guest read 20 KiB without a UART interrupt")
+
+
+@test(config=cfg("console-paste"), smp=4)
+def console_paste(m):
+    """4 KiB and 16 KiB pastes reach a test guest byte for byte, on the console's CPU and another."""
+    m.wait_prompt()
+    for _ in range(2):  # both waiting for a header, in either order
+        m.expect(r"\[(near|far)\] TGUEST-RX-READY", 30)
+    paste_into(m, "near")
+    paste_into(m, "far")
+    m.send_bytes(b"0 0\r")  # far ends; input goes back to the shell
+    expect_partition_stopped(m, "far")
+    reject(m.transcript(), r"CRASH", "crash")
+    poweroff(m)
+
+
+@test(config=cfg("linux-paste"), smp=4)
+def linux_paste(m):
+    """Command lines pasted into Linux's shell (200 and 3 x 300 characters in one write) arrive whole."""
+    m.wait_prompt()
+    m.expect(r"\[linux\] GUEST-LINUX-SHELL", 120)
+    m.send_bytes(b"\x1d")
+    m.expect(r"console: partition linux")
+    shell_answers(m, "echo ready-$((6*7))", r"\nready-42")
+    rng = random.Random(PASTE_SEED)
+    safe = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,:=+/"
+    args = [paste_bytes(rng, 200, safe)] + [paste_bytes(rng, 300, safe) for _ in range(3)]
+    lines = [b"printf %s '" + a + b"' | md5sum\r" for a in args]
+    start = m._cursor
+    m.send_bytes(lines[0])
+    m.expect(rf"\n{hashlib.md5(args[0]).hexdigest()}\s+-", 30)
+    m.send_bytes(b"".join(lines[1:]))
+    for a in args[1:]:
+        m.expect(rf"\n{hashlib.md5(a).hexdigest()}\s+-", 30)
+    reject(m.transcript()[start:], r"not found|missing|syntax error|CRASH|Oops|BUG:",
+           "a broken line")
+    m.send_bytes(b"\x1d")  # back to the shell
+    m.expect(r"console: tessera shell")
+    poweroff(m)
 
 
 # ---- runner ----

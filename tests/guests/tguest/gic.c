@@ -11,6 +11,10 @@
 #define GICD_CTLR_RWP	(1U << 31)
 #define GICD_CTLR_ARE	(1U << 4) /* ARE_NS, or ARE with one security state */
 #define GICD_CTLR_GRP1	(1U << 1) /* EnableGrp1A, or EnableGrp1 (DS=1) */
+#define GICD_IGROUPR	0x0080
+#define GICD_ISENABLER	0x0100
+#define GICD_IPRIORITYR 0x0400
+#define GICD_IROUTER	0x6000
 #define GICR_CTLR	0x0000
 #define GICR_CTLR_RWP	(1U << 3)
 #define GICR_TYPER	0x0008
@@ -129,4 +133,20 @@ void gic_eoi(uint32_t intid)
 {
 	write_sysreg(icc_eoir1_el1, intid);
 	isb();
+}
+
+/* An SPI as Group 1, routed to the CPU with this MPIDR, enabled (32-bit
+ * accesses only: IROUTER in halves, priority by read-modify-write). */
+void gic_enable_spi(unsigned intid, uint64_t mpidr)
+{
+	uintptr_t word = 4 * (intid / 32), prio = GICD_BASE + GICD_IPRIORITYR + (intid & ~3U);
+	uint32_t bit = 1U << (intid % 32), shift = 8 * (intid % 4);
+	uint64_t aff = mpidr_aff(mpidr);
+
+	mmio_write32(GICD_BASE + GICD_IGROUPR + word,
+		     mmio_read32(GICD_BASE + GICD_IGROUPR + word) | bit);
+	mmio_write32(prio, (mmio_read32(prio) & ~(0xffU << shift)) | (uint32_t)IRQ_PRIO << shift);
+	mmio_write32(GICD_BASE + GICD_IROUTER + 8 * intid, (uint32_t)aff);
+	mmio_write32(GICD_BASE + GICD_IROUTER + 8 * intid + 4, (uint32_t)(aff >> 32));
+	mmio_write32(GICD_BASE + GICD_ISENABLER + word, bit);
 }

@@ -53,6 +53,9 @@ void irq_dispatch(uint32_t intid)
 	case TIMER_PPI:
 		timer_irq();
 		break;
+	case UART_SPI:
+		rx_irq();
+		break;
 	case SGI_PING:
 		/* Record it before replying: vCPU0 checks both. */
 		cpus[me].pings++;
@@ -200,6 +203,8 @@ void tguest_main(uint64_t x0)
 		run_exitbench();
 		system_off();
 	}
+	if (!tg_strncmp(mode, "rx", 3))
+		run_rx();
 	if (tg_strncmp(mode, "all", 4))
 		tg_printf("TGUEST: unknown mode %s, running all\n", mode);
 	run_all();

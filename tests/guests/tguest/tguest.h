@@ -22,11 +22,12 @@
 #define GICR_STRIDE 0x20000UL
 #define PL011_BASE  0x09000000UL
 #define TIMER_PPI   27
-#define SGI_PING    3 /* vCPU0 -> secondary */
-#define SGI_PONG    4 /* secondary -> vCPU0 */
-#define SGI_KICK    5 /* wake a secondary from WFI, no reply */
-#define SGI_FLAG    6 /* mode=ipi: vCPU0 -> secondary, counted, no reply */
-#define SGI_BURST   7 /* mode=ipi: secondary -> vCPU0, counted */
+#define UART_SPI    33 /* PL011 */
+#define SGI_PING    3  /* vCPU0 -> secondary */
+#define SGI_PONG    4  /* secondary -> vCPU0 */
+#define SGI_KICK    5  /* wake a secondary from WFI, no reply */
+#define SGI_FLAG    6  /* mode=ipi: vCPU0 -> secondary, counted, no reply */
+#define SGI_BURST   7  /* mode=ipi: secondary -> vCPU0, counted */
 
 #define read_sysreg(r)                                                                             \
 	({                                                                                         \
@@ -137,6 +138,7 @@ void __attribute__((noreturn)) system_reset(void);
 void gic_dist_init(void);
 bool gic_cpu_init(void); /* this CPU's redistributor + CPU interface */
 void gic_send_sgi(unsigned intid, uint64_t target_mpidr);
+void gic_enable_spi(unsigned intid, uint64_t mpidr);
 uint32_t gic_ack(void);
 void gic_eoi(uint32_t intid);
 uintptr_t gic_redist(void); /* this vCPU's RD_base, 0 if none */
@@ -224,6 +226,8 @@ void run_ipi(void);	  /* ipi.c */
 void run_exitbench(void); /* exitbench.c */
 void ipi_secondary_burst(struct cpu_state *c);
 extern volatile uint32_t ipi_bursts;
+void __attribute__((noreturn)) run_rx(void);
+void rx_irq(void);
 
 /* timers.c, pmu.c: checks run_all() lists. They return tests.c's enum
  * result values (0 pass, 1 fail with the reason in why, 2 skip). Their
