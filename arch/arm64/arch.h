@@ -43,6 +43,12 @@ struct vcpu_ctx {
 	uint64_t pstate;   /* SPSR_EL2 */
 	uint64_t fp_v[64]; /* q0..q31 */
 	uint64_t fpsr, fpcr;
+	/* SVE (sve.c), beside FP/SIMD for guest.S (offsets checked in sve.c) */
+	uint8_t *sve;	  /* Z0-Z31, P0-P15, FFR save area; NULL: no SVE */
+	uint64_t zcr_el2; /* ZCR_EL2 while this vCPU runs (its partition's length) */
+	uint64_t zcr_el1;
+	uint8_t sve_on;	  /* SVE untrapped: guest.S switches Z/P/FFR, not q0-q31 */
+	uint8_t sve_used; /* used since the vCPU's reset: sve holds its state */
 	/* EL1 system registers */
 	uint64_t sp_el0, sp_el1, elr_el1, spsr_el1;
 	uint64_t sctlr, ttbr0, ttbr1, tcr, mair, amair, vbar, contextidr, cpacr;
@@ -81,6 +87,18 @@ void vcpu_inject_iabt(struct vcpu_ctx *c, uint64_t va, bool va_valid);
 /* ---- ID registers for guests (idregs.c) ---- */
 uint64_t idreg_sanitize(unsigned crm, unsigned op2, uint64_t v); /* portable */
 uint64_t idreg_read(unsigned crm, unsigned op2);		 /* Op0 3, Op1 0, CRn 0 */
+/* The same for a partition with optional features (IDREG_*): */
+#define IDREG_SVE BIT(0) /* SVE enabled: ID_AA64PFR0_EL1.SVE and ID_AA64ZFR0_EL1 shown */
+uint64_t idreg_sanitize_opt(unsigned crm, unsigned op2, uint64_t v, unsigned opts);
+uint64_t idreg_read_opt(unsigned crm, unsigned op2, unsigned opts);
+
+/* ---- SVE (sve.c; portable part: the state's size) ---- */
+#define SVE_VL_MAX 256 /* bytes: the architectural maximum vector length */
+/* Bytes of Z0-Z31, P0-P15 and FFR at vector length vl (bytes). */
+static inline size_t sve_state_size(unsigned vl)
+{
+	return 32u * vl + 17u * (vl / 8);
+}
 
 #if defined(__aarch64__) && !defined(TESSERA_HOST)
 
@@ -316,6 +334,30 @@ void gic_priority_drop(unsigned intid);
 
 /* ---- per-CPU EL2 controls (el2.c) ---- */
 void el2_cpu_init(void);
+
+/* ---- SVE for guests (sve.c, guest.S) ----
+ * A partition with SVE gets a vector length (ZCR_EL2) and a save area per
+ * vCPU. SVE stays trapped (CPTR_EL2.TZ) until a vCPU first uses it after
+ * its reset; from then on that vCPU runs with SVE enabled and its exits
+ * save Z/P/FFR (the Z registers include q0-q31) instead of the V
+ * registers. vCPUs that never use SVE keep the plain FP/SIMD path. */
+/* Probes this CPU (boot and each secondary, from el2_cpu_init). */
+void sve_cpu_init(void);
+/* The largest vector length (bytes) every CPU probed so far supports; 0
+ * without SVE. */
+unsigned sve_max_vl(void);
+/* The vector length a request of vl bytes gets on this CPU (ZCR_EL2.LEN
+ * written, RDVL read back): the largest supported length <= vl. */
+unsigned sve_effective_vl(unsigned vl);
+/* Gives a vCPU SVE at vector length vl (a supported length, bytes) with a
+ * save area of sve_state_size(vl) bytes; survives vcpu_ctx_reset. */
+void vcpu_sve_init(struct vcpu_ctx *c, void *area, unsigned vl);
+/* The loaded vCPU took an SVE access trap (EC 0x19): enables SVE for it and
+ * returns true (the instruction is retried), or false if it has no SVE. */
+bool vcpu_sve_trap(struct vcpu_ctx *c);
+/* Around a vCPU's stay on this CPU (sched.c load/unload). */
+void vcpu_sve_load(struct vcpu_ctx *c);
+void vcpu_sve_put(struct vcpu_ctx *c);
 
 /* ---- misc ---- */
 /* Switches to a new stack and calls fn(arg); never returns. */

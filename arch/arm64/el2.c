@@ -18,7 +18,8 @@
 	(HCR_RW | HCR_FMO | HCR_IMO | HCR_AMO | HCR_FB | HCR_BSU_IS | HCR_TSC | HCR_TIDCP |        \
 	 HCR_TACR | HCR_TSW)
 
-/* FP/SIMD usable at EL2 and EL1 (TFP=0); SVE trapped (TZ=1): not offered.
+/* FP/SIMD usable at EL2 and EL1 (TFP=0); SVE trapped (TZ=1) until a vCPU
+ * of a partition with SVE uses it (sve.c); SME trapped (TSM): not offered.
  * Activity monitors trapped (TAM): their counters are not switched, so a
  * guest must not see another's; the trap answers with an UNDEF. */
 #define CPTR_TAM       BIT(30)
@@ -64,4 +65,5 @@ void el2_cpu_init(void)
 	 * value: give them this CPU's own. */
 	write_sysreg(vpidr_el2, read_sysreg(midr_el1));
 	isb();
+	sve_cpu_init();
 }

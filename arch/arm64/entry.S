@@ -77,7 +77,7 @@
  * the stack because they are needed as scratch. The ESB first (a NOP
  * without FEAT_RAS) defers an SError the guest left pending into DISR_EL1,
  * where guest_exit finds it. */
-.macro guest_vector kind
+.macro guest_vector kind, exit=guest_exit
 	.align 7
 	hint	#16			/* esb */
 	stp	x0, x1, [sp, #-16]!
@@ -101,7 +101,7 @@
 	ldp	x2, x3, [sp], #16
 	stp	x2, x3, [x0, #16 * 0]
 	mov	x1, #\kind
-	b	guest_exit
+	b	\exit
 .endm
 
 /* Synchronous exception at EL2. Before touching the stack, check that SP
@@ -252,6 +252,29 @@ vectors:
 	guest_vector 13
 	guest_vector 14
 	guest_vector 15
+
+/* The same for a CPU whose loaded vCPU runs with SVE enabled (sve.c): only
+ * the exits differ, saving Z/P/FFR (guest_exit_sve). Switching VBAR_EL2
+ * keeps the SVE test off the exit path of every other vCPU. */
+	.align 11
+	.globl	vectors_sve
+vectors_sve:
+	vector unexpected_tail, 0
+	vector unexpected_tail, 1
+	vector unexpected_tail, 2
+	vector unexpected_tail, 3
+	el2_sync_vector
+	vector irq_tail, 5
+	vector unexpected_tail, 6
+	el2_serror_vector
+	guest_vector 8, guest_exit_sve
+	guest_vector 9, guest_exit_sve
+	guest_vector 10, guest_exit_sve
+	guest_vector 11, guest_exit_sve
+	guest_vector 12, guest_exit_sve
+	guest_vector 13, guest_exit_sve
+	guest_vector 14, guest_exit_sve
+	guest_vector 15, guest_exit_sve
 
 	.globl	vectors_install
 vectors_install:

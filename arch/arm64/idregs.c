@@ -1,8 +1,9 @@
 /*
  * ID registers as guests see them (HCR_EL2.TID3 traps their reads). Guests
  * get the CPU's own values minus features tessera does not virtualize:
- * SVE, SME, MTE, AMU (trapped by CPTR_EL2.TAM), MPAM, SPE, trace buffers
- * and LORegions (trapped by HCR_EL2.TLOR). The PMU is the CPU's (pmu.c)
+ * SVE (unless the partition has it: IDREG_SVE, sve.c), SME, MTE, AMU
+ * (trapped by CPTR_EL2.TAM), MPAM, SPE, trace buffers and LORegions
+ * (trapped by HCR_EL2.TLOR). The PMU is the CPU's (pmu.c)
  * unless it is IMPLEMENTATION DEFINED (PMUVer/PerfMon 0xF): then its
  * registers trap and read as zero, and guests are told there is none.
  * What is switched with the vCPU stays visible: the debug architecture
@@ -45,6 +46,24 @@ uint64_t idreg_sanitize(unsigned crm, unsigned op2, uint64_t v)
 	return v;
 }
 
+/* Portable: the same for a partition with the optional features opts. SVE
+ * shows as the CPU has it (ID_AA64PFR0_EL1.SVE, ID_AA64ZFR0_EL1: SVE2 and
+ * the extensions are the CPU's, the vector length is the partition's);
+ * SME stays hidden. */
+uint64_t idreg_sanitize_opt(unsigned crm, unsigned op2, uint64_t v, unsigned opts)
+{
+	uint64_t s = idreg_sanitize(crm, op2, v);
+	if (!(opts & IDREG_SVE))
+		return s;
+	switch (crm << 3 | op2) {
+	case 4 << 3 | 0: /* ID_AA64PFR0_EL1 */
+		return s | (v & FIELD(32));
+	case 4 << 3 | 4: /* ID_AA64ZFR0_EL1 */
+		return v;
+	}
+	return s;
+}
+
 #if !defined(TESSERA_HOST)
 #define ID_CASE(crm, op2)                                                                          \
 	case crm << 3 | op2:                                                                       \
@@ -76,5 +95,10 @@ static uint64_t idreg_hw(unsigned crm, unsigned op2)
 uint64_t idreg_read(unsigned crm, unsigned op2)
 {
 	return idreg_sanitize(crm, op2, idreg_hw(crm, op2));
+}
+
+uint64_t idreg_read_opt(unsigned crm, unsigned op2, unsigned opts)
+{
+	return idreg_sanitize_opt(crm, op2, idreg_hw(crm, op2), opts);
 }
 #endif

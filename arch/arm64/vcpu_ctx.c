@@ -239,7 +239,11 @@ void vcpu_ctx_save(struct vcpu_ctx *c)
 
 void vcpu_ctx_reset(struct vcpu_ctx *c, uint64_t pc, uint64_t x0, uint64_t vmpidr)
 {
+	uint8_t *sve = c->sve; /* the partition's SVE set-up stays, its state goes */
+	unsigned vl = (unsigned)(c->zcr_el2 + 1) * 16;
 	*c = (struct vcpu_ctx){0};
+	if (sve)
+		vcpu_sve_init(c, sve, vl);
 	c->x[0] = x0;
 	c->pc = pc;
 	c->pstate = PSTATE_EL1H_MASKED;

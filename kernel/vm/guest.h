@@ -32,6 +32,7 @@
 #define PART_PATH_MAX BOOT_PATH_MAX
 #define PART_ARGS_MAX 512
 #define PART_ERR_MAX  160
+#define PART_SVE_MAX  256 /* bytes: SVE's architectural maximum vector length (2048 bits) */
 
 enum kernel_format { KFMT_AUTO, KFMT_IMAGE, KFMT_ELF, KFMT_RAW };
 
@@ -46,7 +47,8 @@ struct part_cfg {
 	uint64_t load_addr;	 /* "load-address" (IPA) for raw images */
 	char initrd[PART_PATH_MAX];
 	char bootargs[PART_ARGS_MAX];
-	bool autostart; /* true unless "no-autostart" (or status = "disabled") */
+	bool autostart;	 /* true unless "no-autostart" (or status = "disabled") */
+	unsigned sve_vl; /* "sve-max-vl": SVE's maximum vector length in bytes; 0 = no SVE */
 	bool valid;
 	char error[PART_ERR_MAX]; /* why the partition cannot start */
 };

@@ -188,6 +188,22 @@ static void prop_status(struct part_cfg *p, const char *prop, const void *v, int
 		p->autostart = false;
 }
 
+/* A maximum: the CPU's own limit caps it when the partition starts. 0 is
+ * not accepted: no property means no SVE. */
+static void prop_sve_max_vl(struct part_cfg *p, const char *prop, const void *v, int len)
+{
+	uint32_t n;
+	if (!get_u32(p, prop, v, len, &n))
+		return;
+	if (n == 0 || n % 16)
+		bad(p, prop, "%u is not a multiple of 16 bytes (128 bits) from 16 up", n);
+	else if (n > PART_SVE_MAX)
+		bad(p, prop, "%u is above the architectural maximum of %u bytes (2048 bits)", n,
+		    PART_SVE_MAX);
+	else
+		p->sve_vl = n;
+}
+
 static void prop_ignored(struct part_cfg *p, const char *prop, const void *v, int len)
 {
 }
@@ -209,6 +225,7 @@ static const struct prop_rule {
     {"bootargs", prop_bootargs, P_OTHER},
     {"no-autostart", prop_no_autostart, P_OTHER},
     {"status", prop_status, P_OTHER},
+    {"sve-max-vl", prop_sve_max_vl, P_OTHER},
     {"compatible", prop_ignored, P_OTHER},
     {"phandle", prop_ignored, P_OTHER},
 };

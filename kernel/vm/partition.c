@@ -7,6 +7,7 @@
 #include "kernel/vm/vm.h"
 #include <errno.h>
 #include <libfdt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define S2_IA_MAX 40
@@ -322,6 +323,33 @@ static void init_vcpus(struct partition *p)
 	}
 }
 
+/* SVE (sve-max-vl): the longest vector length all CPUs support up to the
+ * configured maximum, and a save area per vCPU, allocated at the first
+ * start and kept for restarts. Without SVE on the CPUs the partition runs
+ * without it (its ID registers say so). */
+static int init_sve(struct partition *p)
+{
+	unsigned vl = p->cfg.sve_vl ? sve_effective_vl(MIN(p->cfg.sve_vl, sve_max_vl())) : 0;
+	size_t size = sve_state_size(vl);
+	p->sve_vl = 0;
+	if (!p->cfg.sve_vl)
+		return 0;
+	if (!vl) {
+		kprintf("%s: sve-max-vl ignored: the CPUs have no SVE\n", p->cfg.name);
+		return 0;
+	}
+	if (!p->sve_area && !(p->sve_area = malloc(size * GUEST_MAX_VCPUS))) {
+		kprintf("%s: no memory for the SVE state\n", p->cfg.name);
+		return -ENOMEM;
+	}
+	p->sve_vl = vl;
+	for (unsigned i = 0; i < p->nvcpus; i++)
+		vcpu_sve_init(&p->vcpus[i].ctx, p->sve_area + i * size, vl);
+	kprintf("%s: SVE, vector length %u bytes (sve-max-vl %u)\n", p->cfg.name, vl,
+		p->cfg.sve_vl);
+	return 0;
+}
+
 /* ---- the lifecycle's operations ---- */
 
 static struct partition *of(struct lc_part *lc)
@@ -379,6 +407,8 @@ static int build(struct lc_part *lc)
 		return e;
 	init_devices(p);
 	init_vcpus(p);
+	if ((e = init_sve(p)))
+		return e;
 	p->cntvoff = timer_now();
 	p->faults = 0; /* per run: the fault log limit starts again */
 	return 0;

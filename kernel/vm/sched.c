@@ -125,6 +125,7 @@ static void load(struct vcpu *v)
 	stage2_load(p->vttbr);
 	write_sysreg(cntvoff_el2, p->cntvoff);
 	vcpu_ctx_load(&v->ctx);
+	vcpu_sve_load(&v->ctx);
 	guest_hcr_set(true);
 	this_cpu()->loaded = v;
 }
@@ -134,6 +135,7 @@ static void load(struct vcpu *v)
 static void unload(struct vcpu *v)
 {
 	vcpu_ctx_save(&v->ctx);
+	vcpu_sve_put(&v->ctx);
 	gic_deactivate(PPI_VTIMER);
 	gic_deactivate(PPI_PTIMER);
 	for (unsigned i = 0; i < gic_get_info()->lrs; i++)

@@ -9,6 +9,7 @@
 #define EC_HVC64    0x16
 #define EC_SMC64    0x17
 #define EC_SYS64    0x18
+#define EC_SVE	    0x19
 #define EC_IABT_LOW 0x20
 #define EC_DABT_LOW 0x24
 #define KIND_SYNC   8
@@ -202,7 +203,8 @@ static void sysreg(struct vcpu *v, uint64_t esr)
 		vgic_sgi(&v->part->vgic, v->idx, val);
 	} else if (op0 == 3 && op1 == 0 && crn == 0 && !write) { /* ID registers (TID3) */
 		if (rt != 31)
-			v->ctx.x[rt] = idreg_read(crm, (esr >> 17) & 7);
+			v->ctx.x[rt] =
+			    idreg_read_opt(crm, (esr >> 17) & 7, v->ctx.sve ? IDREG_SVE : 0);
 	} else if (key == 0x320400) { /* ACTLR_EL1 (TACR): reads 0, writes ignored */
 		if (!write && rt != 31)
 			v->ctx.x[rt] = 0;
@@ -238,6 +240,10 @@ static void sync_exit(struct vcpu *v)
 		break;
 	case EC_SYS64:
 		sysreg(v, esr);
+		break;
+	case EC_SVE: /* first SVE use (retried once enabled), or no SVE here */
+		if (!vcpu_sve_trap(&v->ctx))
+			undef(v, esr, "SVE in a partition without SVE");
 		break;
 	case EC_DABT_LOW:
 		data_abort(v, esr, far);

@@ -53,6 +53,9 @@ struct partition {
 	struct spinlock vgic_lock;
 	struct vuart uart; /* locks itself */
 	uint64_t starts, faults;
+	/* SVE: vector length in bytes (0: none) and the vCPUs' save areas */
+	unsigned sve_vl;
+	uint8_t *sve_area;
 };
 
 extern struct partition partitions[PART_MAX];

@@ -43,6 +43,10 @@ $(TGUEST_COBJS): $(GUEST_OUT)/%.o: tests/guests/%.c
 	@echo "  CC      $<"
 	$(GUEST_Q)$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
 
+# SVE instructions in sve.c's asm; the compiler itself still uses general
+# registers only (-mgeneral-regs-only stays).
+$(GUEST_OUT)/tguest/sve.o: GUEST_CFLAGS += -march=armv8.2-a+sve
+
 $(TGUEST_SOBJS): $(GUEST_OUT)/%.o: tests/guests/%.S
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
@@ -56,6 +60,8 @@ TGUEST_MODE ?= all
 TGUEST_SMP  ?= 2
 TGUEST_MEM  ?= 256
 TGUEST_QEMU_EXTRA ?=
+# bytes: -cpu max's longest SVE vector length (sve.c checks it)
+TGUEST_SVE  ?= 256
 GUEST_QEMU = qemu-system-aarch64 -M virt,gic-version=3 -cpu max,pauth-impdef=on \
 	-smp $(TGUEST_SMP) -m $(TGUEST_MEM) -nographic
 GUEST_DTB  = $(GUEST_OUT)/virt-smp$(TGUEST_SMP)-$(TGUEST_MEM)M.dtb
@@ -67,7 +73,7 @@ $(GUEST_OUT)/virt-smp%.dtb:
 	rm -f $@.full
 
 guests-qemu: $(GUEST_OUT)/tguest.elf $(GUEST_DTB)
-	$(GUEST_QEMU) -kernel $< -dtb $(GUEST_DTB) -append "tguest.mode=$(TGUEST_MODE)" \
+	$(GUEST_QEMU) -kernel $< -dtb $(GUEST_DTB) -append "tguest.mode=$(TGUEST_MODE) tguest.sve=$(TGUEST_SVE)" \
 		$(TGUEST_QEMU_EXTRA)
 
 guests-clean:

@@ -22,6 +22,8 @@
 #define DFR0	 5, 0
 #define ISAR2	 6, 2
 #define MMFR1	 7, 1
+#define ZFR0	 4, 4
+#define SMFR0	 4, 5
 
 static void test_amu_hidden(void **state)
 {
@@ -79,12 +81,32 @@ static void test_untouched(void **state)
 	assert_int_equal(idreg_sanitize(0, 0, ALL), ALL);
 }
 
+/* SVE [35:32] and ID_AA64ZFR0_EL1 only for partitions with SVE; SME
+ * [27:24] and ID_AA64SMFR0_EL1 for none; the rest as without SVE. */
+static void test_sve_opt(void **state)
+{
+	uint64_t pfr0 = 0x1201111100110011ull | 0x1ull << 32 | 0x1ull << 40 | 0x1ull << 44;
+	uint64_t zfr0 = 0x0110110000000021ull; /* SVEver 1 (SVE2), AES 2, ... */
+	assert_int_equal(idreg_sanitize(PFR0, pfr0) & F(32), 0);
+	assert_int_equal(idreg_sanitize_opt(PFR0, pfr0, 0), idreg_sanitize(PFR0, pfr0));
+	assert_int_equal(idreg_sanitize_opt(PFR0, pfr0, IDREG_SVE),
+			 idreg_sanitize(PFR0, pfr0) | 0x1ull << 32);
+	/* MPAM [43:40] and AMU [47:44] stay hidden with SVE */
+	assert_int_equal(idreg_sanitize_opt(PFR0, pfr0, IDREG_SVE) & (F(40) | F(44)), 0);
+	assert_int_equal(idreg_sanitize_opt(ZFR0, zfr0, 0), 0);
+	assert_int_equal(idreg_sanitize_opt(ZFR0, zfr0, IDREG_SVE), zfr0);
+	assert_int_equal(idreg_sanitize_opt(SMFR0, ALL, IDREG_SVE), 0);
+	assert_int_equal(idreg_sanitize_opt(PFR1, 0x01000221ull, IDREG_SVE), 0x00000021ull);
+	assert_int_equal(idreg_sanitize_opt(MMFR1, ALL, IDREG_SVE), ALL & ~F(16));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_amu_hidden), cmocka_unit_test(test_lor_hidden),
 	    cmocka_unit_test(test_wfxt_kept),  cmocka_unit_test(test_debug_kept),
 	    cmocka_unit_test(test_pfr1),       cmocka_unit_test(test_untouched),
+	    cmocka_unit_test(test_sve_opt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -515,9 +515,72 @@ static void status_disabled(void **state)
 	assert_true(p[1].autostart);
 }
 
+/* sve-max-vl: absent means no SVE; a maximum in bytes, a multiple of 16
+ * from 16 to 256; values the CPU may not support (48) are maxima, kept. */
+static void sve_max_vl(void **state)
+{
+	static const uint32_t good[] = {16, 48, 64, 256};
+	for (unsigned i = 0; i < ARRAY_SIZE(good); i++) {
+		cfg_begin();
+		part_open("plain", 0, 64 * MiB, "/tguest.elf");
+		part_close();
+		part_open("vec", 1, 64 * MiB, "/tguest.elf");
+		cells("sve-max-vl", 1, good[i]);
+		part_close();
+		cfg_end();
+		assert_int_equal(parse_and_validate(1024 * MiB), 2);
+		assert_true(p[0].valid);
+		assert_int_equal(p[0].sve_vl, 0);
+		assert_true(p[1].valid);
+		assert_int_equal(p[1].sve_vl, good[i]);
+	}
+}
+
+static void sve_max_vl_errors(void **state)
+{
+	static const struct {
+		uint32_t vl;
+		const char *msg;
+	} bad_vl[] = {
+	    {0, "0 is not a multiple of 16 bytes (128 bits) from 16 up"},
+	    {8, "8 is not a multiple of 16 bytes (128 bits) from 16 up"},
+	    {72, "72 is not a multiple of 16 bytes (128 bits) from 16 up"},
+	    {272, "272 is above the architectural maximum of 256 bytes (2048 bits)"},
+	    {0x80000000u, "2147483648 is above the architectural maximum of 256 bytes (2048 bits)"},
+	    {0xfffffff0u, "4294967280 is above the architectural maximum of 256 bytes (2048 bits)"},
+	};
+	char want[PART_ERR_MAX];
+	for (unsigned i = 0; i < ARRAY_SIZE(bad_vl); i++) {
+		cfg_begin();
+		part_open("vec", 0, 64 * MiB, "/tguest.elf");
+		cells("sve-max-vl", 1, bad_vl[i].vl);
+		part_close();
+		part_open("other", 1, 64 * MiB, "/tguest.elf");
+		part_close();
+		cfg_end();
+		assert_int_equal(parse_and_validate(1024 * MiB), 2);
+		assert_false(p[0].valid);
+		assert_true(p[1].valid);
+		snprintf(want, sizeof(want), "partition \"vec\": property \"sve-max-vl\": %s",
+			 bad_vl[i].msg);
+		assert_string_equal(p[0].error, want);
+	}
+	/* two cells (a 64-bit value) is the wrong type */
+	cfg_begin();
+	part_open("vec", 0, 64 * MiB, "/tguest.elf");
+	cells("sve-max-vl", 2, 0, 64);
+	part_close();
+	cfg_end();
+	assert_int_equal(parse_and_validate(1024 * MiB), 1);
+	assert_string_equal(p[0].error, "partition \"vec\": property \"sve-max-vl\": expected "
+					"one 32-bit cell, got 8 bytes");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(sve_max_vl),
+	    cmocka_unit_test(sve_max_vl_errors),
 	    cmocka_unit_test(two_partitions),
 	    cmocka_unit_test(raw_kernel),
 	    cmocka_unit_test(no_partitions),

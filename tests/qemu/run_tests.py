@@ -309,6 +309,39 @@ def guest_pmu(m):
     poweroff(m)
 
 
+@test(config=cfg("tguest-sve"), smp=4, qemu_extra="-cpu max,pauth-impdef=on,sve-max-vq=2")
+def sve_limits(m):
+    """SVE vector lengths: sve-max-vl above what the CPU has (256-bit vectors
+    here) is capped, one below it kept; without sve-max-vl SVE is hidden and
+    its instructions UNDEF in the guest, not in tessera."""
+    m.wait_prompt()
+    want = {"capped": (32, 256, "PASS"), "short": (16, 16, "PASS"), "nosve": (0, 0, "SKIP")}
+    done = set()
+    while len(done) < len(want):  # in whatever order they finish
+        done.add(m.expect(r"\[(capped|short|nosve)\] TGUEST-DONE pass=", 60).group(1))
+    out = m.transcript()
+    for part, (vl, asked, state) in want.items():
+        got = dict(re.findall(rf"^\[{part}\] TGUEST: (sve_\w+) (PASS|FAIL|SKIP)", out, re.M))
+        fails = re.findall(rf"^\[{part}\] TGUEST: (sve_\w+ FAIL.*)", out, re.M)
+        check(not fails, f"{part}: {fails}")
+        check(got == {"sve_id": "PASS", "sve_vl": "PASS", "sve_state": state},
+              f"{part}: results {got}, want sve_id, sve_vl PASS and sve_state {state}")
+        line = rf"(^|\s){part}: SVE, vector length {vl} bytes \(sve-max-vl {asked}\)"
+        if vl:
+            need(out, line, f"{part}'s SVE line")
+        else:
+            reject(out, rf"(^|\s){part}: SVE,", "an SVE line for a partition without SVE")
+    need(out, r"nosve: vCPU 0: SVE in a partition without SVE", "the injected UNDEF's log")
+    stopped = set()
+    while len(stopped) < len(want):
+        stopped.add(m.expect(r"(capped|short|nosve): stopped", 60).group(1))
+    listing = m.command("list")
+    for part in want:
+        need(listing, rf"^\s+{part}\s+stopped\b", f"{part} stopped in list")
+    reject(m.transcript(), r"CRASH", "crash")
+    poweroff(m)
+
+
 @test(config=cfg("tguest-reset"), smp=4)
 def partition_reset(m):
     """SYSTEM_RESET restarts only the partition that asked."""

@@ -99,6 +99,7 @@ void secondary_main(unsigned idx)
 		}
 		dbg_serve(c);
 		pmu_secondary_poll(idx);
+		sve_serve(c);
 		if (c->spin) { /* mode=ipi: poll, never exit by itself */
 			irq_enable();
 			while (c->spin == 1)
@@ -195,6 +196,10 @@ void tguest_main(uint64_t x0)
 		run_bench();
 	if (!tg_strncmp(mode, "pmu", 4))
 		run_pmu();
+	if (!tg_strncmp(mode, "sve", 4)) {
+		run_sve();
+		system_off();
+	}
 	if (!tg_strncmp(mode, "ipi", 4)) {
 		run_ipi();
 		system_off();

@@ -449,6 +449,10 @@ static const struct test tests[] = {
     {"vtimer_gic", t_vtimer_gic},
     {"ptimer_gic", t_ptimer_gic},
     {"pmu", t_pmu},
+    /* sve.c: SVE as configured (tguest.sve), its state switched */
+    {"sve_id", t_sve_id},
+    {"sve_vl", t_sve_vl},
+    {"sve_state", t_sve_state},
 };
 
 /* Totals so far; an unexpected exception (exc.c) reports them too. */

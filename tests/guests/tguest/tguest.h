@@ -182,6 +182,11 @@ struct cpu_state {
 	 * its debug registers and answers in dbg_bad/dbg_val, then dbg_done */
 	volatile uint32_t dbg_req, dbg_done, dbg_bad;
 	volatile uint64_t dbg_val;
+	/* sve_state (sve.c): vCPU0 raises sve_req; the secondary fills its SVE
+	 * registers (sve_ack), waits for sve_go, exits, checks (sve_done) */
+	volatile uint32_t sve_req, sve_ack, sve_go, sve_done;
+	volatile uint32_t sve_bad; /* 0, or 1 + offset of the first wrong byte */
+	volatile uint32_t sve_vl;  /* RDVL after its exits */
 };
 extern struct cpu_state cpus[MAX_CPUS];
 extern volatile uint32_t pongs; /* SGI_PONG received by vCPU0 */
@@ -214,6 +219,13 @@ void dbg_serve(struct cpu_state *c); /* a secondary answers dbg_req */
 unsigned dbg_scan(uint64_t *val);    /* 0, or which register is not at reset */
 const char *dbg_reg_name(unsigned which, char *buf, size_t n);
 void dbg_fill(unsigned seed); /* writes a pattern (nothing enabled) */
+
+/* sve.c: SVE as the partition is configured (tguest.sve=<bytes>) */
+enum result t_sve_id(char *why);
+enum result t_sve_vl(char *why);
+enum result t_sve_state(char *why);
+void sve_serve(struct cpu_state *c); /* a secondary answers sve_req */
+void run_sve(void);		     /* mode=sve: just these checks */
 
 /* tests.c, modes.c */
 extern unsigned tests_passed, tests_failed, tests_skipped;
