@@ -49,10 +49,9 @@ guest_enter:
 	ldp	q24, q25, [x1, #32 * 12]
 	ldp	q26, q27, [x1, #32 * 13]
 	ldp	q28, q29, [x1, #32 * 14]
-	ldp	q30, q31, [x1, #32 * 15]
-	add	x1, x1, #512
-enter_fpsr:				/* x1 = &ctx->fpsr */
-	ldp	x2, x3, [x1]
+	ldp	q30, q31, [x1, #32 * 15]!	/* x1 += 480: fpsr is at x1 + 32 */
+enter_fpsr:				/* x1 = &ctx->fpsr - 32 */
+	ldp	x2, x3, [x1, #32]
 	msr	fpsr, x2
 	msr	fpcr, x3
 	ldp	x1, x2, [x0, #CTX_PC]
@@ -103,11 +102,10 @@ guest_exit:
 	stp	q24, q25, [x2, #32 * 12]
 	stp	q26, q27, [x2, #32 * 13]
 	stp	q28, q29, [x2, #32 * 14]
-	stp	q30, q31, [x2, #32 * 15]
+	stp	q30, q31, [x2, #32 * 15]!	/* x2 += 480: fpsr is at x2 + 32 */
 	mrs	x3, fpsr
 	mrs	x4, fpcr
-	add	x2, x2, #512
-	stp	x3, x4, [x2]
+	stp	x3, x4, [x2, #32]
 exit_common:
 	/*
 	 * An SError the guest caused may still be pending (the vector's ESB
@@ -176,7 +174,7 @@ enter_sve:
 	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
 	ldr	z\n, [x1, #\n, MUL VL]
 	.endr
-	add	x1, x0, #CTX_FPSR
+	add	x1, x0, #CTX_FPSR - 32
 	b	enter_fpsr
 
 /* Reached from vectors_sve (entry.S) like guest_exit from vectors. */

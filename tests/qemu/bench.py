@@ -90,9 +90,9 @@ def linux_ratio():
     ]
 
 
-def trap_costs():
+def trap_costs(config="bench-tguest.dts", name="bench_traps", what=""):
     """Null HVC round trip and trapped PL011 read, from inside a guest."""
-    with Machine("bench_traps", config=CONFIGS / "bench-tguest.dts", icount=True,
+    with Machine(name, config=CONFIGS / config, icount=True,
                  deadline=time.monotonic() + 600) as m:
         r = m.expect(r"TGUEST-BENCH hvc_ns=(\d+) mmio_ns=(\d+) loop_ns=(\d+)", timeout=300)
         m.expect(r"bench: stopped", timeout=60)
@@ -100,10 +100,17 @@ def trap_costs():
         m.wait_exit(60)
     hvc, mmio, loop = (int(r.group(i)) / 1000 for i in (1, 2, 3))
     return [
-        f"hvc_round_trip: {hvc:.0f} instructions (PSCI_VERSION from EL1 and back, "
+        f"hvc_round_trip{what}: {hvc:.0f} instructions (PSCI_VERSION from EL1 and back, "
         f"average of 10000; loop overhead {loop:.0f})",
-        f"pl011_read: {mmio:.0f} instructions (trapped UARTFR read, emulated, average of 10000)",
+        f"pl011_read{what}: {mmio:.0f} instructions (trapped UARTFR read, emulated, average "
+        f"of 10000)",
     ]
+
+
+def trap_costs_sve():
+    """The same with SVE in use at the longest vector length (256 bytes): the
+    exits save and restore Z/P/FFR instead of q0-q31."""
+    return trap_costs("bench-tguest-sve.dts", "bench_traps_sve", "_sve256")
 
 
 def mib_s(mib, ns):
@@ -196,7 +203,7 @@ def exit_costs():
     return lines
 
 
-BENCHMARKS = [boot_instructions, trap_costs, exit_costs, linux_ratio, nvme_smmu]
+BENCHMARKS = [boot_instructions, trap_costs, trap_costs_sve, exit_costs, linux_ratio, nvme_smmu]
 
 
 def main():

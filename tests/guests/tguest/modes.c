@@ -105,8 +105,12 @@ static uint64_t bench_loop(void)
 
 void run_bench(void)
 {
-	uint64_t freq = timer_freq();
-	uint64_t hvc = bench_hvc(), mmio = bench_mmio(), loop = bench_loop();
+	uint64_t freq = timer_freq(), hvc, mmio, loop;
+
+	sve_touch();
+	hvc = bench_hvc();
+	mmio = bench_mmio();
+	loop = bench_loop();
 
 	tg_printf("TGUEST-BENCH hvc_ns=%lu mmio_ns=%lu loop_ns=%lu freq=%lu\n",
 		  ps_per_iter(hvc, freq, BENCH_ITERS), ps_per_iter(mmio, freq, BENCH_ITERS),

@@ -131,7 +131,8 @@ static void pattern(uint8_t *b, unsigned seed, unsigned vl)
 	unsigned ffr_bits = vl - 1 - seed % 8;
 
 	for (size_t i = 0; i < z; i++)
-		b[i] = (uint8_t)((seed * 0x35u + (i / vl) * 0x1du + (i % vl) * 7u + (i >> 9)) ^ 0xa5u);
+		b[i] =
+		    (uint8_t)((seed * 0x35u + (i / vl) * 0x1du + (i % vl) * 7u + (i >> 9)) ^ 0xa5u);
 	for (size_t i = 0; i < 16 * p; i++)
 		b[z + i] = (uint8_t)((seed * 0x6bu + (i / p) * 0x3bu + (i % p) * 0x11u) ^ 0x5au);
 	for (size_t i = 0; i < p; i++) {
@@ -206,11 +207,11 @@ enum result t_sve_id(char *why)
 #define EXPECT_UNDEF(what, insn)                                                                   \
 	do {                                                                                       \
 		struct fault_rec r;                                                                \
-		probe_arm();                                                               \
+		probe_arm();                                                                       \
 		__asm__ volatile(insn ::: "x0", "memory");                                         \
 		probe_result(&r);                                                                  \
 		if (!r.hit || r.esr != ESR_UNDEF)                                                  \
-			FAILF("%s without SVE: exception %d ESR 0x%lx, want an UNDEF", what,      \
+			FAILF("%s without SVE: exception %d ESR 0x%lx, want an UNDEF", what,       \
 			      r.hit, r.esr);                                                       \
 	} while (0)
 
@@ -374,6 +375,17 @@ enum result t_sve_state(char *why)
 	if (res == PASS && (vl = rdvl()) != exp)
 		FAILF("RDVL = %u at the end, want %u", vl, exp);
 	return res;
+}
+
+/* mode=bench with tguest.sve: SVE in use (enabled by its first
+ * instruction) before the loops, so they time the SVE exit path. */
+void sve_touch(void)
+{
+	if (!expected_vl())
+		return;
+	sve_enable();
+	zcr_write(15);
+	__asm__ volatile("ptrue p0.b" ::: "memory");
 }
 
 /* mode=sve: only these checks, then the totals (as mode=all prints). */

@@ -226,6 +226,7 @@ enum result t_sve_vl(char *why);
 enum result t_sve_state(char *why);
 void sve_serve(struct cpu_state *c); /* a secondary answers sve_req */
 void run_sve(void);		     /* mode=sve: just these checks */
+void sve_touch(void);		     /* mode=bench: use SVE first if configured */
 
 /* tests.c, modes.c */
 extern unsigned tests_passed, tests_failed, tests_skipped;
