@@ -72,10 +72,10 @@ unsigned sve_effective_vl(unsigned vl)
 
 void sve_cpu_init(void)
 {
-	unsigned mine = sve_effective_vl(SVE_VL_MAX), cur = __atomic_load_n(&max_vl, __ATOMIC_RELAXED);
-	while (mine < cur &&
-	       !__atomic_compare_exchange_n(&max_vl, &cur, mine, false, __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED))
+	unsigned mine = sve_effective_vl(SVE_VL_MAX),
+		 cur = __atomic_load_n(&max_vl, __ATOMIC_RELAXED);
+	while (mine < cur && !__atomic_compare_exchange_n(&max_vl, &cur, mine, false,
+							  __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
 }
 
