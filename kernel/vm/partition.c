@@ -330,7 +330,7 @@ static void init_vcpus(struct partition *p)
 static int init_sve(struct partition *p)
 {
 	unsigned vl = p->cfg.sve_vl ? sve_effective_vl(MIN(p->cfg.sve_vl, sve_max_vl())) : 0;
-	size_t size = sve_state_size(vl);
+	size_t size = sve_state_size(vl); /* per vCPU; the allocation holds any length */
 	p->sve_vl = 0;
 	if (!p->cfg.sve_vl)
 		return 0;
@@ -338,7 +338,7 @@ static int init_sve(struct partition *p)
 		kprintf("%s: sve-max-vl ignored: the CPUs have no SVE\n", p->cfg.name);
 		return 0;
 	}
-	if (!p->sve_area && !(p->sve_area = malloc(size * GUEST_MAX_VCPUS))) {
+	if (!p->sve_area && !(p->sve_area = malloc(sve_state_size(SVE_VL_MAX) * GUEST_MAX_VCPUS))) {
 		kprintf("%s: no memory for the SVE state\n", p->cfg.name);
 		return -ENOMEM;
 	}

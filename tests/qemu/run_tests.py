@@ -495,8 +495,10 @@ def shell_answers(m, line, answer, tries=3):
 
 @test(config=cfg("linux-shared"), smp=4)
 def linux_time_shared(m):
-    """Linux with 2 vCPUs time-sharing one physical CPU."""
+    """Linux with 2 vCPUs time-sharing one physical CPU, with SVE (sve-max-vl 64)."""
     linux_to_poweroff(m)
+    need(m.transcript(), r"\[linux\] \[[ \d.]+\] SVE: maximum available vector length 64 bytes",
+         "Linux finding SVE at the configured length")
 
 
 @test(config=cfg("linux-shell"), smp=4)
