@@ -799,10 +799,15 @@ def debug_reset(m):
     m.wait_prompt()
     for _ in range(3):
         m.expect(r"\[resetter\] TGUEST-DBG (clean|dirty.*)", 30)
+        m.expect(r"\[resetter\] TGUEST-SVE (clean|dirty)[^\r\n]*[\r\n]", 30)  # whole line
     out = m.transcript()
     reject(out, r"\[resetter\] TGUEST-DBG dirty.*", "debug state left by the boot before")
     clean = len(re.findall(r"\[resetter\] TGUEST-DBG clean", out))
     check(clean >= 3, f"only {clean} boots reported clean debug registers")
+    # the same for its SVE state (Z, P, FFR at 32-byte vectors), also filled each boot
+    reject(out, r"\[resetter\] TGUEST-SVE dirty.*", "SVE state left by the boot before")
+    clean = len(re.findall(r"\[resetter\] TGUEST-SVE clean vl=32\b", out))
+    check(clean >= 3, f"only {clean} boots reported a fresh SVE state at 32 bytes")
     poweroff(m)
 
 

@@ -22,6 +22,7 @@ void run_reset(void)
 	else
 		tg_printf("TGUEST-DBG clean\n");
 	dbg_fill(1);
+	sve_reset_check();
 	system_reset();
 }
 

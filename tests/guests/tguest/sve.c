@@ -13,7 +13,10 @@
  *   taken through WFI, and every secondary filling its own registers with
  *   its own pattern and ZCR_EL1 (under time-sharing one of them shares
  *   this vCPU's CPU, so both are descheduled in between); the secondaries
- *   check theirs too.
+ *   check theirs too, and that their state was all zero at their first
+ *   SVE use (nothing of this vCPU's leaked into it).
+ * - mode=reset: each boot finds its SVE state zero although the boot
+ *   before left a pattern (sve_reset_check).
  *
  * Built with SVE in -march (guests.mk) but still -mgeneral-regs-only: the
  * compiler never touches vector registers, so between the asm that loads
@@ -182,6 +185,20 @@ static bool check_regs(unsigned vl, const char *when, char *why)
 	return false;
 }
 
+/* A vCPU's SVE state on its first use after a reset is zero (tguest never
+ * writes its V registers): nothing of another vCPU or of the boot before
+ * may show. Offset + 1 of the first non-zero byte, or 0. */
+static uint32_t fresh_state(unsigned vl)
+{
+	unsigned me = this_cpu();
+	long off;
+
+	memset(want[me], 0, area_size(vl));
+	regs_store(got[me]);
+	off = first_diff(got[me], want[me], area_size(vl));
+	return off < 0 ? 0 : (uint32_t)off + 1;
+}
+
 enum result t_sve_id(char *why)
 {
 	uint64_t pfr0 = read_sysreg(id_aa64pfr0_el1), pfr1 = read_sysreg(id_aa64pfr1_el1);
@@ -272,6 +289,8 @@ void sve_serve(struct cpu_state *c)
 	sve_enable();
 	zcr_write(SEC_ZCR);
 	vl = rdvl();
+	if (c->sve_done == 0) /* its first use since it was switched on */
+		c->sve_fresh_bad = fresh_state(vl);
 	pattern(want[me], me + 1, vl);
 	regs_load(want[me]);
 	dmb();
@@ -302,6 +321,10 @@ static enum result with_secondary(unsigned i, unsigned vl, char *why)
 	gic_send_sgi(SGI_KICK, dt.mpidr[i]);
 	if (!wait_until(&c->sve_ack, req, ms(2000)))
 		FAILF("vCPU%u did not fill its SVE registers within 2 s", i);
+	if (c->sve_fresh_bad) {
+		where(reg, sizeof(reg), (long)c->sve_fresh_bad - 1, sec_vl);
+		FAILF("vCPU%u's first SVE use found %s not zero (another vCPU's state?)", i, reg);
+	}
 	tg_snprintf(when, sizeof(when), "after vCPU%u filled its own", i);
 	if (!check_regs(vl, when, why))
 		return FAIL;
@@ -375,6 +398,31 @@ enum result t_sve_state(char *why)
 	if (res == PASS && (vl = rdvl()) != exp)
 		FAILF("RDVL = %u at the end, want %u", vl, exp);
 	return res;
+}
+
+/* mode=reset with tguest.sve: reports whether this boot found its SVE
+ * state fresh ("TGUEST-SVE clean" / "dirty <register>"), then leaves a
+ * pattern in it that the next boot must not find. */
+void sve_reset_check(void)
+{
+	unsigned me = this_cpu(), vl;
+	uint32_t bad;
+	char reg[48];
+
+	if (!expected_vl())
+		return;
+	sve_enable();
+	zcr_write(15);
+	vl = rdvl();
+	bad = fresh_state(vl);
+	if (bad) {
+		where(reg, sizeof(reg), (long)bad - 1, vl);
+		tg_printf("TGUEST-SVE dirty %s=0x%02x\n", reg, got[me][bad - 1]);
+	} else {
+		tg_printf("TGUEST-SVE clean vl=%u\n", vl);
+	}
+	pattern(want[me], 7, vl);
+	regs_load(want[me]);
 }
 
 /* mode=bench with tguest.sve: SVE in use (enabled by its first

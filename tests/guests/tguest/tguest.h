@@ -185,8 +185,9 @@ struct cpu_state {
 	/* sve_state (sve.c): vCPU0 raises sve_req; the secondary fills its SVE
 	 * registers (sve_ack), waits for sve_go, exits, checks (sve_done) */
 	volatile uint32_t sve_req, sve_ack, sve_go, sve_done;
-	volatile uint32_t sve_bad; /* 0, or 1 + offset of the first wrong byte */
-	volatile uint32_t sve_vl;  /* RDVL after its exits */
+	volatile uint32_t sve_bad;	 /* 0, or 1 + offset of the first wrong byte */
+	volatile uint32_t sve_vl;	 /* RDVL after its exits */
+	volatile uint32_t sve_fresh_bad; /* like sve_bad, for its first use (must be 0s) */
 };
 extern struct cpu_state cpus[MAX_CPUS];
 extern volatile uint32_t pongs; /* SGI_PONG received by vCPU0 */
@@ -227,6 +228,7 @@ enum result t_sve_state(char *why);
 void sve_serve(struct cpu_state *c); /* a secondary answers sve_req */
 void run_sve(void);		     /* mode=sve: just these checks */
 void sve_touch(void);		     /* mode=bench: use SVE first if configured */
+void sve_reset_check(void);	     /* mode=reset: SVE state fresh at each boot */
 
 /* tests.c, modes.c */
 extern unsigned tests_passed, tests_failed, tests_skipped;
