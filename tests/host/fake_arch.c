@@ -246,6 +246,43 @@ uint64_t idreg_read(unsigned crm, unsigned op2)
 	return FAKE_IDREG(crm, op2);
 }
 
+uint64_t idreg_read_opt(unsigned crm, unsigned op2, unsigned opts)
+{
+	return FAKE_IDREG(crm, op2);
+}
+
+/* ---- SVE: the fake CPUs have none (sve-max-vl is ignored with a note) ---- */
+unsigned sve_max_vl(void)
+{
+	return 0;
+}
+
+unsigned sve_effective_vl(unsigned vl)
+{
+	return 0;
+}
+
+void vcpu_sve_init(struct vcpu_ctx *c, void *area, unsigned vl)
+{
+	fail_msg("vcpu_sve_init without SVE on the CPUs");
+}
+
+/* Around a stay on the CPU, like vcpu_ctx_load/save. */
+void vcpu_sve_load(struct vcpu_ctx *c)
+{
+	assert_ptr_equal(cur()->ctx_on_cpu, c);
+}
+
+void vcpu_sve_put(struct vcpu_ctx *c)
+{
+	assert_null(c->sve); /* never set up here */
+}
+
+bool vcpu_sve_trap(struct vcpu_ctx *c)
+{
+	return c->sve != NULL;
+}
+
 void stage2_load(uint64_t vttbr)
 {
 	cur()->vttbr = vttbr;

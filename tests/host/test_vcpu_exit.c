@@ -564,6 +564,28 @@ static void unknown_ec_injects_undef(void **state)
 	assert_int_equal(partition_state(A), PART_RUNNING);
 }
 
+/* SVE access traps (EC 0x19): an UNDEF where the partition has no SVE;
+ * where it has, SVE is enabled (vcpu_sve_trap) and the instruction runs
+ * again: nothing injected, the PC stays. */
+static void sve_without_sve_injects_undef(void **state)
+{
+	sync_exit(V, EC(0x19) | IL, 0, 0);
+	assert_injected(V, 0x00, GUEST_PC, 1);
+	assert_true(fake_log_has("SVE in a partition without SVE"));
+	assert_int_equal(partition_state(A), PART_RUNNING);
+}
+
+static void sve_trap_retries_where_enabled(void **state)
+{
+	static uint8_t area[64];
+	V->ctx.sve = area;
+	sync_exit(V, EC(0x19) | IL, 0, 0);
+	V->ctx.sve = NULL;
+	assert_int_equal(V->injected, 0);
+	assert_int_equal(V->ctx.pc, GUEST_PC);
+	assert_false(fake_log_has("SVE in a partition without SVE"));
+}
+
 /* ---- exits that stop the partition ---- */
 
 static void irq_exit(void **state)
@@ -645,6 +667,8 @@ int main(void)
 	    cmocka_unit_test_setup(pmu_reads_zero_and_dc_sw_done, setup),
 	    cmocka_unit_test_setup(unknown_sysreg_injects_undef, setup),
 	    cmocka_unit_test_setup(unknown_ec_injects_undef, setup),
+	    cmocka_unit_test_setup(sve_without_sve_injects_undef, setup),
+	    cmocka_unit_test_setup(sve_trap_retries_where_enabled, setup),
 	    cmocka_unit_test_setup(irq_exit, setup),
 	    cmocka_unit_test_setup(serror_stops_partition, setup),
 	    cmocka_unit_test_setup(aarch32_stops_partition, setup),
