@@ -106,8 +106,40 @@ static struct vgic_irq *next_candidate(struct vgic *g, unsigned vcpu)
 	return best;
 }
 
-/* No eviction: a better interrupt waiting behind full LRs gets one when an
- * LR frees up, which the underflow maintenance interrupt reports. */
+/* The LR holding the lowest-priority interrupt that is only pending
+ * (never an active one: the guest must be able to deactivate it) and is
+ * worse than irq, or -1. Flush runs right after sync, so lr_state is what
+ * the hardware holds. */
+static int evictable(struct vgic *g, unsigned vcpu, const struct vgic_irq *irq)
+{
+	int worst = -1;
+	uint8_t prio = irq->prio;
+	for (unsigned i = 0; i < g->nr_lrs; i++) {
+		const struct vgic_irq *o = lr_irq(g, vcpu, i);
+		if (o && o->lr_state == VGIC_LR_PENDING && o->prio > prio) {
+			prio = o->prio;
+			worst = (int)i;
+		}
+	}
+	return worst;
+}
+
+/* Takes LR i back: an edge interrupt's pending state returns to its
+ * latch (a level one stays pending through its line), so it waits for an
+ * LR like any other. */
+static void evict(struct vgic *g, unsigned vcpu, unsigned i)
+{
+	struct vgic_irq *o = lr_irq(g, vcpu, i);
+	if (o->edge)
+		o->latch = true;
+	lr_set(g, vcpu, i, o, 0);
+}
+
+/* Free LRs take the best candidates first; with all LRs full, a better
+ * candidate evicts a worse interrupt that is only pending, so a high
+ * priority interrupt is never stuck behind low priority ones. What still
+ * waits gets an LR when one frees up (the underflow interrupt says when).
+ * Each eviction raises the worst priority held, so this ends. */
 static void lr_fill(struct vgic *g, unsigned vcpu)
 {
 	struct vgic_cpu *cpu = &g->cpu[vcpu];
@@ -116,6 +148,11 @@ static void lr_fill(struct vgic *g, unsigned vcpu)
 		if (cpu->lr_intid[i] != VGIC_LR_FREE)
 			continue;
 		lr_set(g, vcpu, i, irq, lr_compose(g, vcpu, irq));
+		irq = next_candidate(g, vcpu);
+	}
+	for (int i; irq && !irq->active && (i = evictable(g, vcpu, irq)) >= 0;) {
+		evict(g, vcpu, (unsigned)i);
+		lr_set(g, vcpu, (unsigned)i, irq, lr_compose(g, vcpu, irq));
 		irq = next_candidate(g, vcpu);
 	}
 	cpu->underflow = irq != NULL;

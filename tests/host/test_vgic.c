@@ -435,6 +435,60 @@ static void priority_order(void **state)
 	assert_int_equal(lr_find(0, 34), -1);
 }
 
+/* All LRs full of low-priority pending SPIs: a higher-priority one evicts
+ * the worst of them, which stays pending and comes back once an LR frees. */
+static void better_interrupt_evicts_worst_pending(void **state)
+{
+	enable_grp1();
+	for (unsigned k = 0; k < NLRS; k++) {
+		dacc(0, 0x400 + 32 + k, 1, true, 0x80 + 0x10 * k);
+		enable_spi(32 + k);
+		vgic_inject(&g, 0, 32 + k);
+	}
+	flush(0);
+	sync_(0);
+	assert_int_equal(lr_used(0), NLRS);
+	dacc(0, 0x400 + 40, 1, true, 0x10);
+	enable_spi(40);
+	vgic_inject(&g, 0, 40);
+	flush(0);
+	assert_true(lr_find(0, 40) >= 0);
+	assert_int_equal(lr_find(0, 32 + NLRS - 1), -1); /* 0xb0, the worst, left */
+	assert_true(lr_find(0, 32) >= 0);
+	assert_true(vgic_wants_underflow(&g, 0));
+	assert_true(dread(0x204) & BIT(32 + NLRS - 1 - 32)); /* still pending */
+	int i = lr_find(0, 40);
+	guest_ack(0, i);
+	guest_eoi(0, i);
+	sync_(0);
+	flush(0);
+	assert_true(lr_find(0, 32 + NLRS - 1) >= 0); /* back in an LR */
+	assert_false(vgic_wants_underflow(&g, 0));
+}
+
+/* An active interrupt is never evicted: only the guest can end it. */
+static void active_interrupt_not_evicted(void **state)
+{
+	enable_grp1();
+	for (unsigned k = 0; k < NLRS; k++) {
+		dacc(0, 0x400 + 32 + k, 1, true, 0xc0);
+		enable_spi(32 + k);
+		vgic_inject(&g, 0, 32 + k);
+	}
+	flush(0);
+	for (unsigned k = 0; k < NLRS; k++)
+		guest_ack(0, lr_find(0, 32 + k));
+	sync_(0);
+	dacc(0, 0x400 + 40, 1, true, 0x10);
+	enable_spi(40);
+	vgic_inject(&g, 0, 40);
+	flush(0);
+	assert_int_equal(lr_find(0, 40), -1);
+	for (unsigned k = 0; k < NLRS; k++)
+		assert_true(lr_find(0, 32 + k) >= 0);
+	assert_true(vgic_wants_underflow(&g, 0));
+}
+
 static void level_repends_while_high(void **state)
 {
 	enable_grp1();
@@ -809,6 +863,8 @@ int main(void)
 	    T(icpendr_drops_lr),
 	    T(reroute_moves_pending_lr),
 	    T(sgi_to_running_vcpu_kicks_again),
+	    T(better_interrupt_evicts_worst_pending),
+	    T(active_interrupt_not_evicted),
 	    T(lrs_restored_after_unload),
 	    T(bad_arguments_ignored),
 	    T(hw_level_follows_line_while_disabled),
