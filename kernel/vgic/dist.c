@@ -61,6 +61,7 @@ static void irouter_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned
 		return;
 	vgic_route(a->g, irq, vgic_half_write(irq->irouter, off, size, val));
 	vgic_note(a->g, irq, a->self, &a->kick);
+	vgic_note_held(a->g, irq, a->self, &a->kick);
 }
 
 /* Table shorthands: a bit-per-INTID array, a RAZ/WI range. */

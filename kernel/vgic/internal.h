@@ -51,6 +51,12 @@ struct vgic_irq *vgic_irq_of(struct vgic *g, unsigned vcpu, unsigned intid);
 bool vgic_irq_pending(const struct vgic_irq *irq);
 bool vgic_deliverable(const struct vgic *g, const struct vgic_irq *irq);
 void vgic_note(const struct vgic *g, const struct vgic_irq *irq, unsigned self, uint32_t *kick);
+/* irq changed while another vCPU's LR holds it (cleared, disabled,
+ * re-routed, re-prioritised): that vCPU must exit, so its next flush
+ * rewrites the LR from the model instead of letting it take a stale
+ * copy at any later time. */
+void vgic_note_held(const struct vgic *g, const struct vgic_irq *irq, unsigned self,
+		    uint32_t *kick);
 void vgic_route(const struct vgic *g, struct vgic_irq *irq, uint64_t irouter);
 uint32_t vgic_kick_deliverable(const struct vgic *g, unsigned self);
 

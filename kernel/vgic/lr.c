@@ -52,6 +52,8 @@ static void lr_set(struct vgic *g, unsigned vcpu, unsigned i, struct vgic_irq *i
 	g->ops.write_lr(g->ops.ctx, i, v);
 	irq->lr_state = (uint8_t)(v >> VGIC_LR_STATE_SHIFT);
 	irq->in_lr = v != 0;
+	if (v)
+		irq->lr_vcpu = (uint8_t)vcpu;
 	g->cpu[vcpu].lr_intid[i] = v ? irq->intid : VGIC_LR_FREE;
 	if (irq->edge && (irq->lr_state & VGIC_LR_PENDING))
 		irq->latch = false;

@@ -78,6 +78,7 @@ void vgic_bits_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned off,
 			continue;
 		set_field(irq, r->arg & 0xf, mode ? mode == VGIC_W_SET : bit);
 		vgic_note(a->g, irq, a->self, &a->kick);
+		vgic_note_held(a->g, irq, a->self, &a->kick);
 	}
 }
 
@@ -98,8 +99,10 @@ void vgic_prio_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned off,
 {
 	for (unsigned i = 0; i < size; i++) {
 		struct vgic_irq *irq = vgic_acc_irq(a, off + i);
-		if (irq)
-			irq->prio = (uint8_t)(val >> (8 * i)) & VGIC_PRIO_MASK;
+		if (!irq)
+			continue;
+		irq->prio = (uint8_t)(val >> (8 * i)) & VGIC_PRIO_MASK;
+		vgic_note_held(a->g, irq, a->self, &a->kick);
 	}
 }
 

@@ -85,6 +85,12 @@ void vgic_note(const struct vgic *g, const struct vgic_irq *irq, unsigned self, 
 	*kick |= (uint32_t)BIT(irq->target);
 }
 
+void vgic_note_held(const struct vgic *g, const struct vgic_irq *irq, unsigned self, uint32_t *kick)
+{
+	if (irq->in_lr && irq->lr_vcpu != self && irq->lr_vcpu < g->nvcpus)
+		*kick |= (uint32_t)BIT(irq->lr_vcpu);
+}
+
 /* IROUTER: IRM = 1 (any PE) picks vCPU 0; otherwise Aff0 names the vCPU,
  * and an affinity no vCPU has routes the SPI nowhere (never delivered). */
 void vgic_route(const struct vgic *g, struct vgic_irq *irq, uint64_t irouter)

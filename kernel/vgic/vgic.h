@@ -79,7 +79,8 @@ struct vgic_irq {
 	/* HW-linked: the physical interrupt was taken and is still active:
 	 * the guest's EOI of the HW=1 LR, or vgic_hw_level's answer, ends it */
 	bool phys_active;
-	bool in_lr; /* held in a list register of vCPU target (or former target) */
+	bool in_lr;	 /* held in a list register of vCPU lr_vcpu */
+	uint8_t lr_vcpu; /* whose LR (target, or the former target after a re-route) */
 	uint64_t irouter;
 };
 

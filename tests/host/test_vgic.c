@@ -466,6 +466,44 @@ static void better_interrupt_evicts_worst_pending(void **state)
 	assert_false(vgic_wants_underflow(&g, 0));
 }
 
+/* vCPU 0 clears (ICPENDR) an SPI pending in vCPU 1's LR: vCPU 1 is kicked,
+ * and its next flush takes the stale LR away; the same for ICENABLER and
+ * a priority change. */
+static void clear_kicks_the_lr_holder(void **state)
+{
+	enable_grp1();
+	dacc(0, 0x6000 + 8 * 50, 8, true, 1); /* SPI 50 to vCPU 1 */
+	enable_spi(50);
+	vgic_inject(&g, 0, 50);
+	flush(1);
+	sync_(1);
+	assert_true(lr_find(1, 50) >= 0);
+	unsigned k = F.kicks[1];
+	dacc(0, 0x280 + 4, 4, true, BIT(50 - 32)); /* ICPENDR1 from vCPU 0 */
+	assert_int_equal(F.kicks[1], k + 1);
+	flush(1);
+	assert_int_equal(lr_find(1, 50), -1);
+
+	vgic_inject(&g, 0, 50);
+	flush(1);
+	sync_(1);
+	k = F.kicks[1];
+	dacc(0, 0x180 + 4, 4, true, BIT(50 - 32)); /* ICENABLER1 */
+	assert_int_equal(F.kicks[1], k + 1);
+	flush(1);
+	assert_int_equal(lr_find(1, 50), -1);
+
+	enable_spi(50);
+	flush(1);
+	sync_(1);
+	assert_true(lr_find(1, 50) >= 0);
+	k = F.kicks[1];
+	dacc(0, 0x400 + 50, 1, true, 0x40); /* IPRIORITYR */
+	assert_int_equal(F.kicks[1], k + 1);
+	flush(1);
+	assert_int_equal((F.lr[1][lr_find(1, 50)] >> 48) & 0xff, 0x40);
+}
+
 /* An active interrupt is never evicted: only the guest can end it. */
 static void active_interrupt_not_evicted(void **state)
 {
@@ -865,6 +903,7 @@ int main(void)
 	    T(sgi_to_running_vcpu_kicks_again),
 	    T(better_interrupt_evicts_worst_pending),
 	    T(active_interrupt_not_evicted),
+	    T(clear_kicks_the_lr_holder),
 	    T(lrs_restored_after_unload),
 	    T(bad_arguments_ignored),
 	    T(hw_level_follows_line_while_disabled),
