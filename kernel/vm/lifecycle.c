@@ -208,13 +208,15 @@ static void built(struct lc_part *p, int e)
 }
 
 /* The state moves before the note is printed: whoever reads "stopped"
- * and then asks finds it so. */
+ * and then asks finds it so, and a restart never shows STOPPED (state is
+ * read without the lock) while it is about to take its memory again. */
 static void released(struct lc_part *p)
 {
-	p->state = PART_STOPPED;
-	ops->note(p, LC_STOPPED, 0);
 	if (p->restart)
 		begin_build(p);
+	else
+		p->state = PART_STOPPED;
+	ops->note(p, LC_STOPPED, 0);
 }
 
 static void finish_job(unsigned cpu, struct lc_part *p, enum lc_job job, int e)

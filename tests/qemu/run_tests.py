@@ -381,6 +381,16 @@ def wait_states(m, want, timeout=60):
         time.sleep(0.2)
 
 
+def shell_ok(m, line, refusal=None):
+    """A shell command that must have been read as sent: a garbled or lost
+    line (unknown command, usage) fails the test instead of going unnoticed."""
+    out = m.command(line)
+    reject(out, r"unknown command|usage:|no partition named", f"answer to {line!r}")
+    if refusal is None:
+        reject(out, r"cannot ", f"answer to {line!r}")
+    return out
+
+
 STRESS_EVENTS = 300
 
 
@@ -394,14 +404,14 @@ def lifecycle_stress(m):
     m.wait_prompt()
     names = ("resetter", "steady")
     for n in names:
-        m.command(f"stop {n}")
+        shell_ok(m, f"stop {n}")
     wait_states(m, {n: "stopped" for n in names})
     free0 = free_kib(m)
     intent = {n: None for n in names}
     answers = {"ok": 0, "refused": 0}
     for i in range(STRESS_EVENTS):
         n, op = rng.choice(names), rng.choice(("start", "stop", "restart"))
-        out = m.command(f"{op} {n}")
+        out = shell_ok(m, f"{op} {n}", refusal=r"cannot (start|stop|restart)")
         refused = re.search(r"cannot (start|stop|restart)", out)
         answers["refused" if refused else "ok"] += 1
         if not refused:
@@ -409,7 +419,7 @@ def lifecycle_stress(m):
         if rng.random() < 0.3:
             time.sleep(rng.random() * 0.05)
         if i % 60 == 59:  # a stop in the middle of the resets must hold
-            m.command("stop resetter")
+            shell_ok(m, "stop resetter", refusal=r"cannot stop")
             wait_states(m, {"resetter": "stopped"})
             time.sleep(0.5)
             wait_states(m, {"resetter": "stopped"}, 1)
@@ -421,7 +431,7 @@ def lifecycle_stress(m):
     wait_states(m, want, 1)
     reject(m.transcript(), r"CRASH|start failed", "crash or failed start")
     for n in names:
-        m.command(f"stop {n}")
+        shell_ok(m, f"stop {n}", refusal=r"cannot stop")
     wait_states(m, {n: "stopped" for n in names})
     free1 = free_kib(m)
     check(free1 == free0, f"free RAM {free1} KiB after the stress, {free0} KiB before")
