@@ -14,21 +14,9 @@
 
 #include "tests/host/fake.h"
 
-#define SMCCC_VERSION	    0x80000000u
-#define SMCCC_ARCH_FEATURES 0x80000001u
-#define PSCI_VERSION	    0x84000000u
-#define PSCI_CPU_SUSPEND32  0x84000001u
-#define PSCI_CPU_SUSPEND64  0xc4000001u
-#define PSCI_CPU_OFF	    0x84000002u
-#define PSCI_CPU_ON32	    0x84000003u
-#define PSCI_CPU_ON64	    0xc4000003u
-#define PSCI_AFFINITY32	    0x84000004u
-#define PSCI_AFFINITY64	    0xc4000004u
-#define PSCI_MIGRATE	    0x84000005u
-#define PSCI_MIGRATE_TYPE   0x84000006u
-#define PSCI_SYSTEM_OFF	    0x84000008u
-#define PSCI_SYSTEM_RESET   0x84000009u
-#define PSCI_FEATURES	    0x8400000au
+#include "kernel/vm/psci_ids.h"
+
+#define PSCI_MIGRATE 0x84000005u /* not offered: answers NOT_SUPPORTED */
 
 #define SUCCESS		0
 #define NOT_SUPPORTED	(-1)
