@@ -188,6 +188,9 @@ struct __attribute__((aligned(128))) percpu {
 	uint64_t exits;	   /* guest exits handled here */
 	void *loaded;	   /* kernel: the vCPU whose state is on this CPU */
 	uint64_t emerg_sp; /* entry.S: stack for reporting a stack overflow */
+	/* An interrupt the fast exit path acknowledged but left to the full
+	 * path (arch_irq_entry handles it first), or GIC_NO_IRQ. */
+	uint32_t acked_irq;
 };
 static inline struct percpu *this_cpu(void)
 {
@@ -331,6 +334,18 @@ void ich_hcr_write(uint64_t v);
 uint64_t ich_misr_read(void);
 void gic_deactivate(unsigned intid);
 void gic_priority_drop(unsigned intid);
+uint32_t ich_elrsr_read(void); /* ICH_ELRSR_EL2: bit i set = LR i holds nothing */
+
+/* The fast exit path (entry.S fast_vector): called from the exception
+ * vector with the guest's x0-x18 and x30 saved in ctx and everything else
+ * (x19-x29, FP/SIMD, SVE) still live in the registers, so it must not use
+ * vector registers or call library code. Returns 0 if it handled the exit
+ * (the vector returns straight to the guest, with ctx's x0-x18/x30 and
+ * the current ELR/SPSR), else the exit kind for guest_exit and the full
+ * path. Implemented above arch (kernel/vm/fast_exit.c). */
+unsigned vcpu_fast_exit(struct vcpu_ctx *ctx, unsigned kind);
+extern uint8_t guest_serror_ras; /* el2.c: FEAT_RAS, so the ESB defers SErrors */
+#define GIC_NO_IRQ 1023u
 
 /* ---- per-CPU EL2 controls (el2.c) ---- */
 void el2_cpu_init(void);

@@ -32,10 +32,22 @@ void arch_set_irq_handler(bool (*fn)(unsigned intid))
 	irq_handler = fn;
 }
 
+/* The interrupt to handle next: one the fast exit path already
+ * acknowledged, else the GIC's. */
+static unsigned next_irq(void)
+{
+	struct percpu *c = this_cpu();
+	unsigned intid = c->acked_irq;
+	if (intid == GIC_NO_IRQ)
+		return gic_ack();
+	c->acked_irq = GIC_NO_IRQ;
+	return intid;
+}
+
 void arch_irq_entry(struct exc_frame *f, unsigned kind)
 {
 	for (;;) {
-		unsigned intid = gic_ack();
+		unsigned intid = next_irq();
 		if (intid >= 1020)
 			return;
 		this_cpu()->irqs++;

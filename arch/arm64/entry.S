@@ -104,6 +104,44 @@
 	b	\exit
 .endm
 
+/* Synchronous exits and IRQs first try the fast path (kernel/vm/
+ * fast_exit.c), which runs C on the EL2 stack with the guest's FP/SIMD
+ * state still live (C code here is built with -mgeneral-regs-only) and
+ * either returns to the guest at once or hands the exit to the full path.
+ * x29 is cleared for the call so a backtrace stops there instead of
+ * following the guest's frame pointer. */
+.macro fast_vector kind, exit=guest_exit
+	guest_vector \kind, fast_tail_\exit
+.endm
+
+.macro fast_tail exit
+fast_tail_\exit:
+	mov	x29, xzr
+	bl	vcpu_fast_exit
+	cbnz	w0, 1f
+	mrs	x0, tpidr_el2
+	ldr	x0, [x0, #PERCPU_GUEST_CTX]
+	ldp	x2, x3, [x0, #16 * 1]
+	ldp	x4, x5, [x0, #16 * 2]
+	ldp	x6, x7, [x0, #16 * 3]
+	ldp	x8, x9, [x0, #16 * 4]
+	ldp	x10, x11, [x0, #16 * 5]
+	ldp	x12, x13, [x0, #16 * 6]
+	ldp	x14, x15, [x0, #16 * 7]
+	ldp	x16, x17, [x0, #16 * 8]
+	ldp	x18, x19, [x0, #16 * 9]
+	ldp	x20, x21, [x0, #16 * 10]
+	ldp	x22, x23, [x0, #16 * 11]
+	ldp	x24, x25, [x0, #16 * 12]
+	ldp	x26, x27, [x0, #16 * 13]
+	ldp	x28, x29, [x0, #16 * 14]
+	ldr	x30, [x0, #16 * 15]
+	ldp	x0, x1, [x0, #16 * 0]
+	eret
+1:	mov	w1, w0			/* the exit kind */
+	b	\exit
+.endm
+
 /* Synchronous exception at EL2. Before touching the stack, check that SP
  * still lies in a stack (bit STACK_SHIFT set): an overflow into the guard
  * page below would fault again on the first store, forever. The check uses
@@ -144,6 +182,8 @@
 
 	.text
 /* Shared tails, out of line: a vector slot holds only 32 instructions. */
+	fast_tail guest_exit
+	fast_tail guest_exit_sve
 el2_sync_tail:
 	save_frame
 	mov	x1, #4
@@ -244,8 +284,8 @@ vectors:
 	vector unexpected_tail, 6
 	el2_serror_vector
 	/* lower EL (a guest): save its registers, return from guest_enter */
-	guest_vector 8
-	guest_vector 9
+	fast_vector 8
+	fast_vector 9
 	guest_vector 10
 	guest_vector 11
 	guest_vector 12
@@ -267,8 +307,8 @@ vectors_sve:
 	vector irq_tail, 5
 	vector unexpected_tail, 6
 	el2_serror_vector
-	guest_vector 8, guest_exit_sve
-	guest_vector 9, guest_exit_sve
+	fast_vector 8, guest_exit_sve
+	fast_vector 9, guest_exit_sve
 	guest_vector 10, guest_exit_sve
 	guest_vector 11, guest_exit_sve
 	guest_vector 12, guest_exit_sve

@@ -383,6 +383,11 @@ void ich_hcr_write(uint64_t v)
 	isb();
 }
 
+uint32_t ich_elrsr_read(void)
+{
+	return (uint32_t)read_sysreg(S3_4_C12_C11_5);
+}
+
 uint64_t ich_misr_read(void)
 {
 	return read_sysreg(S3_4_C12_C11_2);

@@ -27,6 +27,7 @@ static void setup_percpu(void)
 	for (unsigned i = 0; i < hw.ncpus; i++) {
 		percpu_data[i].id = i;
 		percpu_data[i].mpidr = hw.mpidr[i];
+		percpu_data[i].acked_irq = GIC_NO_IRQ;
 	}
 	boot_cpu = find_boot_cpu();
 	write_sysreg(tpidr_el2, &percpu_data[boot_cpu]);

@@ -42,21 +42,51 @@ void vgic_inject(struct vgic *g, unsigned vcpu, unsigned intid)
 /* The link stays once made: the physical interrupt is the only source of
  * that INTID (the timer PPIs), and a guest-side ISPENDR then merely EOIs an
  * inactive physical interrupt, which has no effect. */
+/* The link stays once made: the physical interrupt is the only source of
+ * that INTID (the timer PPIs), and a guest-side ISPENDR then merely EOIs an
+ * inactive physical interrupt, which has no effect. */
+static struct vgic_irq *raise_hw(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid,
+				 unsigned self, uint32_t *kick)
+{
+	struct vgic_irq *irq = vgic_irq_of(g, vcpu, intid);
+	if (!irq)
+		return NULL;
+	irq->hw = true;
+	irq->pintid = (uint16_t)pintid;
+	irq->phys_active = true;
+	set_line(irq, true);
+	if (intid < 32)
+		g->cpu[vcpu].hw_busy = true;
+	vgic_note(g, irq, self, kick);
+	return irq;
+}
+
 void vgic_inject_hw(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid)
 {
 	uint32_t kick = 0;
 	vgic_enter(g);
-	struct vgic_irq *irq = vgic_irq_of(g, vcpu, intid);
-	if (irq) {
-		irq->hw = true;
-		irq->pintid = (uint16_t)pintid;
-		irq->phys_active = true;
-		set_line(irq, true);
-		if (intid < 32)
-			g->cpu[vcpu].hw_busy = true;
-		vgic_note(g, irq, VGIC_NO_VCPU, &kick);
-	}
+	raise_hw(g, vcpu, intid, pintid, VGIC_NO_VCPU, &kick);
 	vgic_leave(g, kick);
+}
+
+/* What changed for vcpu itself is in an LR, or nothing did. */
+static bool settled(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, uint32_t *kick)
+{
+	if (!irq || irq->target != vcpu || !vgic_deliverable(g, irq))
+		return true;
+	return vgic_place(g, vcpu, irq, kick);
+}
+
+bool vgic_inject_hw_fast(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid)
+{
+	uint32_t kick = 0;
+	if (vcpu >= g->nvcpus)
+		return false;
+	vgic_enter(g);
+	struct vgic_irq *irq = raise_hw(g, vcpu, intid, pintid, vcpu, &kick);
+	bool ok = settled(g, vcpu, irq, &kick);
+	vgic_leave(g, kick);
+	return ok;
 }
 
 /* Active in the guest: in an LR as active (the guest's EOI will
@@ -142,12 +172,13 @@ static uint32_t sgi_targets(const struct vgic *g, unsigned self, uint64_t sgi1r)
 	return (uint32_t)(sgi1r & 0xffff) & all;
 }
 
-void vgic_sgi(struct vgic *g, unsigned vcpu, uint64_t sgi1r)
+/* Latches SGI sgi1r names on every vCPU it targets; returns the sender's
+ * own one if it is among them. */
+static struct vgic_irq *raise_sgi(struct vgic *g, unsigned vcpu, uint64_t sgi1r, uint32_t *kick)
 {
 	unsigned intid = (sgi1r >> 24) & 0xf;
-	uint32_t kick = 0;
-	vgic_enter(g);
 	uint32_t t = sgi_targets(g, vcpu, sgi1r);
+	struct vgic_irq *self = NULL;
 	for (unsigned c = 0; c < g->nvcpus; c++) {
 		/* with GICD_CTLR.DS = 1, SGI1R raises the SGI in whichever
 		 * group the target configured it (as KVM reads the spec) */
@@ -155,7 +186,28 @@ void vgic_sgi(struct vgic *g, unsigned vcpu, uint64_t sgi1r)
 		if (!(t & BIT(c)))
 			continue;
 		irq->latch = true;
-		vgic_note(g, irq, vcpu, &kick);
+		vgic_note(g, irq, vcpu, kick);
+		if (c == vcpu)
+			self = irq;
 	}
+	return self;
+}
+
+void vgic_sgi(struct vgic *g, unsigned vcpu, uint64_t sgi1r)
+{
+	uint32_t kick = 0;
+	vgic_enter(g);
+	raise_sgi(g, vcpu, sgi1r, &kick);
 	vgic_leave(g, kick);
+}
+
+bool vgic_sgi_fast(struct vgic *g, unsigned vcpu, uint64_t sgi1r)
+{
+	uint32_t kick = 0;
+	if (vcpu >= g->nvcpus)
+		return false;
+	vgic_enter(g);
+	bool ok = settled(g, vcpu, raise_sgi(g, vcpu, sgi1r, &kick), &kick);
+	vgic_leave(g, kick);
+	return ok;
 }

@@ -60,6 +60,9 @@ void vgic_note_held(const struct vgic *g, const struct vgic_irq *irq, unsigned s
 void vgic_route(const struct vgic *g, struct vgic_irq *irq, uint64_t irouter);
 uint32_t vgic_kick_deliverable(const struct vgic *g, unsigned self);
 
+/* lr.c: irq, just made pending for the loaded vcpu, into a free LR */
+bool vgic_place(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, uint32_t *kick);
+
 /* vgic_mmio.c */
 int vgic_mmio(struct vgic_acc *a, const struct vgic_reg *tab, size_t n, uint64_t off, unsigned size,
 	      bool write, uint64_t *val);

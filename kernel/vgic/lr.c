@@ -197,6 +197,30 @@ static void lr_fold(struct vgic *g, unsigned vcpu, unsigned i, uint32_t *kick)
 	vgic_note(g, irq, vcpu, kick); /* still pending for another vCPU */
 }
 
+/* LRs the guest emptied since the last sync are folded (as sync would),
+ * then the first free one takes irq. Other LRs are left alone: the guest
+ * may still be changing them, and their model state stays as the last
+ * sync saw it, as while the vCPU runs. */
+bool vgic_place(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, uint32_t *kick)
+{
+	struct vgic_cpu *cpu = &g->cpu[vcpu];
+	int free = -1;
+	if (cpu->underflow || !g->ops.empty_lrs)
+		return false;
+	uint32_t empty = g->ops.empty_lrs(g->ops.ctx);
+	for (unsigned i = 0; i < g->nr_lrs; i++) {
+		if (!(empty & BIT(i)))
+			continue;
+		lr_fold(g, vcpu, i, kick);
+		if (free < 0 && cpu->lr_intid[i] == VGIC_LR_FREE)
+			free = (int)i;
+	}
+	if (free < 0 || irq->in_lr)
+		return false;
+	lr_set(g, vcpu, (unsigned)free, irq, lr_compose(g, vcpu, irq));
+	return true;
+}
+
 void vgic_sync(struct vgic *g, unsigned vcpu)
 {
 	uint32_t kick = 0;

@@ -56,6 +56,9 @@ struct vgic_ops {
 	 * the pCPU that runs it, between exit and entry, with the lock held. */
 	uint64_t (*read_lr)(void *ctx, unsigned i);
 	void (*write_lr)(void *ctx, unsigned i, uint64_t v);
+	/* ICH_ELRSR_EL2 of that vCPU (bit i: LR i holds nothing), for the
+	 * fast-path functions below; NULL: they always defer to a flush. */
+	uint32_t (*empty_lrs)(void *ctx);
 	/* vcpu has a new pending interrupt: make it notice (IPI its pCPU or
 	 * wake it from WFI). May be called from any CPU; never with the lock
 	 * held. */
@@ -146,6 +149,20 @@ bool vgic_hw_level(struct vgic *g, unsigned vcpu, unsigned intid, bool level); /
  * the group the target gave it (GICD_CTLR.DS = 1). The sender is not
  * kicked, even when it targets itself: it flushes before re-entering. */
 void vgic_sgi(struct vgic *g, unsigned vcpu, uint64_t sgi1r);
+
+/* The fast exit path (vCPU vcpu loaded on this CPU, its LRs live, no
+ * sync since it last entered): the same as vgic_sgi / vgic_inject_hw,
+ * and what now became deliverable to vcpu itself goes straight into a
+ * free list register (LRs the guest emptied are folded first, through
+ * ops.empty_lrs). True if the vCPU may re-enter as it is; false if a
+ * flush must run first (no free LR, interrupts already waiting for one,
+ * the interrupt held in an LR already). */
+bool vgic_sgi_fast(struct vgic *g, unsigned vcpu, uint64_t sgi1r);
+bool vgic_inject_hw_fast(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid);
+/* Whether a read at off (of the distributor, or of the redistributor
+ * region) returns pending or active state, which the vCPU's LRs hold
+ * while it runs: such a read needs vgic_sync first. */
+bool vgic_read_needs_sync(bool redist, uint64_t off);
 
 /* List registers around guest entry/exit (see top of file). */
 void vgic_flush(struct vgic *g, unsigned vcpu);

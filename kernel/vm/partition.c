@@ -264,6 +264,10 @@ static void vgic_write_lr(void *ctx, unsigned i, uint64_t v)
 {
 	ich_lr_write(i, v);
 }
+static uint32_t vgic_empty_lrs(void *ctx)
+{
+	return ich_elrsr_read();
+}
 static void vgic_kick(void *ctx, unsigned vcpu)
 {
 	struct partition *p = ctx;
@@ -291,6 +295,7 @@ static void init_devices(struct partition *p)
 	    .nr_lrs = MIN(gic_get_info()->lrs, (unsigned)VGIC_MAX_LRS),
 	    .read_lr = vgic_read_lr,
 	    .write_lr = vgic_write_lr,
+	    .empty_lrs = vgic_empty_lrs,
 	    .kick = vgic_kick,
 	    .lock = vgic_lock,
 	    .unlock = vgic_unlock,

@@ -110,3 +110,27 @@ void psci_handle(struct vcpu *v)
 			x[i] = (uint32_t)x[i];
 	v->ctx.x[0] = (uint64_t)dispatch(v, fid, x);
 }
+
+/* Calls that act on vCPUs or the partition take locks and log: full path. */
+static bool acts(uint32_t fid)
+{
+	switch (fid) {
+	case PSCI_CPU_ON32:
+	case PSCI_CPU_ON64:
+	case PSCI_CPU_OFF:
+	case PSCI_AFFINITY32:
+	case PSCI_AFFINITY64:
+	case PSCI_SYSTEM_OFF:
+	case PSCI_SYSTEM_RESET:
+		return true;
+	}
+	return false;
+}
+
+bool psci_fast(struct vcpu *v)
+{
+	if (acts((uint32_t)v->ctx.x[0]))
+		return false;
+	psci_handle(v);
+	return true;
+}

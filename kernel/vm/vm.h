@@ -114,10 +114,18 @@ void vlines_sync(struct vcpu *v);
 
 /* psci_server.c */
 void psci_handle(struct vcpu *v);
+/* Handles the call in x0 if it only computes an answer (versions,
+ * features, unknown IDs: nothing else changes), as the fast exit path may;
+ * false leaves it to psci_handle on the full path. */
+bool psci_fast(struct vcpu *v);
 
 /* mmio_emul.c: true if an emulated device answered (abort injected
  * otherwise by the caller). */
 bool mmio_emulate(struct vcpu *v, uint64_t ipa, uint64_t esr);
+/* A read of a vGIC register whose value does not depend on the loaded
+ * vCPU's list registers, emulated on the fast exit path; false if it is
+ * not one (the full path emulates it, or injects the abort). */
+bool mmio_fast_read(struct vcpu *v, uint64_t ipa, uint64_t esr);
 
 /* What the console (kernel/console, above this folder) does for partitions,
  * registered at boot: print a line of a partition's vUART output (ctx is

@@ -207,8 +207,15 @@ BENCHMARKS = [boot_instructions, trap_costs, trap_costs_sve, exit_costs, linux_r
 
 
 def main():
+    """All benchmarks, or those named on the command line (then nothing is
+    written to RESULTS: it always holds one whole run)."""
     lines = []
-    for bench in BENCHMARKS:
+    names = sys.argv[1:]
+    unknown = set(names) - {b.__name__ for b in BENCHMARKS}
+    if unknown:
+        print(f"unknown benchmark(s) {sorted(unknown)}; known: {[b.__name__ for b in BENCHMARKS]}")
+        return 2
+    for bench in [b for b in BENCHMARKS if not names or b.__name__ in names]:
         try:
             result = bench()
         except TestFailure as e:
@@ -217,6 +224,8 @@ def main():
         for line in result:
             print(line, flush=True)
         lines += result
+    if names:
+        return 0
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")
     print(f"written to {RESULTS.relative_to(TOP)}")

@@ -1,0 +1,124 @@
+/*
+ * The fast exit path. Most exits change nothing about scheduling or
+ * interrupt delivery beyond what can be done right here: a PSCI version
+ * query, an unknown HVC, a read of a vGIC ID or configuration register, an
+ * SGI, the guest's own timer firing. entry.S fast_vector calls this with
+ * only the general registers saved; a handled exit returns straight to
+ * the guest, with no FP/SIMD switch, no list-register sync and flush and
+ * no scheduler pass. Anything else goes the full way (guest_exit, then
+ * vcpu_handle_exit), and so does every exit that may need this CPU to
+ * do something else: a kick, a slice end or a stop request arrives as a
+ * physical interrupt, which is pending when the guest is re-entered and
+ * exits again at once.
+ *
+ * The guest's FP/SIMD and SVE registers are live here: only code built
+ * with -mgeneral-regs-only runs, and no library call (memset, printf).
+ */
+#include "kernel/vm/vm.h"
+
+#define KIND_SYNC   8
+#define KIND_IRQ    9
+#define EC_HVC64    0x16
+#define EC_SMC64    0x17
+#define EC_SYS64    0x18
+#define EC_DABT_LOW 0x24
+#define PSTATE_SS   BIT(21)
+#define SYSREG_MASK 0x3ffc1eull /* Op0, Op2, Op1, CRn, CRm in ISS */
+#define KEY_SGI1R   0x3a3016ull /* ICC_SGI1R_EL1: Op0 3, Op1 0, C12, C11, 5 */
+#define DISR_EL1    S3_0_C12_C1_1
+
+/* With FEAT_RAS the vector's ESB moved a pending SError of this guest
+ * into DISR_EL1: the full path must see it (guest.S exit_common). */
+static bool serror_deferred(void)
+{
+	return guest_serror_ras && read_sysreg(DISR_EL1) != 0;
+}
+
+/* Past the emulated instruction, completing a software step as
+ * vcpu_exit.c skip_instr does. */
+static void skip(void)
+{
+	uint64_t spsr = read_sysreg(spsr_el2);
+	write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
+	if (spsr & PSTATE_SS)
+		write_sysreg(spsr_el2, spsr & ~PSTATE_SS);
+}
+
+static bool fast_call(struct vcpu *v, bool smc)
+{
+	if (!psci_fast(v))
+		return false;
+	v->hvcs++;
+	if (smc) /* ELR points at the SMC itself */
+		skip();
+	return true;
+}
+
+static bool fast_sysreg(struct vcpu *v, uint64_t esr)
+{
+	unsigned rt = (esr >> 5) & 0x1f;
+	if ((esr & SYSREG_MASK) != KEY_SGI1R || (esr & 1))
+		return false;
+	if (!vgic_sgi_fast(&v->part->vgic, v->idx, rt == 31 ? 0 : v->ctx.x[rt]))
+		return false;
+	skip();
+	return true;
+}
+
+static bool fast_dabt(struct vcpu *v, uint64_t esr)
+{
+	uint64_t ipa = ((read_sysreg(hpfar_el2) >> 4) << 12) | (read_sysreg(far_el2) & 0xfff);
+	if (!mmio_fast_read(v, ipa, esr))
+		return false;
+	v->mmios++;
+	skip();
+	return true;
+}
+
+static bool fast_sync(struct vcpu *v)
+{
+	uint64_t esr = read_sysreg(esr_el2);
+	switch (ESR_EC(esr)) {
+	case EC_HVC64:
+		return fast_call(v, false);
+	case EC_SMC64:
+		return fast_call(v, true);
+	case EC_SYS64:
+		return fast_sysreg(v, esr);
+	case EC_DABT_LOW:
+		return fast_dabt(v, esr);
+	}
+	return false;
+}
+
+/* The guest's virtual timer becomes a HW-linked virtual interrupt in a
+ * free list register at once; the physical one stays active until the
+ * guest's EOI deactivates it (EOImode 1: only the priority drops here).
+ * Any other interrupt is left, acknowledged, to arch_irq_entry. */
+static bool fast_irq(struct vcpu *v)
+{
+	struct percpu *c = this_cpu();
+	unsigned intid = gic_ack();
+	if (intid != PPI_VTIMER) {
+		if (intid < GIC_NO_IRQ)
+			c->acked_irq = intid;
+		return false;
+	}
+	c->irqs++;
+	v->irqs++;
+	bool placed = vgic_inject_hw_fast(&v->part->vgic, v->idx, intid, intid);
+	gic_priority_drop(intid);
+	return placed;
+}
+
+unsigned vcpu_fast_exit(struct vcpu_ctx *ctx, unsigned kind)
+{
+	struct vcpu *v = this_cpu()->loaded;
+	if (!v || &v->ctx != ctx || serror_deferred())
+		return kind;
+	if (kind == KIND_SYNC ? !fast_sync(v) : kind != KIND_IRQ || !fast_irq(v))
+		return kind;
+	v->exits++;
+	this_cpu()->exits++;
+	return 0;
+}
