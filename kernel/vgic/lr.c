@@ -208,14 +208,18 @@ bool vgic_place(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, uint32_t *k
 	if (cpu->underflow || !g->ops.empty_lrs)
 		return false;
 	uint32_t empty = g->ops.empty_lrs(g->ops.ctx);
+	bool again = false; /* a folded interrupt is pending again (level line
+			     * still high, new edge): a flush must place it */
 	for (unsigned i = 0; i < g->nr_lrs; i++) {
-		if (!(empty & BIT(i)))
-			continue;
-		lr_fold(g, vcpu, i, kick);
-		if (free < 0 && cpu->lr_intid[i] == VGIC_LR_FREE)
+		struct vgic_irq *o = (empty & BIT(i)) ? lr_irq(g, vcpu, i) : NULL;
+		if (o) {
+			lr_fold(g, vcpu, i, kick);
+			again |= o != irq && maybe_candidate(o, vcpu) && vgic_deliverable(g, o);
+		}
+		if (free < 0 && (empty & BIT(i)) && cpu->lr_intid[i] == VGIC_LR_FREE)
 			free = (int)i;
 	}
-	if (free < 0 || irq->in_lr)
+	if (again || free < 0 || irq->in_lr)
 		return false;
 	lr_set(g, vcpu, (unsigned)free, irq, lr_compose(g, vcpu, irq));
 	return true;

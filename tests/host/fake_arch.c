@@ -157,6 +157,17 @@ void ich_lr_write(unsigned i, uint64_t v)
 	cur()->lr[i] = v;
 }
 
+/* As the GIC: an LR whose State is 0 holds nothing (the EOI-maintenance
+ * case, HW = 0 with EOI = 1, is not modelled). */
+uint32_t ich_elrsr_read(void)
+{
+	uint32_t empty = 0;
+	for (unsigned i = 0; i < gic_info.lrs; i++)
+		if (!(cur()->lr[i] >> 62))
+			empty |= 1u << i;
+	return empty;
+}
+
 void ich_hcr_write(uint64_t v)
 {
 	cur()->ich_hcr = v;

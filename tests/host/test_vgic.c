@@ -36,6 +36,16 @@ static void fake_write_lr(void *ctx, unsigned i, uint64_t v)
 	assert_true(i < NLRS);
 	F.lr[F.cur][i] = v;
 }
+/* As ICH_ELRSR_EL2 for the vCPU F.cur: LRs whose State is 0. */
+static uint32_t fake_empty_lrs(void *ctx)
+{
+	uint32_t e = 0;
+	assert_int_equal(F.depth, 1);
+	for (unsigned i = 0; i < NLRS; i++)
+		if (!(F.lr[F.cur][i] >> 62))
+			e |= 1u << i;
+	return e;
+}
 static void fake_kick(void *ctx, unsigned vcpu)
 {
 	assert_int_equal(F.depth, 0); /* never under the lock */
@@ -61,6 +71,7 @@ static int setup(void **state)
 	    .nr_lrs = NLRS,
 	    .read_lr = fake_read_lr,
 	    .write_lr = fake_write_lr,
+	    .empty_lrs = fake_empty_lrs,
 	    .kick = fake_kick,
 	    .lock = fake_lock,
 	    .unlock = fake_unlock,
@@ -872,12 +883,132 @@ static void hw_lines_batch(void **state)
 	assert_int_equal(vgic_hw_lines(&g, NVCPUS, ppis, 3, 0), 0); /* no such vCPU */
 }
 
+/* ---- the fast exit path's entry points ---- */
+
+static bool sgi_fast(unsigned v, unsigned intid, uint32_t targets)
+{
+	F.cur = v;
+	return vgic_sgi_fast(&g, v, (uint64_t)intid << 24 | targets);
+}
+
+/* An SGI to self goes straight into a free LR; one the guest completed
+ * (LR state 0, no sync since) is folded and its LR reused; an SGI to
+ * another vCPU only kicks it. */
+static void fast_sgi_self_and_other(void **state)
+{
+	enable_grp1();
+	rwrite(RD(0) + SGI + 0x100, 0xffff);
+	rwrite(RD(1) + SGI + 0x100, 0xffff);
+	flush(0);
+	for (unsigned n = 0; n < 3 * NLRS; n++) {
+		assert_true(sgi_fast(0, 3, BIT(0)));
+		int i = lr_find(0, 3);
+		assert_true(i >= 0);
+		assert_int_equal(lr_st(0, i), 1);
+		guest_ack(0, i);
+		guest_eoi(0, i);
+	}
+	assert_int_equal(F.kicks[0], 0);
+	assert_true(sgi_fast(0, 5, BIT(1)));
+	assert_int_equal(F.kicks[1], 1);
+	assert_int_equal(lr_used(1), 0); /* vCPU 1 flushes it itself */
+	flush(1);
+	assert_true(lr_find(1, 5) >= 0);
+}
+
+/* The fast path defers to a flush whenever placing the one interrupt
+ * would not be what a flush does: the SGI still pending in an LR, all
+ * LRs busy, interrupts already waiting for an LR. A disabled SGI needs
+ * nothing. */
+static void fast_sgi_defers(void **state)
+{
+	enable_grp1();
+	rwrite(RD(0) + SGI + 0x100, 0x00ff);
+	flush(0);
+	assert_true(sgi_fast(0, 9, BIT(0))); /* disabled: nothing to place */
+	assert_int_equal(lr_used(0), 0);
+	assert_true(sgi_fast(0, 1, BIT(0)));
+	assert_false(sgi_fast(0, 1, BIT(0))); /* still pending in its LR */
+	for (unsigned n = 2; n <= NLRS; n++)
+		assert_true(sgi_fast(0, n, BIT(0)));
+	assert_int_equal(lr_used(0), NLRS);
+	assert_false(sgi_fast(0, 7, BIT(0))); /* no free LR */
+	sync_(0);
+	flush(0);
+	assert_true(vgic_wants_underflow(&g, 0));
+	int i = lr_find(0, 2);
+	guest_ack(0, i);
+	guest_eoi(0, i);
+	assert_false(sgi_fast(0, 6, BIT(0))); /* SGI 7 waits: flush first */
+	sync_(0);
+	flush(0);
+	assert_true(lr_find(0, 6) >= 0); /* the lower INTID of two equals */
+	assert_true(vgic_wants_underflow(&g, 0));
+}
+
+/* A level interrupt the guest completed while its line stays high must be
+ * placed again: folding it on the fast path means a flush is needed. */
+static void fast_fold_repends_level(void **state)
+{
+	enable_grp1();
+	enable_spi(40);
+	rwrite(RD(0) + SGI + 0x100, BIT(2));
+	vgic_set_level(&g, 0, 40, true);
+	flush(0);
+	int i = lr_find(0, 40);
+	guest_ack(0, i);
+	guest_eoi(0, i);
+	assert_false(sgi_fast(0, 2, BIT(0)));
+	sync_(0);
+	flush(0);
+	assert_true(lr_find(0, 40) >= 0 && lr_find(0, 2) >= 0);
+}
+
+/* The guest's timer on the fast path: HW-linked LR at once, and again
+ * after the guest's EOI (physical deactivation) without any sync. */
+static void fast_timer_hw(void **state)
+{
+	enable_grp1();
+	rwrite(RD(1) + SGI + 0x100, BIT(27));
+	flush(1);
+	for (unsigned n = 0; n < 3; n++) {
+		F.cur = 1;
+		assert_true(vgic_inject_hw_fast(&g, 1, 27, 27));
+		int i = lr_find(1, 27);
+		assert_true(i >= 0);
+		assert_true(F.lr[1][i] & BIT(61));
+		assert_int_equal((F.lr[1][i] >> 32) & 0x1fff, 27);
+		guest_ack(1, i);
+		guest_eoi(1, i);
+	}
+	assert_int_equal(F.kicks[1], 0);
+}
+
+static void fast_read_needs_sync(void **state)
+{
+	assert_false(vgic_read_needs_sync(false, 0x4));
+	assert_false(vgic_read_needs_sync(false, 0x100));
+	assert_true(vgic_read_needs_sync(false, 0x200));
+	assert_true(vgic_read_needs_sync(false, 0x3fc));
+	assert_false(vgic_read_needs_sync(false, 0x400));
+	assert_false(vgic_read_needs_sync(true, RD(1) + 0x8));
+	assert_false(vgic_read_needs_sync(true, RD(1) + 0x200));      /* RD_base: not pending */
+	assert_true(vgic_read_needs_sync(true, RD(1) + SGI + 0x200)); /* ISPENDR0 */
+	assert_true(vgic_read_needs_sync(true, RD(3) + SGI + 0x380)); /* ICACTIVER0 */
+	assert_false(vgic_read_needs_sync(true, RD(3) + SGI + 0x400));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(dist_id_registers),
+	    T(fast_sgi_self_and_other),
+	    T(fast_sgi_defers),
+	    T(fast_fold_repends_level),
+	    T(fast_timer_hw),
+	    T(fast_read_needs_sync),
 	    T(dist_ctlr),
 	    T(dist_enable_pend_active),
 	    T(dist_private_words_raz_wi),
