@@ -47,9 +47,32 @@ static uint64_t lr_compose(const struct vgic *g, unsigned vcpu, const struct vgi
 /* Writes v to LR i for irq, or frees LR i when v is 0. An edge interrupt's
  * latch moves into the LR, which now holds that pending state; a level
  * interrupt stays pending in the model while its line is high. */
+/* Whether an LR holding have already holds want. An LR in state 0 holds
+ * nothing, as 0 does, unless it asks for EOI maintenance (HW = 0, EOI =
+ * 1: the maintenance interrupt stays asserted until the LR is rewritten). */
+static bool lr_holds(uint64_t have, uint64_t want)
+{
+	if (have == want)
+		return true;
+	return !want && !(have >> VGIC_LR_STATE_SHIFT) &&
+	       !((have & VGIC_LR_EOI) && !(have & VGIC_LR_HW));
+}
+
+/* List-register writes are the costly part of a flush (each makes the
+ * GIC re-evaluate the virtual interface): an LR already holding v, as the
+ * last write or read-back left it, is not written again. */
+static void lr_write(struct vgic *g, unsigned vcpu, unsigned i, uint64_t v)
+{
+	uint64_t *hw = &g->cpu[vcpu].lr_hw[i];
+	if (lr_holds(*hw, v))
+		return;
+	g->ops.write_lr(g->ops.ctx, i, v);
+	*hw = v;
+}
+
 static void lr_set(struct vgic *g, unsigned vcpu, unsigned i, struct vgic_irq *irq, uint64_t v)
 {
-	g->ops.write_lr(g->ops.ctx, i, v);
+	lr_write(g, vcpu, i, v);
 	irq->lr_state = (uint8_t)(v >> VGIC_LR_STATE_SHIFT);
 	irq->in_lr = v != 0;
 	if (v)
@@ -160,16 +183,30 @@ static void lr_fill(struct vgic *g, unsigned vcpu)
 	cpu->underflow = irq != NULL;
 }
 
-void vgic_flush(struct vgic *g, unsigned vcpu)
+bool vgic_flush(struct vgic *g, unsigned vcpu)
 {
 	uint32_t kick = 0;
 	if (vcpu >= g->nvcpus)
-		return;
+		return false;
 	vgic_enter(g);
 	for (unsigned i = 0; i < g->nr_lrs; i++)
 		lr_refresh(g, vcpu, i, &kick);
 	lr_fill(g, vcpu);
+	bool underflow = g->cpu[vcpu].underflow;
 	vgic_leave(g, kick);
+	return underflow;
+}
+
+void vgic_unload(struct vgic *g, unsigned vcpu)
+{
+	if (vcpu >= g->nvcpus)
+		return;
+	vgic_enter(g);
+	for (unsigned i = 0; i < g->nr_lrs; i++) {
+		g->ops.write_lr(g->ops.ctx, i, 0);
+		g->cpu[vcpu].lr_hw[i] = 0;
+	}
+	vgic_leave(g, 0);
 }
 
 /* Folds LR i back after the guest ran. An edge interrupt still pending
@@ -181,7 +218,9 @@ static void lr_fold(struct vgic *g, unsigned vcpu, unsigned i, uint32_t *kick)
 	struct vgic_irq *irq = lr_irq(g, vcpu, i);
 	if (!irq)
 		return;
-	unsigned now = (unsigned)(g->ops.read_lr(g->ops.ctx, i) >> VGIC_LR_STATE_SHIFT);
+	uint64_t lrv = g->ops.read_lr(g->ops.ctx, i);
+	unsigned now = (unsigned)(lrv >> VGIC_LR_STATE_SHIFT);
+	g->cpu[vcpu].lr_hw[i] = lrv;
 	unsigned was = irq->lr_state;
 	irq->active = now & VGIC_LR_ACTIVE;
 	if (irq->edge && (now & was & VGIC_LR_PENDING))
@@ -197,31 +236,44 @@ static void lr_fold(struct vgic *g, unsigned vcpu, unsigned i, uint32_t *kick)
 	vgic_note(g, irq, vcpu, kick); /* still pending for another vCPU */
 }
 
-/* LRs the guest emptied since the last sync are folded (as sync would),
- * then the first free one takes irq. Other LRs are left alone: the guest
- * may still be changing them, and their model state stays as the last
- * sync saw it, as while the vCPU runs. */
+/* The LR irq should take among those the guest left empty: its own if it
+ * is still there (the guest completed its last instance), else the first
+ * empty one; -1 if none. */
+static int empty_lr(struct vgic *g, unsigned vcpu, const struct vgic_irq *irq, uint32_t empty)
+{
+	const uint16_t *held = g->cpu[vcpu].lr_intid;
+	if (irq->in_lr) {
+		for (unsigned i = 0; i < g->nr_lrs; i++)
+			if (held[i] == irq->intid && irq->lr_vcpu == vcpu)
+				return (empty & BIT(i)) ? (int)i : -1;
+		return -1;
+	}
+	return empty ? __builtin_ctz(empty) : -1;
+}
+
+/* irq takes an LR the guest left empty: one the model thinks free, or
+ * one holding an interrupt the guest completed since the last sync,
+ * folded first as sync would. The other LRs wait for the next sync; their
+ * model state stays as that saw it, as while the vCPU runs. */
 bool vgic_place(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, uint32_t *kick)
 {
-	struct vgic_cpu *cpu = &g->cpu[vcpu];
-	int free = -1;
-	if (cpu->underflow || !g->ops.empty_lrs)
+	if (g->cpu[vcpu].underflow || !g->ops.empty_lrs)
 		return false;
-	uint32_t empty = g->ops.empty_lrs(g->ops.ctx);
-	bool again = false; /* a folded interrupt is pending again (level line
-			     * still high, new edge): a flush must place it */
-	for (unsigned i = 0; i < g->nr_lrs; i++) {
-		struct vgic_irq *o = (empty & BIT(i)) ? lr_irq(g, vcpu, i) : NULL;
-		if (o) {
-			lr_fold(g, vcpu, i, kick);
-			again |= o != irq && maybe_candidate(o, vcpu) && vgic_deliverable(g, o);
-		}
-		if (free < 0 && (empty & BIT(i)) && cpu->lr_intid[i] == VGIC_LR_FREE)
-			free = (int)i;
+	uint32_t empty = g->ops.empty_lrs(g->ops.ctx) & (uint32_t)(BIT(g->nr_lrs) - 1);
+	int i = empty_lr(g, vcpu, irq, empty);
+	if (i < 0)
+		return false;
+	struct vgic_irq *o = lr_irq(g, vcpu, (unsigned)i);
+	if (o) {
+		lr_fold(g, vcpu, (unsigned)i, kick);
+		/* another one pending again (level line still high, a new
+		 * edge): only a flush orders it against irq */
+		if (o != irq && maybe_candidate(o, vcpu) && vgic_deliverable(g, o))
+			return false;
 	}
-	if (again || free < 0 || irq->in_lr)
-		return false;
-	lr_set(g, vcpu, (unsigned)free, irq, lr_compose(g, vcpu, irq));
+	if (irq->in_lr)
+		return false; /* held elsewhere, e.g. by its former target */
+	lr_set(g, vcpu, (unsigned)i, irq, lr_compose(g, vcpu, irq));
 	return true;
 }
 

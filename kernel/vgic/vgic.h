@@ -90,6 +90,7 @@ struct vgic_irq {
 struct vgic_cpu {
 	struct vgic_irq priv[32];	 /* SGIs and PPIs */
 	uint16_t lr_intid[VGIC_MAX_LRS]; /* INTID the model put in LR i, or 0xffff */
+	uint64_t lr_hw[VGIC_MAX_LRS];	 /* what LR i holds: last written or read back */
 	bool sleep;			 /* GICR_WAKER.ProcessorSleep */
 	bool underflow;			 /* flush wants ICH_HCR_EL2.UIE */
 	/* a HW-linked PPI may have its line high or its physical interrupt
@@ -165,8 +166,11 @@ bool vgic_inject_hw_fast(struct vgic *g, unsigned vcpu, unsigned intid, unsigned
 bool vgic_read_needs_sync(bool redist, uint64_t off);
 
 /* List registers around guest entry/exit (see top of file). */
-void vgic_flush(struct vgic *g, unsigned vcpu);
+bool vgic_flush(struct vgic *g, unsigned vcpu); /* true: set ICH_HCR_EL2.UIE */
 void vgic_sync(struct vgic *g, unsigned vcpu);
+/* The vCPU leaves its CPU: its list registers are zeroed (the model,
+ * synced, holds their state; the next flush writes them again). */
+void vgic_unload(struct vgic *g, unsigned vcpu);
 /* Whether vcpu has a pending, enabled interrupt of an enabled group (WFI;
  * PMR and ICC_IGRPEN are the caller's, in ICH_VMCR). Call after sync. */
 bool vgic_pending(struct vgic *g, unsigned vcpu);

@@ -9,7 +9,9 @@
 #include "kernel/vm/vm.h"
 #include "kernel/io/io.h"
 
-#define SLICE_MS 10
+#define SLICE_MS    10
+#define ICH_HCR_EN  BIT(0)
+#define ICH_HCR_UIE BIT(1)
 
 void sched_kick(unsigned pcpu)
 {
@@ -126,6 +128,7 @@ static void load(struct vcpu *v)
 	write_sysreg(cntvoff_el2, p->cntvoff);
 	vcpu_ctx_load(&v->ctx);
 	vcpu_sve_load(&v->ctx);
+	ich_hcr_write(ICH_HCR_EN); /* stays set while the vCPU is loaded */
 	guest_hcr_set(true);
 	this_cpu()->loaded = v;
 }
@@ -138,8 +141,7 @@ static void unload(struct vcpu *v)
 	vcpu_sve_put(&v->ctx);
 	gic_deactivate(PPI_VTIMER);
 	gic_deactivate(PPI_PTIMER);
-	for (unsigned i = 0; i < gic_get_info()->lrs; i++)
-		ich_lr_write(i, 0);
+	vgic_unload(&v->part->vgic, v->idx);
 	ich_hcr_write(0);
 	guest_hcr_set(false);
 	stage2_load(0);
@@ -169,10 +171,14 @@ void sched_idle(void)
 static void run_once(struct vcpu *v)
 {
 	struct partition *p = v->part;
-	vgic_flush(&p->vgic, v->idx);
-	ich_hcr_write(1 | (vgic_wants_underflow(&p->vgic, v->idx) ? 2 : 0)); /* En, UIE */
+	bool uie = vgic_flush(&p->vgic, v->idx);
+	/* The underflow interrupt only while the guest runs: at EL2 it would
+	 * fire until the next flush. */
+	if (uie)
+		ich_hcr_write(ICH_HCR_EN | ICH_HCR_UIE);
 	unsigned kind = guest_enter(&v->ctx);
-	ich_hcr_write(0);
+	if (uie)
+		ich_hcr_write(ICH_HCR_EN);
 	vgic_sync(&p->vgic, v->idx);
 	this_cpu()->exits++;
 	v->exits++;

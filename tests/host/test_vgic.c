@@ -749,10 +749,63 @@ static void lrs_restored_after_unload(void **state)
 	int i = lr_find(0, 33);
 	guest_ack(0, i);
 	sync_(0);
-	memset(F.lr[0], 0, sizeof(F.lr[0])); /* the scheduler's unload */
+	F.cur = 0;
+	vgic_unload(&g, 0); /* the scheduler's unload */
+	assert_int_equal(lr_used(0), 0);
 	flush(0);
 	assert_int_equal(lr_find(0, 33), i);
 	assert_int_equal(lr_st(0, i), 2);
+}
+
+/* A flush writes only the LRs whose content changes: a held interrupt
+ * the guest did not touch, or an empty LR, costs no write. */
+static unsigned writes;
+static void counting_write_lr(void *ctx, unsigned i, uint64_t v)
+{
+	writes++;
+	F.lr[F.cur][i] = v;
+}
+static void flush_writes_only_changes(void **state)
+{
+	g.ops.write_lr = counting_write_lr;
+	enable_grp1();
+	rwrite(RD(0) + SGI + 0x100, 0xffff);
+	vgic_sgi(&g, 0, BIT(0) | 3ull << 24); /* edge: no EOI maintenance */
+	flush(0);
+	assert_int_equal(writes, 1);
+	sync_(0);
+	flush(0);
+	assert_int_equal(writes, 1); /* unchanged: no write */
+	int i = lr_find(0, 3);
+	guest_ack(0, i);
+	sync_(0);
+	flush(0);
+	assert_int_equal(writes, 1); /* the guest's change is already there */
+	guest_eoi(0, i);
+	sync_(0);
+	flush(0);
+	assert_int_equal(writes, 1); /* completed: the empty LR stays as it is */
+	vgic_sgi(&g, 0, BIT(0) | 4ull << 24);
+	flush(0);
+	assert_int_equal(writes, 2);
+	assert_true(lr_find(0, 4) >= 0);
+}
+
+/* A completed level interrupt with EOI maintenance is rewritten: its
+ * maintenance interrupt stays asserted until then. */
+static void eoi_maintenance_lr_cleared(void **state)
+{
+	enable_grp1();
+	enable_spi(33);
+	vgic_inject(&g, 0, 33);
+	flush(0);
+	int i = lr_find(0, 33);
+	guest_ack(0, i);
+	guest_eoi(0, i);
+	assert_true(F.lr[0][i] & BIT(41));
+	sync_(0);
+	flush(0);
+	assert_int_equal(F.lr[0][i], 0);
 }
 
 static void bad_arguments_ignored(void **state)
@@ -1005,6 +1058,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(dist_id_registers),
 	    T(fast_sgi_self_and_other),
+	    T(flush_writes_only_changes),
+	    T(eoi_maintenance_lr_cleared),
 	    T(fast_sgi_defers),
 	    T(fast_fold_repends_level),
 	    T(fast_timer_hw),
