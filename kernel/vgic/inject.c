@@ -8,11 +8,12 @@
 
 /* A new line level: level-triggered inputs are pending while it is high;
  * an edge-configured one latches on the rising edge only. */
-static void set_line(struct vgic_irq *irq, bool level)
+static void set_line(struct vgic *g, struct vgic_irq *irq, bool level)
 {
 	if (irq->edge && level && !irq->level)
 		irq->latch = true;
 	irq->level = level;
+	vgic_mark(g, irq);
 }
 
 void vgic_set_level(struct vgic *g, unsigned vcpu, unsigned intid, bool level)
@@ -21,7 +22,7 @@ void vgic_set_level(struct vgic *g, unsigned vcpu, unsigned intid, bool level)
 	vgic_enter(g);
 	struct vgic_irq *irq = vgic_irq_of(g, vcpu, intid);
 	if (irq) {
-		set_line(irq, level);
+		set_line(g, irq, level);
 		vgic_note(g, irq, VGIC_NO_VCPU, &kick);
 	}
 	vgic_leave(g, kick);
@@ -34,6 +35,7 @@ void vgic_inject(struct vgic *g, unsigned vcpu, unsigned intid)
 	struct vgic_irq *irq = vgic_irq_of(g, vcpu, intid);
 	if (irq) {
 		irq->latch = true;
+		vgic_mark(g, irq);
 		vgic_note(g, irq, VGIC_NO_VCPU, &kick);
 	}
 	vgic_leave(g, kick);
@@ -54,7 +56,7 @@ static struct vgic_irq *raise_hw(struct vgic *g, unsigned vcpu, unsigned intid, 
 	irq->hw = true;
 	irq->pintid = (uint16_t)pintid;
 	irq->phys_active = true;
-	set_line(irq, true);
+	set_line(g, irq, true);
 	if (intid < 32)
 		g->cpu[vcpu].hw_busy = true;
 	vgic_note(g, irq, self, kick);
@@ -109,7 +111,7 @@ static bool hw_level_update(struct vgic *g, unsigned vcpu, struct vgic_irq *irq,
 {
 	irq->hw = true; /* a line seen high before its interrupt was taken */
 	irq->pintid = irq->intid;
-	set_line(irq, level);
+	set_line(g, irq, level);
 	vgic_note(g, irq, vcpu, kick);
 	bool release = irq->phys_active && !level && !guest_holds(irq);
 	if (release)
@@ -186,6 +188,7 @@ static struct vgic_irq *raise_sgi(struct vgic *g, unsigned vcpu, uint64_t sgi1r,
 		if (!(t & BIT(c)))
 			continue;
 		irq->latch = true;
+		vgic_mark(g, irq);
 		vgic_note(g, irq, vcpu, kick);
 		if (c == vcpu)
 			self = irq;

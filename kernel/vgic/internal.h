@@ -45,6 +45,15 @@ enum { VGIC_F_GROUP, VGIC_F_ENABLE, VGIC_F_PEND, VGIC_F_ACTIVE };
 /* neither: the bit is assigned (IGROUPR) */
 
 /* vgic.c */
+/* irq may have become a candidate for an LR of its target (pending,
+ * active, out of an LR, re-routed): flush and vgic_pending look only at
+ * marked interrupts. Every change that can make an interrupt a candidate
+ * marks it; marks of interrupts that are not are dropped as found. */
+static inline void vgic_mark(struct vgic *g, const struct vgic_irq *irq)
+{
+	if (irq->target < g->nvcpus)
+		g->cpu[irq->target].cand[irq->intid / 64] |= 1ull << (irq->intid % 64);
+}
 void vgic_enter(struct vgic *g);
 void vgic_leave(struct vgic *g, uint32_t kick);
 struct vgic_irq *vgic_irq_of(struct vgic *g, unsigned vcpu, unsigned intid);
@@ -57,7 +66,7 @@ void vgic_note(const struct vgic *g, const struct vgic_irq *irq, unsigned self, 
  * copy at any later time. */
 void vgic_note_held(const struct vgic *g, const struct vgic_irq *irq, unsigned self,
 		    uint32_t *kick);
-void vgic_route(const struct vgic *g, struct vgic_irq *irq, uint64_t irouter);
+void vgic_route(struct vgic *g, struct vgic_irq *irq, uint64_t irouter);
 uint32_t vgic_kick_deliverable(const struct vgic *g, unsigned self);
 
 /* lr.c: irq, just made pending for the loaded vcpu, into a free LR */

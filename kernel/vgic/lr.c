@@ -77,6 +77,8 @@ static void lr_set(struct vgic *g, unsigned vcpu, unsigned i, struct vgic_irq *i
 	irq->in_lr = v != 0;
 	if (v)
 		irq->lr_vcpu = (uint8_t)vcpu;
+	else
+		vgic_mark(g, irq); /* out of the LR: maybe a candidate again */
 	g->cpu[vcpu].lr_intid[i] = v ? irq->intid : VGIC_LR_FREE;
 	if (irq->edge && (irq->lr_state & VGIC_LR_PENDING))
 		irq->latch = false;
@@ -112,22 +114,34 @@ static bool maybe_candidate(const struct vgic_irq *irq, unsigned vcpu)
 	return (irq->active || irq->latch || irq->level) && !irq->in_lr && irq->target == vcpu;
 }
 
-static void scan(struct vgic *g, struct vgic_irq *irqs, unsigned n, unsigned vcpu,
-		 struct vgic_irq **best)
+/* The marked interrupts of vcpu, lowest INTID first; marks of those that
+ * are no candidate (any more) are dropped on the way. */
+static struct vgic_irq *next_marked(struct vgic *g, unsigned vcpu, unsigned *from)
 {
-	for (unsigned i = 0; i < n; i++) {
-		struct vgic_irq *irq = &irqs[i];
-		if (maybe_candidate(irq, vcpu) && (irq->active || vgic_deliverable(g, irq)) &&
-		    better(irq, *best))
-			*best = irq;
+	struct vgic_cpu *cpu = &g->cpu[vcpu];
+	for (unsigned w = *from / 64; w < ARRAY_SIZE(cpu->cand); w++) {
+		uint64_t bits = cpu->cand[w] & (~0ull << (*from % 64));
+		for (; bits; bits &= bits - 1) {
+			unsigned n = w * 64 + (unsigned)__builtin_ctzll(bits);
+			struct vgic_irq *irq = vgic_irq_of(g, vcpu, n);
+			if (irq && maybe_candidate(irq, vcpu)) {
+				*from = n + 1;
+				return irq;
+			}
+			cpu->cand[w] &= ~(1ull << (n % 64));
+		}
+		*from = (w + 1) * 64;
 	}
+	return NULL;
 }
 
 static struct vgic_irq *next_candidate(struct vgic *g, unsigned vcpu)
 {
-	struct vgic_irq *best = NULL;
-	scan(g, g->cpu[vcpu].priv, 32, vcpu, &best);
-	scan(g, g->spi, VGIC_NR_SPIS, vcpu, &best);
+	struct vgic_irq *best = NULL, *irq;
+	unsigned from = 0;
+	while ((irq = next_marked(g, vcpu, &from)))
+		if ((irq->active || vgic_deliverable(g, irq)) && better(irq, best))
+			best = irq;
 	return best;
 }
 
@@ -292,14 +306,16 @@ void vgic_sync(struct vgic *g, unsigned vcpu)
  * answers between flush and sync, where edge latches sit in LRs). */
 static bool any_pending(struct vgic *g, unsigned vcpu)
 {
-	for (unsigned n = 0; n < VGIC_NR_IRQS; n++) {
-		const struct vgic_irq *irq = vgic_irq_of(g, vcpu, n);
-		if (irq->target == vcpu && vgic_deliverable(g, irq))
+	const struct vgic_irq *irq;
+	unsigned from = 0;
+	while ((irq = next_marked(g, vcpu, &from)))
+		if (vgic_deliverable(g, irq))
 			return true;
-	}
+	/* held: pending there, or pending again beside an active copy */
 	for (unsigned i = 0; i < g->nr_lrs; i++) {
-		const struct vgic_irq *irq = lr_irq(g, vcpu, i);
-		if (irq && (irq->lr_state & VGIC_LR_PENDING))
+		irq = lr_irq(g, vcpu, i);
+		if (irq && ((irq->lr_state & VGIC_LR_PENDING) ||
+			    (irq->target == vcpu && vgic_deliverable(g, irq))))
 			return true;
 	}
 	return false;

@@ -77,6 +77,7 @@ void vgic_bits_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned off,
 		if (!irq || (mode && !bit))
 			continue;
 		set_field(irq, r->arg & 0xf, mode ? mode == VGIC_W_SET : bit);
+		vgic_mark(a->g, irq);
 		vgic_note(a->g, irq, a->self, &a->kick);
 		vgic_note_held(a->g, irq, a->self, &a->kick);
 	}

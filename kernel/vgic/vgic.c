@@ -93,7 +93,7 @@ void vgic_note_held(const struct vgic *g, const struct vgic_irq *irq, unsigned s
 
 /* IROUTER: IRM = 1 (any PE) picks vCPU 0; otherwise Aff0 names the vCPU,
  * and an affinity no vCPU has routes the SPI nowhere (never delivered). */
-void vgic_route(const struct vgic *g, struct vgic_irq *irq, uint64_t irouter)
+void vgic_route(struct vgic *g, struct vgic_irq *irq, uint64_t irouter)
 {
 	const uint64_t valid = 0xff80ffffffull; /* Aff3, IRM, Aff2, Aff1, Aff0 */
 	irq->irouter = irouter & valid;
@@ -103,6 +103,7 @@ void vgic_route(const struct vgic *g, struct vgic_irq *irq, uint64_t irouter)
 		irq->target = (uint8_t)irq->irouter;
 	else
 		irq->target = VGIC_NO_VCPU;
+	vgic_mark(g, irq);
 }
 
 /* Every vCPU (but self) with something deliverable: after a change that

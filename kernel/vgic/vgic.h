@@ -91,8 +91,9 @@ struct vgic_cpu {
 	struct vgic_irq priv[32];	 /* SGIs and PPIs */
 	uint16_t lr_intid[VGIC_MAX_LRS]; /* INTID the model put in LR i, or 0xffff */
 	uint64_t lr_hw[VGIC_MAX_LRS];	 /* what LR i holds: last written or read back */
-	bool sleep;			 /* GICR_WAKER.ProcessorSleep */
-	bool underflow;			 /* flush wants ICH_HCR_EL2.UIE */
+	uint64_t cand[2]; /* INTIDs that may want an LR here (internal.h vgic_mark) */
+	bool sleep;	  /* GICR_WAKER.ProcessorSleep */
+	bool underflow;	  /* flush wants ICH_HCR_EL2.UIE */
 	/* a HW-linked PPI may have its line high or its physical interrupt
 	 * active: vgic_hw_lines must look (own CPU only, like those fields) */
 	bool hw_busy;

@@ -1051,6 +1051,74 @@ static void fast_read_needs_sync(void **state)
 	assert_false(vgic_read_needs_sync(true, RD(3) + SGI + 0x400));
 }
 
+/* Random traffic from every source, checked after each flush against a
+ * scan of all interrupts: nothing deliverable to the vCPU may be left out
+ * of its LRs while one is free (a change that forgot to mark its
+ * interrupt would leave it there). */
+static uint32_t rnd_state = 12345;
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (rnd_state >> 8) % n;
+}
+static bool left_out(unsigned v)
+{
+	for (unsigned n = 0; n < VGIC_NR_IRQS; n++) {
+		const struct vgic_irq *irq = n < 32 ? &g.cpu[v].priv[n] : &g.spi[n - 32];
+		bool deliverable =
+		    (irq->latch || (!irq->edge && irq->level)) && irq->enabled && irq->target == v;
+		if (deliverable && !irq->in_lr)
+			return true;
+	}
+	return false;
+}
+static void random_step(void)
+{
+	unsigned v = rnd(NVCPUS), n = rnd(VGIC_NR_IRQS), i = rnd(NLRS);
+	switch (rnd(9)) {
+	case 0:
+		vgic_inject(&g, v, 16 + rnd(VGIC_NR_IRQS - 16));
+		break;
+	case 1:
+		vgic_set_level(&g, v, 32 + rnd(VGIC_NR_SPIS), rnd(2));
+		break;
+	case 2:
+		vgic_sgi(&g, rnd(NVCPUS), (uint64_t)rnd(16) << 24 | rnd(16));
+		break;
+	case 3: /* enable or disable, on the owner's or the distributor's side */
+		if (n < 32)
+			racc(v, RD(v) + SGI + (rnd(2) ? 0x100 : 0x180), 4, true, BIT(n));
+		else
+			dwrite((rnd(4) ? 0x100 : 0x180) + n / 32 * 4, BIT(n % 32));
+		break;
+	case 4:
+		if (n >= 32)
+			dacc(0, 0x6000 + n * 8, 8, true, rnd(NVCPUS));
+		break;
+	case 5:
+		if (n >= 32)
+			dwrite((rnd(2) ? 0x200 : 0x280) + n / 32 * 4, BIT(n % 32));
+		break;
+	case 6: /* the guest on vCPU v acknowledges or completes an LR */
+		if (lr_st(v, (int)i) == 1)
+			guest_ack(v, (int)i);
+		else if (lr_st(v, (int)i))
+			guest_eoi(v, (int)i);
+		break;
+	default:
+		sync_(v);
+		flush(v);
+		if (!vgic_wants_underflow(&g, v))
+			assert_false(left_out(v));
+	}
+}
+static void random_traffic_never_left_out(void **state)
+{
+	enable_grp1();
+	for (unsigned n = 0; n < 20000; n++)
+		random_step();
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1058,6 +1126,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(dist_id_registers),
 	    T(fast_sgi_self_and_other),
+	    T(random_traffic_never_left_out),
 	    T(flush_writes_only_changes),
 	    T(eoi_maintenance_lr_cleared),
 	    T(fast_sgi_defers),
