@@ -67,17 +67,17 @@ static void irouter_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned
 /* Table shorthands: a bit-per-INTID array, a RAZ/WI range. */
 #define BITS(o, arg)                                                                               \
 	{                                                                                          \
-		o, 0x80, 4, arg, vgic_bits_read, vgic_bits_write                                   \
+		o, 0x80, 4, arg, vgic_bits_read, vgic_bits_write, false                            \
 	}
 #define RAZ(o, len, sizes)                                                                         \
 	{                                                                                          \
-		o, len, sizes, 0, NULL, NULL                                                       \
+		o, len, sizes, 0, NULL, NULL, false                                                \
 	}
 
 static const struct vgic_reg dist_regs[] = {
-    {0x0000, 4, 4, 0, ctlr_read, ctlr_write},
-    {0x0004, 4, 4, 0, typer_read, NULL},
-    {0x0008, 4, 4, 0, vgic_iidr_read, NULL},
+    {0x0000, 4, 4, 0, ctlr_read, ctlr_write, false},
+    {0x0004, 4, 4, 0, typer_read, NULL, true},
+    {0x0008, 4, 4, 0, vgic_iidr_read, NULL, true},
     RAZ(0x000c, 8, 4), /* TYPER2, STATUSR */
     BITS(0x0080, VGIC_F_GROUP),
     BITS(0x0100, VGIC_F_ENABLE | VGIC_W_SET),
@@ -86,15 +86,15 @@ static const struct vgic_reg dist_regs[] = {
     BITS(0x0280, VGIC_F_PEND | VGIC_W_CLEAR),
     BITS(0x0300, VGIC_F_ACTIVE | VGIC_W_SET),
     BITS(0x0380, VGIC_F_ACTIVE | VGIC_W_CLEAR),
-    {0x0400, 0x400, 1 | 4, 0, vgic_prio_read, vgic_prio_write},
+    {0x0400, 0x400, 1 | 4, 0, vgic_prio_read, vgic_prio_write, false},
     RAZ(0x0800, 0x400, 1 | 4), /* ITARGETSR */
-    {0x0c00, 0x100, 4, 0, vgic_cfg_read, vgic_cfg_write},
+    {0x0c00, 0x100, 4, 0, vgic_cfg_read, vgic_cfg_write, false},
     RAZ(0x0d00, 0x80, 4),     /* IGRPMODR */
     RAZ(0x0e00, 0x100, 4),    /* NSACR */
     RAZ(0x0f00, 4, 4),	      /* SGIR */
     RAZ(0x0f10, 0x20, 1 | 4), /* CPENDSGIR, SPENDSGIR */
-    {0x6000, 0x2000, 4 | 8, 0, irouter_read, irouter_write},
-    {0xffd0, 0x30, 4, 0, vgic_id_read, NULL},
+    {0x6000, 0x2000, 4 | 8, 0, irouter_read, irouter_write, false},
+    {0xffd0, 0x30, 4, 0, vgic_id_read, NULL, true},
 };
 
 int vgic_dist_access(struct vgic *g, unsigned vcpu, uint64_t off, unsigned size, bool write,
@@ -103,8 +103,5 @@ int vgic_dist_access(struct vgic *g, unsigned vcpu, uint64_t off, unsigned size,
 	if (off >= VGIC_DIST_SIZE)
 		return -EINVAL;
 	struct vgic_acc a = {.g = g, .cpu = NULL, .rd = 0, .self = vcpu, .kick = 0};
-	vgic_enter(g);
-	int e = vgic_mmio(&a, dist_regs, ARRAY_SIZE(dist_regs), off, size, write, val);
-	vgic_leave(g, a.kick);
-	return e;
+	return vgic_mmio(&a, dist_regs, ARRAY_SIZE(dist_regs), off, size, write, val);
 }

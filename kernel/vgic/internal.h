@@ -36,6 +36,7 @@ struct vgic_reg {
 	uint64_t (*read)(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size);
 	void (*write)(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size,
 		      uint64_t val);
+	bool fixed; /* reads a constant (ID registers, TYPER): no lock needed */
 };
 
 /* vgic_bits_*: arg is the field, plus how a written 1 acts. */
@@ -72,7 +73,8 @@ uint32_t vgic_kick_deliverable(const struct vgic *g, unsigned self);
 /* lr.c: irq, just made pending for the loaded vcpu, into a free LR */
 bool vgic_place(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, uint32_t *kick);
 
-/* vgic_mmio.c */
+/* vgic_mmio.c: takes the lock itself, only for what reads or changes
+ * model state; kicks a->kick after unlocking. */
 int vgic_mmio(struct vgic_acc *a, const struct vgic_reg *tab, size_t n, uint64_t off, unsigned size,
 	      bool write, uint64_t *val);
 uint64_t vgic_half_read(uint64_t reg, unsigned off, unsigned size);

@@ -10,7 +10,7 @@
 
 /* Offsets no table names (reserved, or features we do not have: LPIs,
  * MBIs, extended SPI/PPI ranges): RAZ/WI for 32- and 64-bit accesses. */
-static const struct vgic_reg reserved = {0, 0, 4 | 8, 0, NULL, NULL};
+static const struct vgic_reg reserved = {0, 0, 4 | 8, 0, NULL, NULL, false};
 
 static const struct vgic_reg *find(const struct vgic_reg *tab, size_t n, uint64_t off)
 {
@@ -32,10 +32,15 @@ int vgic_mmio(struct vgic_acc *a, const struct vgic_reg *tab, size_t n, uint64_t
 	if (r->len && rel + size > r->len)
 		return -EINVAL; /* straddles the end of the array */
 	uint64_t mask = size == 8 ? ~0ull : BIT(size * 8) - 1;
+	bool lock = write ? r->write != NULL : r->read && !r->fixed;
+	if (lock)
+		vgic_enter(a->g);
 	if (write && r->write)
 		r->write(a, r, rel, size, *val & mask);
 	else if (!write)
 		*val = r->read ? r->read(a, r, rel, size) & mask : 0;
+	if (lock)
+		vgic_leave(a->g, a->kick);
 	return 0;
 }
 

@@ -46,21 +46,21 @@ static void waker_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned o
 
 #define BITS(o, arg)                                                                               \
 	{                                                                                          \
-		o, 4, 4, arg, vgic_bits_read, vgic_bits_write                                      \
+		o, 4, 4, arg, vgic_bits_read, vgic_bits_write, false                               \
 	}
 #define RAZ(o, len, sizes)                                                                         \
 	{                                                                                          \
-		o, len, sizes, 0, NULL, NULL                                                       \
+		o, len, sizes, 0, NULL, NULL, false                                                \
 	}
 
 static const struct vgic_reg rd_regs[] = {
     RAZ(0x0000, 4, 4), /* CTLR */
-    {0x0004, 4, 4, 0, vgic_iidr_read, NULL},
-    {0x0008, 8, 4 | 8, 0, typer_read, NULL},
+    {0x0004, 4, 4, 0, vgic_iidr_read, NULL, true},
+    {0x0008, 8, 4 | 8, 0, typer_read, NULL, true},
     RAZ(0x0010, 4, 4), /* STATUSR */
-    {0x0014, 4, 4, 0, waker_read, waker_write},
+    {0x0014, 4, 4, 0, waker_read, waker_write, false},
     RAZ(0x0070, 0x10, 4 | 8), /* PROPBASER, PENDBASER */
-    {0xffd0, 0x30, 4, 0, vgic_id_read, NULL},
+    {0xffd0, 0x30, 4, 0, vgic_id_read, NULL, true},
 };
 
 static const struct vgic_reg sgi_regs[] = {
@@ -71,8 +71,8 @@ static const struct vgic_reg sgi_regs[] = {
     BITS(0x0280, VGIC_F_PEND | VGIC_W_CLEAR),
     BITS(0x0300, VGIC_F_ACTIVE | VGIC_W_SET),
     BITS(0x0380, VGIC_F_ACTIVE | VGIC_W_CLEAR),
-    {0x0400, 0x20, 1 | 4, 0, vgic_prio_read, vgic_prio_write},
-    {0x0c00, 8, 4, 0, vgic_cfg_read, vgic_cfg_write},
+    {0x0400, 0x20, 1 | 4, 0, vgic_prio_read, vgic_prio_write, false},
+    {0x0c00, 8, 4, 0, vgic_cfg_read, vgic_cfg_write, false},
     RAZ(0x0d00, 4, 4), /* IGRPMODR0 */
     RAZ(0x0e00, 4, 4), /* NSACR */
 };
@@ -85,12 +85,10 @@ int vgic_redist_access(struct vgic *g, unsigned vcpu, uint64_t off, unsigned siz
 		return -EINVAL;
 	struct vgic_acc a = {.g = g, .cpu = &g->cpu[rd], .rd = (unsigned)rd, .self = vcpu};
 	int e;
-	vgic_enter(g);
 	if (frame < VGIC_SGI_FRAME)
 		e = vgic_mmio(&a, rd_regs, ARRAY_SIZE(rd_regs), frame, size, write, val);
 	else
 		e = vgic_mmio(&a, sgi_regs, ARRAY_SIZE(sgi_regs), frame - VGIC_SGI_FRAME, size,
 			      write, val);
-	vgic_leave(g, a.kick);
 	return e;
 }
