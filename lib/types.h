@@ -6,6 +6,13 @@
 #ifndef ARCH_ARM64_TYPES_H
 #define ARCH_ARM64_TYPES_H
 
+/* tessera links as one image: every function it declares is in it, so
+ * calls are direct branches, not loads from the GOT (what -fno-plt makes
+ * of calls to symbols that might live in another module). */
+#if !defined(TESSERA_HOST)
+#pragma GCC visibility push(hidden)
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -111,9 +111,16 @@ void psci_handle(struct vcpu *v)
 	v->ctx.x[0] = (uint64_t)dispatch(v, fid, x);
 }
 
-/* Calls that act on vCPUs or the partition take locks and log: full path. */
-static bool acts(uint32_t fid)
+/* The fast exit path answers the calls that only compute an answer;
+ * those acting on vCPUs or the partition take locks and log, and go the
+ * full path. */
+bool psci_fast(struct vcpu *v)
 {
+	uint32_t fid = (uint32_t)v->ctx.x[0];
+	if (fid == PSCI_VERSION || fid == SMCCC_VERSION) { /* the common probe, first */
+		v->ctx.x[0] = 0x10001;
+		return true;
+	}
 	switch (fid) {
 	case PSCI_CPU_ON32:
 	case PSCI_CPU_ON64:
@@ -122,15 +129,15 @@ static bool acts(uint32_t fid)
 	case PSCI_AFFINITY64:
 	case PSCI_SYSTEM_OFF:
 	case PSCI_SYSTEM_RESET:
+		return false;
+	case SMCCC_ARCH_FEATURES:
+	case PSCI_FEATURES:
+	case PSCI_CPU_SUSPEND32:
+	case PSCI_CPU_SUSPEND64:
+	case PSCI_MIGRATE_TYPE:
+		psci_handle(v);
 		return true;
 	}
-	return false;
-}
-
-bool psci_fast(struct vcpu *v)
-{
-	if (acts((uint32_t)v->ctx.x[0]))
-		return false;
-	psci_handle(v);
+	v->ctx.x[0] = (uint64_t)PSCI_NOT_SUPPORTED; /* as dispatch: unknown */
 	return true;
 }

@@ -109,6 +109,44 @@ static void unknown_ids(void **state)
 	assert_true(lc_vcpu_off(&A->lc, 1));
 }
 
+/* The fast path answers exactly what psci_handle answers, and leaves
+ * every call that acts on vCPUs or the partition to it. */
+static void fast_agrees(void **state)
+{
+	static const uint64_t acting[] = {PSCI_CPU_ON32,    PSCI_CPU_ON64,   PSCI_CPU_OFF,
+					  PSCI_AFFINITY32,  PSCI_AFFINITY64, PSCI_SYSTEM_OFF,
+					  PSCI_SYSTEM_RESET};
+	struct vcpu *v = &A->vcpus[0];
+	uint32_t r = 1;
+	for (unsigned i = 0; i < ARRAY_SIZE(acting); i++) {
+		v->ctx.x[0] = acting[i];
+		assert_false(psci_fast(v));
+		assert_int_equal(v->ctx.x[0], acting[i]);
+	}
+	for (unsigned n = 0; n < 4096; n++) {
+		/* every ID near the PSCI and SMCCC ones, then random ones */
+		r = r * 1103515245u + 12345u;
+		uint64_t fid = n < 512	 ? 0x84000000u + (n & 0xff) + (n & 0x100 ? 0x40000000u : 0)
+			       : n < 640 ? 0x80000000u + (n & 0x7f) * 0x4000u
+					 : (uint64_t)r << 13 ^ r;
+		uint64_t arg = PSCI_CPU_ON64;
+		v->ctx.x[0] = fid;
+		v->ctx.x[1] = arg;
+		bool fast = psci_fast(v);
+		uint64_t got = v->ctx.x[0];
+		bool acts = false;
+		for (unsigned i = 0; i < ARRAY_SIZE(acting); i++)
+			acts |= (uint32_t)fid == acting[i];
+		if (acts) {
+			assert_false(fast);
+			continue;
+		}
+		assert_true(fast);
+		assert_int_equal(got, call(v, fid, arg, 0, 0));
+	}
+	assert_int_equal(partition_state(A), PART_RUNNING);
+}
+
 static void cpu_on(void **state)
 {
 	struct vcpu *v0 = &A->vcpus[0], *v1 = &A->vcpus[1];
@@ -308,6 +346,7 @@ int main(void)
 	    cmocka_unit_test_setup(versions, setup),
 	    cmocka_unit_test_setup(features, setup),
 	    cmocka_unit_test_setup(unknown_ids, setup),
+	    cmocka_unit_test_setup(fast_agrees, setup),
 	    cmocka_unit_test_setup(cpu_on, setup),
 	    cmocka_unit_test_setup(cpu_on_bad_target, setup),
 	    cmocka_unit_test_setup(cpu_on_entry_outside_ram, setup),
