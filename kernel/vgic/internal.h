@@ -57,16 +57,53 @@ static inline void vgic_mark(struct vgic *g, const struct vgic_irq *irq)
 }
 void vgic_enter(struct vgic *g);
 void vgic_leave(struct vgic *g, uint32_t kick);
-struct vgic_irq *vgic_irq_of(struct vgic *g, unsigned vcpu, unsigned intid);
-bool vgic_irq_pending(const struct vgic_irq *irq);
-bool vgic_deliverable(const struct vgic *g, const struct vgic_irq *irq);
-void vgic_note(const struct vgic *g, const struct vgic_irq *irq, unsigned self, uint32_t *kick);
+/* Inline: every flush, fold and injection runs these, and calls (frame
+ * records included) cost more than their bodies. */
+static inline struct vgic_irq *vgic_irq_of(struct vgic *g, unsigned vcpu, unsigned intid)
+{
+	if (intid < 32)
+		return vcpu < g->nvcpus ? &g->cpu[vcpu].priv[intid] : NULL;
+	if (intid < VGIC_NR_IRQS)
+		return &g->spi[intid - 32];
+	return NULL;
+}
+
+/* Level-triggered: the line, or a latch from ISPENDR / vgic_inject that
+ * stays until the guest acknowledges it or writes ICPENDR. */
+static inline bool vgic_irq_pending(const struct vgic_irq *irq)
+{
+	return irq->latch || (!irq->edge && irq->level);
+}
+
+static inline bool vgic_deliverable(const struct vgic *g, const struct vgic_irq *irq)
+{
+	uint32_t grp = irq->group1 ? BIT(1) : BIT(0);
+	return vgic_irq_pending(irq) && irq->enabled && (g->ctlr & grp) && irq->target < g->nvcpus;
+}
+
+/* Adds irq's vCPU to kick if irq may now reach it (not self: the sender
+ * flushes before it re-enters). Even if the model says an LR of the
+ * target still holds it pending: a running vCPU may have acknowledged and
+ * completed it since without an exit, and only the exit the kick causes
+ * folds that back. */
+static inline void vgic_note(const struct vgic *g, const struct vgic_irq *irq, unsigned self,
+			     uint32_t *kick)
+{
+	if (vgic_deliverable(g, irq) && irq->target != self)
+		*kick |= (uint32_t)BIT(irq->target);
+}
+
 /* irq changed while another vCPU's LR holds it (cleared, disabled,
  * re-routed, re-prioritised): that vCPU must exit, so its next flush
  * rewrites the LR from the model instead of letting it take a stale
  * copy at any later time. */
-void vgic_note_held(const struct vgic *g, const struct vgic_irq *irq, unsigned self,
-		    uint32_t *kick);
+static inline void vgic_note_held(const struct vgic *g, const struct vgic_irq *irq, unsigned self,
+				  uint32_t *kick)
+{
+	if (irq->in_lr && irq->lr_vcpu != self && irq->lr_vcpu < g->nvcpus)
+		*kick |= (uint32_t)BIT(irq->lr_vcpu);
+}
+
 void vgic_route(struct vgic *g, struct vgic_irq *irq, uint64_t irouter);
 uint32_t vgic_kick_deliverable(const struct vgic *g, unsigned self);
 

@@ -51,46 +51,6 @@ void vgic_leave(struct vgic *g, uint32_t kick)
 			g->ops.kick(g->ops.ctx, c);
 }
 
-struct vgic_irq *vgic_irq_of(struct vgic *g, unsigned vcpu, unsigned intid)
-{
-	if (intid < 32)
-		return vcpu < g->nvcpus ? &g->cpu[vcpu].priv[intid] : NULL;
-	if (intid < VGIC_NR_IRQS)
-		return &g->spi[intid - 32];
-	return NULL;
-}
-
-/* Level-triggered: the line, or a latch from ISPENDR / vgic_inject that
- * stays until the guest acknowledges it or writes ICPENDR. */
-bool vgic_irq_pending(const struct vgic_irq *irq)
-{
-	return irq->latch || (!irq->edge && irq->level);
-}
-
-bool vgic_deliverable(const struct vgic *g, const struct vgic_irq *irq)
-{
-	uint32_t grp = irq->group1 ? BIT(1) : BIT(0);
-	return vgic_irq_pending(irq) && irq->enabled && (g->ctlr & grp) && irq->target < g->nvcpus;
-}
-
-/* Adds irq's vCPU to kick if irq may now reach it (not self: the sender
- * flushes before it re-enters). */
-void vgic_note(const struct vgic *g, const struct vgic_irq *irq, unsigned self, uint32_t *kick)
-{
-	if (!vgic_deliverable(g, irq) || irq->target == self)
-		return;
-	/* Even if the model says an LR of the target still holds it pending:
-	 * a running vCPU may have acknowledged and completed it since without
-	 * an exit, and only the exit the kick causes folds that back. */
-	*kick |= (uint32_t)BIT(irq->target);
-}
-
-void vgic_note_held(const struct vgic *g, const struct vgic_irq *irq, unsigned self, uint32_t *kick)
-{
-	if (irq->in_lr && irq->lr_vcpu != self && irq->lr_vcpu < g->nvcpus)
-		*kick |= (uint32_t)BIT(irq->lr_vcpu);
-}
-
 /* IROUTER: IRM = 1 (any PE) picks vCPU 0; otherwise Aff0 names the vCPU,
  * and an affinity no vCPU has routes the SPI nowhere (never delivered). */
 void vgic_route(struct vgic *g, struct vgic_irq *irq, uint64_t irouter)
