@@ -55,8 +55,22 @@ static inline void vgic_mark(struct vgic *g, const struct vgic_irq *irq)
 	if (irq->target < g->nvcpus)
 		g->cpu[irq->target].cand[irq->intid / 64] |= 1ull << (irq->intid % 64);
 }
-void vgic_enter(struct vgic *g);
-void vgic_leave(struct vgic *g, uint32_t kick);
+static inline void vgic_enter(struct vgic *g)
+{
+	if (g->ops.lock)
+		g->ops.lock(g->ops.ctx);
+}
+
+/* Kicks only after unlocking: kick IPIs other CPUs, which may be spinning
+ * on this very lock to inject something themselves. */
+static inline void vgic_leave(struct vgic *g, uint32_t kick)
+{
+	if (g->ops.unlock)
+		g->ops.unlock(g->ops.ctx);
+	for (unsigned c = 0; kick && c < g->nvcpus; c++, kick >>= 1)
+		if ((kick & 1) && g->ops.kick)
+			g->ops.kick(g->ops.ctx, c);
+}
 /* Inline: every flush, fold and injection runs these, and calls (frame
  * records included) cost more than their bodies. */
 static inline struct vgic_irq *vgic_irq_of(struct vgic *g, unsigned vcpu, unsigned intid)

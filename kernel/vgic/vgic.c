@@ -34,23 +34,6 @@ void vgic_init(struct vgic *g, unsigned nvcpus, const struct vgic_ops *ops)
 	}
 }
 
-void vgic_enter(struct vgic *g)
-{
-	if (g->ops.lock)
-		g->ops.lock(g->ops.ctx);
-}
-
-/* Kicks only after unlocking: kick IPIs other CPUs, which may be spinning
- * on this very lock to inject something themselves. */
-void vgic_leave(struct vgic *g, uint32_t kick)
-{
-	if (g->ops.unlock)
-		g->ops.unlock(g->ops.ctx);
-	for (unsigned c = 0; c < g->nvcpus; c++)
-		if ((kick & BIT(c)) && g->ops.kick)
-			g->ops.kick(g->ops.ctx, c);
-}
-
 /* IROUTER: IRM = 1 (any PE) picks vCPU 0; otherwise Aff0 names the vCPU,
  * and an affinity no vCPU has routes the SPI nowhere (never delivered). */
 void vgic_route(struct vgic *g, struct vgic_irq *irq, uint64_t irouter)
