@@ -8,7 +8,7 @@
 
 /* A new line level: level-triggered inputs are pending while it is high;
  * an edge-configured one latches on the rising edge only. */
-static void set_line(struct vgic *g, struct vgic_irq *irq, bool level)
+static inline void set_line(struct vgic *g, struct vgic_irq *irq, bool level)
 {
 	if (irq->edge && level && !irq->level)
 		irq->latch = true;

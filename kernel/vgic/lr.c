@@ -14,14 +14,14 @@
  */
 #include "kernel/vgic/internal.h"
 
-static struct vgic_irq *lr_irq(struct vgic *g, unsigned vcpu, unsigned i)
+static inline struct vgic_irq *lr_irq(struct vgic *g, unsigned vcpu, unsigned i)
 {
 	uint16_t intid = g->cpu[vcpu].lr_intid[i];
 	return intid == VGIC_LR_FREE ? NULL : vgic_irq_of(g, vcpu, intid);
 }
 
 /* The ICH_LR value the model wants for irq on vcpu; 0 if it needs none. */
-static uint64_t lr_compose(const struct vgic *g, unsigned vcpu, const struct vgic_irq *irq)
+static inline uint64_t lr_compose(const struct vgic *g, unsigned vcpu, const struct vgic_irq *irq)
 {
 	uint64_t st = 0, v;
 	if (vgic_deliverable(g, irq) && irq->target == vcpu)
@@ -50,7 +50,7 @@ static uint64_t lr_compose(const struct vgic *g, unsigned vcpu, const struct vgi
 /* Whether an LR holding have already holds want. An LR in state 0 holds
  * nothing, as 0 does, unless it asks for EOI maintenance (HW = 0, EOI =
  * 1: the maintenance interrupt stays asserted until the LR is rewritten). */
-static bool lr_holds(uint64_t have, uint64_t want)
+static inline bool lr_holds(uint64_t have, uint64_t want)
 {
 	if (have == want)
 		return true;
@@ -61,7 +61,7 @@ static bool lr_holds(uint64_t have, uint64_t want)
 /* List-register writes are the costly part of a flush (each makes the
  * GIC re-evaluate the virtual interface): an LR already holding v, as the
  * last write or read-back left it, is not written again. */
-static void lr_write(struct vgic *g, unsigned vcpu, unsigned i, uint64_t v)
+static inline void lr_write(struct vgic *g, unsigned vcpu, unsigned i, uint64_t v)
 {
 	uint64_t *hw = &g->cpu[vcpu].lr_hw[i];
 	if (lr_holds(*hw, v))
@@ -70,7 +70,8 @@ static void lr_write(struct vgic *g, unsigned vcpu, unsigned i, uint64_t v)
 	*hw = v;
 }
 
-static void lr_set(struct vgic *g, unsigned vcpu, unsigned i, struct vgic_irq *irq, uint64_t v)
+static inline void lr_set(struct vgic *g, unsigned vcpu, unsigned i, struct vgic_irq *irq,
+			  uint64_t v)
 {
 	lr_write(g, vcpu, i, v);
 	irq->lr_state = (uint8_t)(v >> VGIC_LR_STATE_SHIFT);
@@ -98,7 +99,7 @@ static void lr_refresh(struct vgic *g, unsigned vcpu, unsigned i, uint32_t *kick
 /* Active interrupts come first, whatever their priority: the guest can
  * only deactivate what is in an LR. Then priority; ties go to the lower
  * INTID (the caller scans upwards and keeps the first). */
-static bool better(const struct vgic_irq *a, const struct vgic_irq *b)
+static inline bool better(const struct vgic_irq *a, const struct vgic_irq *b)
 {
 	if (!b)
 		return true;
@@ -109,7 +110,7 @@ static bool better(const struct vgic_irq *a, const struct vgic_irq *b)
 
 /* Runs on every guest entry: the cheap field test rejects the (usually
  * all) idle interrupts before the full deliverability check. */
-static bool maybe_candidate(const struct vgic_irq *irq, unsigned vcpu)
+static inline bool maybe_candidate(const struct vgic_irq *irq, unsigned vcpu)
 {
 	return (irq->active || irq->latch || irq->level) && !irq->in_lr && irq->target == vcpu;
 }
