@@ -53,7 +53,7 @@ LDFLAGS := -nostdlib -znocombreloc -T linker/tessera.lds -shared -Bsymbolic \
 	--defsym=EFI_SUBSYSTEM=0xa --no-undefined --build-id=none --no-warn-rwx-segments
 
 .PHONY: all deps qemu test host-test qemu-test bench format format-check cppcheck check-layers \
-	clean distclean \
+	check-nofp clean distclean \
 	guests linux-guest
 all: $(B)/tessera.efi
 
@@ -146,7 +146,12 @@ host-test: $(HOST_BINS)
 qemu-test: $(B)/tessera.efi $(LINUX_KIT)/Image guests
 	$(PYTHON) tests/qemu/run_tests.py
 
-test: host-test qemu-test
+# No instruction in the linked image touches FP/SIMD/SVE registers outside
+# the save/restore routines: they hold a loaded guest's state at EL2.
+check-nofp: $(B)/tessera.so
+	$(PYTHON) tools/check-nofp.py $(B)/tessera.so
+
+test: check-nofp host-test qemu-test
 
 bench: $(B)/tessera.efi $(LINUX_KIT)/Image guests
 	$(PYTHON) tests/qemu/bench.py

@@ -1,7 +1,8 @@
 /*
  * lib/: what every layer may use, and it uses nothing above it: types and
  * address types, formatted logging, panic, spinlocks, frame-pointer
- * backtraces, symbol lookup, physical range lists and newlib's host glue.
+ * backtraces, symbol lookup, physical range lists, newlib's host glue and
+ * the libgcc routines that must not use vector registers.
  * Each concern has its own header; this one includes them all.
  */
 #ifndef LIB_LIB_H
@@ -9,6 +10,7 @@
 
 #include "lib/backtrace.h"
 #include "lib/ksyms.h"
+#include "lib/libgcc.h"
 #include "lib/lock.h"
 #include "lib/log.h"
 #include "lib/memrange.h"

@@ -66,27 +66,39 @@ fetch_gnu_efi() {
 }
 
 # newlib as a bare-metal libc: no syscalls (tessera provides _sbrk and locks).
+# Compiled through tools/newlib-cc.sh, which adds -mgeneral-regs-only and
+# replaces the aarch64 string routines that use SIMD: newlib code must not
+# touch FP/SIMD registers, which hold a loaded guest's state (checked on the
+# linked image by tools/check-nofp.py). No float formatting in printf and
+# scanf (tessera prints none). The stamp is named for this build: a
+# build/deps from before it (with SIMD in memset, strchr, printf) rebuilds;
+# rename it again when newlib-cc.sh or these options change.
 build_newlib() {
-	done_ newlib && return 0
-	log "building newlib (about a minute)"
+	done_ newlib-nofp && return 0
+	log "building newlib without FP/SIMD (about a minute)"
 	local src=$deps/src/newlib b=$deps/build-newlib
-	rm -rf "$src" "$b" "$deps/newlib" && mkdir -p "$src" "$b"
+	rm -rf "$src" "$b" "$deps/newlib" "$stamps/newlib" && mkdir -p "$src" "$b"
 	tar -xf /usr/src/newlib/newlib-*.tar.* -C "$src" --strip-components=1
 	(cd "$b" && "$src/configure" --target=aarch64-none-elf --prefix="$deps/newlib" \
 		--disable-multilib --disable-newlib-supplied-syscalls \
 		--enable-newlib-io-long-long --enable-newlib-io-c99-formats \
+		--disable-newlib-io-float \
 		--enable-newlib-retargetable-locking --disable-nls \
-		CC_FOR_TARGET=${cross}gcc AR_FOR_TARGET=${cross}ar AS_FOR_TARGET=${cross}as \
+		CC_FOR_TARGET="$top/tools/newlib-cc.sh" AR_FOR_TARGET=${cross}ar AS_FOR_TARGET=${cross}as \
 		LD_FOR_TARGET=${cross}ld NM_FOR_TARGET=${cross}nm RANLIB_FOR_TARGET=${cross}ranlib \
 		OBJDUMP_FOR_TARGET=${cross}objdump READELF_FOR_TARGET=${cross}readelf \
 		STRIP_FOR_TARGET=${cross}strip \
 		CFLAGS_FOR_TARGET="-g -O2 -ffreestanding -fPIC -fno-stack-protector -mno-outline-atomics" \
 		>"$b/configure.log" 2>&1 &&
-		make -j"$jobs" all-target-newlib >"$b/build.log" 2>&1 &&
+		NEWLIB_TARGET_CC=${cross}gcc NEWLIB_FP_LOG="$b/fp-sources.txt" \
+			make -j"$jobs" all-target-newlib >"$b/build.log" 2>&1 &&
 		make install-target-newlib >"$b/install.log" 2>&1) ||
 		die "newlib build failed; see $b/*.log"
+	# what had to keep floating point (and so must never be linked)
+	sort -u "$b/fp-sources.txt" | sed "s|^.*/newlib/libc/|libc/|; s|^.*/newlib/libm/|libm/|" \
+		>"$deps/newlib/fp-sources.txt" 2>/dev/null || true
 	rm -rf "$src" "$b"
-	mark newlib
+	mark newlib-nofp
 }
 
 # Freestanding aarch64 flags shared by libfdt and zstd. A function, not a

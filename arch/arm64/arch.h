@@ -35,19 +35,20 @@ struct exc_frame {
 #define DBG_MAX_BPS	 16 /* breakpoint and watchpoint register pairs, architectural maximum */
 #define PMU_MAX_COUNTERS 31 /* PMUv3 event counters, architectural maximum */
 /* Everything a guest owns on a CPU; the layout of the first fields is fixed
- * by guest.S. x, pc, pstate and FP/SIMD are saved on every exit; the rest
- * lives in the CPU while the vCPU is loaded (vcpu_ctx_load/save). */
+ * by guest.S and fp_regs.S. x, pc and pstate are saved on every exit; the
+ * rest, FP/SIMD and SVE included, lives in the CPU while the vCPU is loaded
+ * (vcpu_ctx_load/save, vcpu_fp_load/put) and is only valid here after the
+ * vCPU was unloaded. */
 struct vcpu_ctx {
 	uint64_t x[31];
 	uint64_t pc;	   /* ELR_EL2 */
 	uint64_t pstate;   /* SPSR_EL2 */
 	uint64_t fp_v[64]; /* q0..q31 */
 	uint64_t fpsr, fpcr;
-	/* SVE (sve.c), beside FP/SIMD for guest.S (offsets checked in sve.c) */
+	/* SVE (sve.c), beside FP/SIMD for fp_regs.S (offsets checked in fpsimd.c) */
 	uint8_t *sve;	  /* Z0-Z31, P0-P15, FFR save area; NULL: no SVE */
 	uint64_t zcr_el2; /* ZCR_EL2 while this vCPU runs (its partition's length) */
 	uint64_t zcr_el1;
-	uint8_t sve_on;	  /* SVE untrapped: guest.S switches Z/P/FFR, not q0-q31 */
 	uint8_t sve_used; /* used since the vCPU's reset: sve holds its state */
 	/* EL1 system registers */
 	uint64_t sp_el0, sp_el1, elr_el1, spsr_el1;
@@ -304,8 +305,9 @@ extern bool pmu_present; /* pmu_guest_available(), once el2_cpu_init ran */
 /* ---- vCPU context and world switch (guest.S, vcpu_ctx.c) ---- */
 /* Enters the guest described by ctx on this CPU; returns the exception
  * vector slot that ended the run (8 = sync, 9 = IRQ, 10 = FIQ, 11 = SError
- * from AArch64; 12..15 from AArch32). Guest FP/SIMD state is saved before
- * any C code runs after the exit. */
+ * from AArch64; 12..15 from AArch32). Only the general registers, PC and
+ * PSTATE move: FP/SIMD and SVE state stays in the registers from
+ * vcpu_fp_load to vcpu_fp_put. */
 unsigned guest_enter(struct vcpu_ctx *ctx);
 /* Or'd into guest_enter's result: an SError was pending when the guest
  * exited (found by the ESB or an unmasked window in the exit path), so it
@@ -350,12 +352,26 @@ extern uint8_t guest_serror_ras; /* el2.c: FEAT_RAS, so the ESB defers SErrors *
 /* ---- per-CPU EL2 controls (el2.c) ---- */
 void el2_cpu_init(void);
 
-/* ---- SVE for guests (sve.c, guest.S) ----
- * A partition with SVE gets a vector length (ZCR_EL2) and a save area per
+/* ---- guest FP/SIMD and SVE state (fpsimd.c, sve.c, fp_regs.S) ----
+ * Switched only around a vCPU's stay on a CPU (sched.c load/unload): from
+ * vcpu_fp_load to vcpu_fp_put the guest's V (or Z/P/FFR) registers, FPSR
+ * and FPCR are live in the CPU, and no EL2 code touches them
+ * (tools/check-nofp.py); only after vcpu_fp_put is the context's copy
+ * (fp_v, fpsr, fpcr, the SVE area) the guest's state. */
+void vcpu_fp_load(struct vcpu_ctx *c);
+void vcpu_fp_put(struct vcpu_ctx *c);
+/* fp_regs.S, the only code that touches those registers: q0-q31, FPSR and
+ * FPCR to or from c; Z0-Z31, P0-P15 and FFR (at the current vector length)
+ * to or from c->sve, FPSR and FPCR to or from c. */
+void fpsimd_save(struct vcpu_ctx *c);
+void fpsimd_load(const struct vcpu_ctx *c);
+void sve_regs_save(struct vcpu_ctx *c);
+void sve_regs_load(const struct vcpu_ctx *c);
+/* A partition with SVE gets a vector length (ZCR_EL2) and a save area per
  * vCPU. SVE stays trapped (CPTR_EL2.TZ) until a vCPU first uses it after
- * its reset; from then on that vCPU runs with SVE enabled and its exits
- * save Z/P/FFR (the Z registers include q0-q31) instead of the V
- * registers. vCPUs that never use SVE keep the plain FP/SIMD path. */
+ * its reset; from then on that vCPU runs with SVE enabled and its loads and
+ * unloads switch Z/P/FFR (the Z registers include q0-q31) instead of the V
+ * registers. vCPUs that never use SVE keep the plain FP/SIMD switch. */
 /* Probes this CPU (boot and each secondary, from el2_cpu_init). */
 void sve_cpu_init(void);
 /* The largest vector length (bytes) every CPU probed so far supports; 0
@@ -367,12 +383,15 @@ unsigned sve_effective_vl(unsigned vl);
 /* Gives a vCPU SVE at vector length vl (a supported length, bytes) with a
  * save area of sve_state_size(vl) bytes; survives vcpu_ctx_reset. */
 void vcpu_sve_init(struct vcpu_ctx *c, void *area, unsigned vl);
-/* The loaded vCPU took an SVE access trap (EC 0x19): enables SVE for it and
+/* The loaded vCPU took an SVE access trap (EC 0x19): enables SVE for it,
+ * its live V registers becoming the low bits of its Z registers, and
  * returns true (the instruction is retried), or false if it has no SVE. */
 bool vcpu_sve_trap(struct vcpu_ctx *c);
-/* Around a vCPU's stay on this CPU (sched.c load/unload). */
-void vcpu_sve_load(struct vcpu_ctx *c);
-void vcpu_sve_put(struct vcpu_ctx *c);
+/* For vcpu_fp_load/put: if the vCPU runs with SVE, enables it and loads
+ * (or saves its state and traps SVE again) and returns true; false means
+ * its state is plain FP/SIMD. */
+bool vcpu_sve_load(struct vcpu_ctx *c);
+bool vcpu_sve_put(struct vcpu_ctx *c);
 
 /* ---- misc ---- */
 /* Switches to a new stack and calls fn(arg); never returns. */

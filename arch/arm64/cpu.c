@@ -9,7 +9,6 @@ _Static_assert(__builtin_offsetof(struct percpu, guest_ctx) == 64, "guest.S PERC
 _Static_assert(__builtin_offsetof(struct vcpu_ctx, pc) == VCPU_CTX_PC, "guest.S");
 _Static_assert(__builtin_offsetof(struct percpu, emerg_sp) == 104, "entry.S PERCPU_EMERG_SP");
 _Static_assert(STACK_SIZE == 1 << 14, "entry.S tests bit 14 of SP for stack overflows");
-_Static_assert(__builtin_offsetof(struct vcpu_ctx, fp_v) == 264, "guest.S FP offset");
 
 static bool (*irq_handler)(unsigned intid);
 static void (*secondary_main)(unsigned cpu);

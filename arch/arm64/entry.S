@@ -3,7 +3,6 @@
  * secondary CPU start (MMU off), stack switch, MMU switch, cache maintenance.
  */
 #define FRAME_SIZE	(36 * 8)	/* struct exc_frame, 16-byte aligned */
-#define FP_FRAME	(32 * 16 + 16)	/* q0..q31, fpsr, fpcr */
 #define PERCPU_SIZE	128
 #define PERCPU_STACK_HI	24
 #define PERCPU_GUEST_CTX 64
@@ -183,7 +182,6 @@ fast_tail_\exit:
 	.text
 /* Shared tails, out of line: a vector slot holds only 32 instructions. */
 	fast_tail guest_exit
-	fast_tail guest_exit_sve
 el2_sync_tail:
 	save_frame
 	mov	x1, #4
@@ -220,53 +218,12 @@ el2_serror_tail:
 	save_frame
 	mov	x1, #7
 	b	unexpected_tail
-/* An IRQ taken at EL2 interrupts tessera's own code: the idle loop, or a
- * lifecycle job using library code (memset, memcpy, libfdt) with vector
- * registers live. The handler may run library code too (the shell), so
- * the interrupted FP/SIMD state is kept here. x0/x1 (frame, kind) pass
- * through; x2/x3 are already saved in the frame. */
+/* An IRQ taken at EL2 interrupts tessera's own code (the idle loop, a
+ * lifecycle job, an exit being handled), possibly with a guest's FP/SIMD
+ * state live: nothing at EL2 uses those registers (fpsimd.c), so only the
+ * general registers need keeping. x0/x1 (frame, kind) pass through. */
 irq_tail:
-	sub	sp, sp, #FP_FRAME
-	stp	q0, q1, [sp, #16 + 32 * 0]
-	stp	q2, q3, [sp, #16 + 32 * 1]
-	stp	q4, q5, [sp, #16 + 32 * 2]
-	stp	q6, q7, [sp, #16 + 32 * 3]
-	stp	q8, q9, [sp, #16 + 32 * 4]
-	stp	q10, q11, [sp, #16 + 32 * 5]
-	stp	q12, q13, [sp, #16 + 32 * 6]
-	stp	q14, q15, [sp, #16 + 32 * 7]
-	stp	q16, q17, [sp, #16 + 32 * 8]
-	stp	q18, q19, [sp, #16 + 32 * 9]
-	stp	q20, q21, [sp, #16 + 32 * 10]
-	stp	q22, q23, [sp, #16 + 32 * 11]
-	stp	q24, q25, [sp, #16 + 32 * 12]
-	stp	q26, q27, [sp, #16 + 32 * 13]
-	stp	q28, q29, [sp, #16 + 32 * 14]
-	stp	q30, q31, [sp, #16 + 32 * 15]
-	mrs	x2, fpsr
-	mrs	x3, fpcr
-	stp	x2, x3, [sp]
 	bl	arch_irq_entry
-	ldp	x2, x3, [sp]
-	msr	fpsr, x2
-	msr	fpcr, x3
-	ldp	q0, q1, [sp, #16 + 32 * 0]
-	ldp	q2, q3, [sp, #16 + 32 * 1]
-	ldp	q4, q5, [sp, #16 + 32 * 2]
-	ldp	q6, q7, [sp, #16 + 32 * 3]
-	ldp	q8, q9, [sp, #16 + 32 * 4]
-	ldp	q10, q11, [sp, #16 + 32 * 5]
-	ldp	q12, q13, [sp, #16 + 32 * 6]
-	ldp	q14, q15, [sp, #16 + 32 * 7]
-	ldp	q16, q17, [sp, #16 + 32 * 8]
-	ldp	q18, q19, [sp, #16 + 32 * 9]
-	ldp	q20, q21, [sp, #16 + 32 * 10]
-	ldp	q22, q23, [sp, #16 + 32 * 11]
-	ldp	q24, q25, [sp, #16 + 32 * 12]
-	ldp	q26, q27, [sp, #16 + 32 * 13]
-	ldp	q28, q29, [sp, #16 + 32 * 14]
-	ldp	q30, q31, [sp, #16 + 32 * 15]
-	add	sp, sp, #FP_FRAME
 	restore_frame
 	eret
 
@@ -292,29 +249,6 @@ vectors:
 	guest_vector 13
 	guest_vector 14
 	guest_vector 15
-
-/* The same for a CPU whose loaded vCPU runs with SVE enabled (sve.c): only
- * the exits differ, saving Z/P/FFR (guest_exit_sve). Switching VBAR_EL2
- * keeps the SVE test off the exit path of every other vCPU. */
-	.align 11
-	.globl	vectors_sve
-vectors_sve:
-	vector unexpected_tail, 0
-	vector unexpected_tail, 1
-	vector unexpected_tail, 2
-	vector unexpected_tail, 3
-	el2_sync_vector
-	vector irq_tail, 5
-	vector unexpected_tail, 6
-	el2_serror_vector
-	fast_vector 8, guest_exit_sve
-	fast_vector 9, guest_exit_sve
-	guest_vector 10, guest_exit_sve
-	guest_vector 11, guest_exit_sve
-	guest_vector 12, guest_exit_sve
-	guest_vector 13, guest_exit_sve
-	guest_vector 14, guest_exit_sve
-	guest_vector 15, guest_exit_sve
 
 	.globl	vectors_install
 vectors_install:

@@ -127,7 +127,7 @@ static void load(struct vcpu *v)
 	stage2_load(p->vttbr);
 	write_sysreg(cntvoff_el2, p->cntvoff);
 	vcpu_ctx_load(&v->ctx);
-	vcpu_sve_load(&v->ctx);
+	vcpu_fp_load(&v->ctx);
 	ich_hcr_write(ICH_HCR_EN); /* stays set while the vCPU is loaded */
 	guest_hcr_set(true);
 	this_cpu()->loaded = v;
@@ -138,7 +138,7 @@ static void load(struct vcpu *v)
 static void unload(struct vcpu *v)
 {
 	vcpu_ctx_save(&v->ctx);
-	vcpu_sve_put(&v->ctx);
+	vcpu_fp_put(&v->ctx);
 	gic_deactivate(PPI_VTIMER);
 	gic_deactivate(PPI_PTIMER);
 	vgic_unload(&v->part->vgic, v->idx);

@@ -30,6 +30,7 @@ struct fake_cpu {
 	uint64_t lr[16];
 	uint64_t ich_hcr;
 	const struct vcpu_ctx *ctx_on_cpu; /* vcpu_ctx_load'ed, not saved since */
+	const struct vcpu_ctx *fp_on_cpu;  /* vcpu_fp_load'ed, not put since */
 	unsigned ctx_loads, ctx_saves, exc_saves, exc_loads;
 	uint64_t vttbr, vtcr;
 	bool hcr_vm;

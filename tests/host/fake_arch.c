@@ -200,6 +200,7 @@ unsigned guest_enter(struct vcpu_ctx *ctx)
 {
 	assert_true(cur()->hcr_vm);		  /* stage 2 and HCR set up */
 	assert_ptr_equal(cur()->ctx_on_cpu, ctx); /* its EL1 state is on this CPU */
+	assert_ptr_equal(cur()->fp_on_cpu, ctx);  /* and its FP/SIMD state */
 	assert_true(fake.nentries < FAKE_LOG_MAX);
 	fake.entries[fake.nentries++] = (struct fake_entry){fake.cur, ctx, fake.now};
 	fake.now += fake.step;
@@ -278,15 +279,20 @@ void vcpu_sve_init(struct vcpu_ctx *c, void *area, unsigned vl)
 	fail_msg("vcpu_sve_init without SVE on the CPUs");
 }
 
-/* Around a stay on the CPU, like vcpu_ctx_load/save. */
-void vcpu_sve_load(struct vcpu_ctx *c)
+/* Around a stay on the CPU, like vcpu_ctx_load/save: a guest runs only
+ * with its own FP/SIMD state in the registers (guest_enter checks). */
+void vcpu_fp_load(struct vcpu_ctx *c)
 {
 	assert_ptr_equal(cur()->ctx_on_cpu, c);
+	assert_null(cur()->fp_on_cpu); /* the previous one was put */
+	assert_null(c->sve);	       /* never set up here */
+	cur()->fp_on_cpu = c;
 }
 
-void vcpu_sve_put(struct vcpu_ctx *c)
+void vcpu_fp_put(struct vcpu_ctx *c)
 {
-	assert_null(c->sve); /* never set up here */
+	assert_ptr_equal(cur()->fp_on_cpu, c);
+	cur()->fp_on_cpu = NULL;
 }
 
 bool vcpu_sve_trap(struct vcpu_ctx *c)

@@ -122,6 +122,7 @@ static void alone_runs_without_el2_timer(void **state)
 	assert_int_equal(fake.cpu[2].vtcr, U->vtcr);
 	assert_int_equal(fake_reg(2, "cntvoff_el2"), U->cntvoff);
 	assert_ptr_equal(fake.cpu[2].ctx_on_cpu, &u0->ctx);
+	assert_ptr_equal(fake.cpu[2].fp_on_cpu, &u0->ctx);
 	for (unsigned i = 0; i < 10; i++)
 		step(2);
 	assert_int_equal(fake.nentries, 11);
@@ -359,6 +360,7 @@ static void stopped_partition_unloaded(void **state)
 	assert_int_equal(fake.nentries, entries);
 	assert_int_equal(fake.cpu[1].ctx_saves, 1);
 	assert_null(fake.cpu[1].ctx_on_cpu);
+	assert_null(fake.cpu[1].fp_on_cpu); /* its FP/SIMD state saved too */
 	assert_false(S->lc.vcpu[0].loaded); /* unclaimed */
 	assert_int_equal(fake.cpu[1].vttbr, 0);
 	assert_false(fake.cpu[1].hcr_vm);

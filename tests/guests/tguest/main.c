@@ -100,6 +100,7 @@ void secondary_main(unsigned idx)
 		dbg_serve(c);
 		pmu_secondary_poll(idx);
 		sve_serve(c);
+		fpsimd_serve(c);
 		if (c->spin) { /* mode=ipi: poll, never exit by itself */
 			irq_enable();
 			while (c->spin == 1)

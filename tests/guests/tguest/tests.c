@@ -449,6 +449,8 @@ static const struct test tests[] = {
     {"vtimer_gic", t_vtimer_gic},
     {"ptimer_gic", t_ptimer_gic},
     {"pmu", t_pmu},
+    /* fpsimd.c: FP/SIMD state kept across exits and vCPU switches */
+    {"fpsimd_state", t_fpsimd_state},
     /* sve.c: SVE as configured (tguest.sve), its state switched */
     {"sve_id", t_sve_id},
     {"sve_vl", t_sve_vl},

@@ -188,6 +188,10 @@ struct cpu_state {
 	volatile uint32_t sve_bad;	 /* 0, or 1 + offset of the first wrong byte */
 	volatile uint32_t sve_vl;	 /* RDVL after its exits */
 	volatile uint32_t sve_fresh_bad; /* like sve_bad, for its first use (must be 0s) */
+	/* fpsimd_state (fpsimd.c): the same handshake for V0-V31, FPSR, FPCR */
+	volatile uint32_t fp_req, fp_ack, fp_go, fp_done;
+	volatile uint32_t fp_bad;   /* 0, or which byte or register was wrong */
+	volatile uint32_t fp_timer; /* its timer interrupt arrived */
 };
 extern struct cpu_state cpus[MAX_CPUS];
 extern volatile uint32_t pongs; /* SGI_PONG received by vCPU0 */
@@ -220,6 +224,10 @@ void dbg_serve(struct cpu_state *c); /* a secondary answers dbg_req */
 unsigned dbg_scan(uint64_t *val);    /* 0, or which register is not at reset */
 const char *dbg_reg_name(unsigned which, char *buf, size_t n);
 void dbg_fill(unsigned seed); /* writes a pattern (nothing enabled) */
+
+/* fpsimd.c: FP/SIMD state kept across exits and vCPU switches */
+enum result t_fpsimd_state(char *why);
+void fpsimd_serve(struct cpu_state *c); /* a secondary answers fp_req */
 
 /* sve.c: SVE as the partition is configured (tguest.sve=<bytes>) */
 enum result t_sve_id(char *why);

@@ -1,0 +1,2 @@
+host_tests += libgcc
+host_srcs_libgcc := lib/libgcc.c

@@ -1,0 +1,51 @@
+#!/bin/sh
+# The compiler newlib is built with (tools/bootstrap.sh build_newlib): the
+# cross GCC with -mgeneral-regs-only, so that newlib code never touches the
+# FP/SIMD registers, which hold a loaded guest's state while tessera runs
+# (see arch/arm64/fpsimd.c).
+#
+# - newlib's aarch64 assembly for memchr, memset, strchr, strchrnul and
+#   strrchr uses vector registers; with PREFER_SIZE_OVER_SPEED each of them
+#   (the .S and its -stub.c) builds as newlib's portable C version instead.
+#   The other aarch64 string routines use general registers only and stay.
+#   setjmp.S saves d8-d15 and cannot be helped: tessera does not use it.
+# - Code that needs floating point (strtod, dtoa, the float parts of
+#   printf/scanf, libm) cannot be compiled with -mgeneral-regs-only: GCC
+#   refuses it, and such a file is compiled without the flag and listed in
+#   $NEWLIB_FP_LOG. None of it may end up in tessera; tools/check-nofp.py
+#   checks the linked image.
+set -u
+cc=${NEWLIB_TARGET_CC:-aarch64-linux-gnu-gcc}
+
+extra=""
+for a in "$@"; do
+	case $a in
+	*/machine/aarch64/memchr.S | */machine/aarch64/memchr-stub.c | \
+		*/machine/aarch64/memset.S | */machine/aarch64/memset-stub.c | \
+		*/machine/aarch64/strchr.S | */machine/aarch64/strchr-stub.c | \
+		*/machine/aarch64/strchrnul.S | */machine/aarch64/strchrnul-stub.c | \
+		*/machine/aarch64/strrchr.S | */machine/aarch64/strrchr-stub.c)
+		extra=-DPREFER_SIZE_OVER_SPEED
+		;;
+	esac
+done
+
+err=$(mktemp "${TMPDIR:-/tmp}/newlib-cc.XXXXXX") || exit 1
+trap 'rm -f "$err"' EXIT
+if "$cc" -mgeneral-regs-only $extra "$@" 2>"$err"; then
+	cat "$err" >&2
+	exit 0
+fi
+if ! grep -q "general-regs-only" "$err"; then
+	cat "$err" >&2
+	exit 1
+fi
+if [ -n "${NEWLIB_FP_LOG:-}" ]; then
+	for a in "$@"; do
+		case $a in
+		conftest.*) ;; # configure's own probes
+		*.c | *.S) echo "$a" >>"$NEWLIB_FP_LOG" ;;
+		esac
+	done
+fi
+"$cc" $extra "$@"
