@@ -35,6 +35,9 @@ struct fp_state {
 
 static struct fp_state want[MAX_CPUS] __attribute__((aligned(16)));
 static struct fp_state got[MAX_CPUS] __attribute__((aligned(16)));
+/* What each vCPU leaves in its registers: sve_state (sve.c) expects a
+ * secondary's first SVE use to find Z (and so V) zero. */
+static const struct fp_state zero __attribute__((aligned(16)));
 
 static uint64_t ms(unsigned n)
 {
@@ -222,6 +225,7 @@ void fpsimd_serve(struct cpu_state *c)
 	c->fp_timer = timer_wait();
 	irq_disable();
 	regs_store(&got[me]);
+	regs_load(&zero);
 	c->fp_bad = compare(&got[me], &want[me]);
 	dmb();
 	c->fp_done = req;
@@ -283,7 +287,6 @@ enum result t_fpsimd_state(char *why)
 	for (unsigned i = 0; i < dt.ncpus && res == PASS; i++)
 		if (online & (1U << i))
 			res = with_secondary(i, why);
-	write_sysreg(fpcr, 0);
-	write_sysreg(fpsr, 0);
+	regs_load(&zero);
 	return res;
 }

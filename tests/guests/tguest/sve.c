@@ -185,9 +185,9 @@ static bool check_regs(unsigned vl, const char *when, char *why)
 	return false;
 }
 
-/* A vCPU's SVE state on its first use after a reset is zero (tguest never
- * writes its V registers): nothing of another vCPU or of the boot before
- * may show. Offset + 1 of the first non-zero byte, or 0. */
+/* A vCPU's SVE state on its first use after a reset is zero (tguest leaves
+ * its V registers zero: fpsimd_state clears what it wrote): nothing of
+ * another vCPU or of the boot before may show. Offset + 1 of the first non-zero byte, or 0. */
 static uint32_t fresh_state(unsigned vl)
 {
 	unsigned me = this_cpu();
