@@ -75,7 +75,7 @@ fetch_gnu_efi() {
 # rename it again when newlib-cc.sh or these options change.
 build_newlib() {
 	done_ newlib-nofp && return 0
-	log "building newlib without FP/SIMD (about a minute)"
+	log "building newlib without FP/SIMD (about 4 minutes)"
 	local src=$deps/src/newlib b=$deps/build-newlib
 	rm -rf "$src" "$b" "$deps/newlib" "$stamps/newlib" && mkdir -p "$src" "$b"
 	tar -xf /usr/src/newlib/newlib-*.tar.* -C "$src" --strip-components=1

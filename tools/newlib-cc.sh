@@ -7,6 +7,11 @@
 # - newlib's aarch64 assembly for memchr, memset, strchr, strchrnul and
 #   strrchr uses vector registers; with PREFER_SIZE_OVER_SPEED each of them
 #   (the .S and its -stub.c) builds as newlib's portable C version instead.
+#   For memset that would be a byte loop (string/memset.c keeps its
+#   word-at-a-time loop for builds without PREFER_SIZE_OVER_SPEED, and the
+#   stub includes it with the macro still set), 14 times slower at zeroing
+#   partition RAM and page tables: memset-stub.c is built without the
+#   macro, so it adds nothing itself, with string/memset.c included first.
 #   The other aarch64 string routines use general registers only and stay.
 #   setjmp.S saves d8-d15 and cannot be helped: tessera does not use it.
 # - Code that needs floating point (strtod, dtoa, the float parts of
@@ -21,11 +26,33 @@ extra=""
 for a in "$@"; do
 	case $a in
 	*/machine/aarch64/memchr.S | */machine/aarch64/memchr-stub.c | \
-		*/machine/aarch64/memset.S | */machine/aarch64/memset-stub.c | \
+		*/machine/aarch64/memset.S | \
 		*/machine/aarch64/strchr.S | */machine/aarch64/strchr-stub.c | \
 		*/machine/aarch64/strchrnul.S | */machine/aarch64/strchrnul-stub.c | \
 		*/machine/aarch64/strrchr.S | */machine/aarch64/strrchr-stub.c)
 		extra=-DPREFER_SIZE_OVER_SPEED
+		;;
+	*/machine/aarch64/memset-stub.c)
+		extra="-include ${a%/machine/aarch64/memset-stub.c}/string/memset.c"
+		;;
+	esac
+done
+
+log_fp() {
+	[ -n "${NEWLIB_FP_LOG:-}" ] || return 0
+	for a in "$@"; do
+		case $a in
+		conftest.*) ;; # configure's own probes
+		*.c | *.S) echo "$a" >>"$NEWLIB_FP_LOG" ;;
+		esac
+	done
+}
+
+# libm is floating point throughout: not worth a first try that fails.
+for a in "$@"; do
+	case $a in */newlib/libm/*.c | */newlib/libm/*.S)
+		log_fp "$@"
+		exec "$cc" $extra "$@"
 		;;
 	esac
 done
@@ -40,12 +67,5 @@ if ! grep -q "general-regs-only" "$err"; then
 	cat "$err" >&2
 	exit 1
 fi
-if [ -n "${NEWLIB_FP_LOG:-}" ]; then
-	for a in "$@"; do
-		case $a in
-		conftest.*) ;; # configure's own probes
-		*.c | *.S) echo "$a" >>"$NEWLIB_FP_LOG" ;;
-		esac
-	done
-fi
+log_fp "$@"
 "$cc" $extra "$@"
