@@ -149,6 +149,7 @@ qemu-test: $(B)/tessera.efi $(LINUX_KIT)/Image guests
 # No instruction in the linked image touches FP/SIMD/SVE registers outside
 # the save/restore routines: they hold a loaded guest's state at EL2.
 check-nofp: $(B)/tessera.so
+	$(PYTHON) tools/check-nofp.py --self-test
 	$(PYTHON) tools/check-nofp.py $(B)/tessera.so
 
 test: check-nofp host-test qemu-test

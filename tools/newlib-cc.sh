@@ -5,13 +5,12 @@
 # (see arch/arm64/fpsimd.c).
 #
 # - newlib's aarch64 assembly for memchr, memset, strchr, strchrnul and
-#   strrchr uses vector registers; with PREFER_SIZE_OVER_SPEED each of them
-#   (the .S and its -stub.c) builds as newlib's portable C version instead.
-#   For memset that would be a byte loop (string/memset.c keeps its
-#   word-at-a-time loop for builds without PREFER_SIZE_OVER_SPEED, and the
-#   stub includes it with the macro still set), 14 times slower at zeroing
-#   partition RAM and page tables: memset-stub.c is built without the
-#   macro, so it adds nothing itself, with string/memset.c included first.
+#   strrchr uses vector registers. Each X.S is built with
+#   PREFER_SIZE_OVER_SPEED, which empties it, and its X-stub.c without it
+#   (so the stub adds nothing itself) but with newlib's portable
+#   string/X.c included first: the same C the stub would include, in its
+#   word-at-a-time form. (Built with the macro, the stub would include it as
+#   a byte loop: about 16 times the instructions for memset.)
 #   The other aarch64 string routines use general registers only and stay.
 #   setjmp.S saves d8-d15 and cannot be helped: tessera does not use it.
 # - Code that needs floating point (strtod, dtoa, the float parts of
@@ -25,15 +24,16 @@ cc=${NEWLIB_TARGET_CC:-aarch64-linux-gnu-gcc}
 extra=""
 for a in "$@"; do
 	case $a in
-	*/machine/aarch64/memchr.S | */machine/aarch64/memchr-stub.c | \
-		*/machine/aarch64/memset.S | \
-		*/machine/aarch64/strchr.S | */machine/aarch64/strchr-stub.c | \
-		*/machine/aarch64/strchrnul.S | */machine/aarch64/strchrnul-stub.c | \
-		*/machine/aarch64/strrchr.S | */machine/aarch64/strrchr-stub.c)
+	*/machine/aarch64/memchr.S | */machine/aarch64/memset.S | \
+		*/machine/aarch64/strchr.S | */machine/aarch64/strchrnul.S | \
+		*/machine/aarch64/strrchr.S)
 		extra=-DPREFER_SIZE_OVER_SPEED
 		;;
-	*/machine/aarch64/memset-stub.c)
-		extra="-include ${a%/machine/aarch64/memset-stub.c}/string/memset.c"
+	*/machine/aarch64/memchr-stub.c | */machine/aarch64/memset-stub.c | \
+		*/machine/aarch64/strchr-stub.c | */machine/aarch64/strchrnul-stub.c | \
+		*/machine/aarch64/strrchr-stub.c)
+		name=${a##*/}
+		extra="-include ${a%/machine/aarch64/*}/string/${name%-stub.c}.c"
 		;;
 	esac
 done
