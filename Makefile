@@ -55,7 +55,7 @@ LDFLAGS := -nostdlib -znocombreloc -T linker/tessera.lds -shared -Bsymbolic \
 .PHONY: all deps qemu test host-test qemu-test bench format format-check cppcheck check-layers \
 	clean distclean \
 	guests linux-guest
-all: $(B)/tessera.efi
+all: $(B)/tessera.efi $(B)/snaptool
 
 deps: $(STAMP)
 $(STAMP): tools/bootstrap.sh
@@ -101,6 +101,22 @@ $(B)/tessera.efi: $(B)/tessera.so
 	truncate -s %4096 $@
 	@echo "built $@ ($$(stat -c %s $@) bytes)"
 
+# ---- snaptool (host) ----------------------------------------------------------
+# The snapshot format code (snapshot/) and tools/snap, against the host's
+# libzstd (libzstd-dev). Linked statically: the shared library does not
+# export XXH64, which the format uses; xxhash.h, which libzstd-dev does not
+# ship, comes from the same zstd source in build/deps (after the system's
+# headers, so zstd.h is the host's).
+SNAP_SRCS := $(wildcard snapshot/*.c)
+SNAPTOOL_SRCS := $(wildcard tools/snap/*.c)
+HOST_ZSTD := -idirafter $(DEPS)/zstd/include
+HOST_ZSTD_LIBS := -l:libzstd.a
+$(B)/snaptool: $(SNAPTOOL_SRCS) $(SNAP_SRCS) $(wildcard snapshot/*.h tools/snap/*.h lib/types.h) | $(STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -DTESSERA_HOST \
+		-I. $(HOST_ZSTD) $(SNAPTOOL_SRCS) $(SNAP_SRCS) -o $@ $(HOST_ZSTD_LIBS)
+
 # ---- guests -----------------------------------------------------------------
 # Test guests (tests/guests) and the Linux kit (Debian's kernel + busybox).
 -include tests/guests/guests.mk
@@ -131,7 +147,7 @@ qemu10:
 # ---- tests ------------------------------------------------------------------
 HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
-	-DTESSERA_HOST -I. -I$(DEPS)/zstd/include
+	-DTESSERA_HOST -I. $(HOST_ZSTD)
 host_tests :=
 include $(wildcard tests/host/*.mk)
 HOST_BINS := $(patsubst %,$(B)/host/test_%,$(host_tests))

@@ -1,0 +1,7 @@
+# snapshot/ on the host: the format code, its test devices and the
+# synthetic state of tools/snap/synth.c, against the host's libzstd.
+snap_host_srcs = $(wildcard snapshot/*.c) tools/snap/synth.c tests/host/snap_memdev.c \
+	tests/host/snap_util.c
+host_tests += snap_store
+host_srcs_snap_store = $(snap_host_srcs)
+host_libs_snap_store = $(HOST_ZSTD_LIBS)
