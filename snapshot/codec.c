@@ -31,7 +31,7 @@ struct snap_encoder *snap_encoder_new(int level)
 	if (!e)
 		return NULL;
 	e->cc = ZSTD_createCCtx();
-	e->stage = snap_alloc_io(SNAP_CHUNK_BYTES);
+	e->stage = snap_alloc_buf(SNAP_CHUNK_BYTES);
 	if (!e->cc || !e->stage ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(e->cc, ZSTD_c_compressionLevel,
 						level ? level : SNAP_LEVEL_DEFAULT))) {

@@ -124,7 +124,8 @@ uint64_t snap_hash(const void *p, size_t n);
 int snap_failn(char *buf, size_t n, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 #define snap_fail(err, code, ...) snap_failn(err, SNAP_ERR_LEN, code, __VA_ARGS__)
-void *snap_alloc_io(size_t bytes); /* 4096-aligned, zeroed */
+void *snap_alloc_io(size_t bytes);  /* 4096-aligned, zeroed */
+void *snap_alloc_buf(size_t bytes); /* 4096-aligned, as it comes */
 void snap_free(void *p);
 bool snap_all_zero(const void *p, size_t n);
 void snap_copy_name(char *dst, size_t dstlen, const char *src, size_t srclen);

@@ -241,7 +241,7 @@ int snap_load_range(struct snap_image *m, unsigned r, void *dst)
 	if (r >= m->nrange)
 		return -EINVAL;
 	struct snap_decoder *d = snap_decoder_new();
-	uint8_t *buf = snap_alloc_io(SNAP_CHUNK_BYTES);
+	uint8_t *buf = snap_alloc_buf(SNAP_CHUNK_BYTES);
 	int err = !d || !buf ? snap_fail(m->s->err, -ENOMEM, "out of memory") : 0;
 	const struct snap_range *rg = &m->range[r];
 	for (uint32_t k = 0; k < rg->nchunks && !err; k++)
@@ -260,7 +260,7 @@ int snap_verify(struct snap_store *s, const char *name, struct snap_verify_stats
 	if (err)
 		return err;
 	struct snap_decoder *d = snap_decoder_new();
-	uint8_t *buf = snap_alloc_io(SNAP_CHUNK_BYTES), *raw = snap_alloc_io(SNAP_CHUNK_BYTES);
+	uint8_t *buf = snap_alloc_buf(SNAP_CHUNK_BYTES), *raw = snap_alloc_buf(SNAP_CHUNK_BYTES);
 	err = !d || !buf || !raw ? snap_fail(s->err, -ENOMEM, "out of memory") : 0;
 	for (uint32_t i = 0; i < m->nchunk && !err; i++) {
 		err = read_decode(m, i, d, buf, raw);

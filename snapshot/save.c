@@ -355,7 +355,7 @@ int snap_save_ram(struct snap_save *w, uint64_t ipa, const void *ram, uint64_t b
 	if (!w->enc)
 		w->enc = snap_encoder_new(w->level);
 	if (!w->buf)
-		w->buf = snap_alloc_io(SNAP_CHUNK_BYTES);
+		w->buf = snap_alloc_buf(SNAP_CHUNK_BYTES);
 	if (!w->enc || !w->buf)
 		return snap_fail(w->s->err, -ENOMEM, "out of memory for the encoder");
 	for (uint32_t k = 0; k < n && !err; k++) {

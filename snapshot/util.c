@@ -23,13 +23,18 @@ int snap_failn(char *buf, size_t n, int code, const char *fmt, ...)
 	return code;
 }
 
-void *snap_alloc_io(size_t bytes)
+void *snap_alloc_buf(size_t bytes)
 {
 	size_t n = (bytes + SNAP_BLOCK - 1) / SNAP_BLOCK * SNAP_BLOCK;
 	/* memalign: newlib's aligned_alloc needs a posix_memalign it lacks */
-	void *p = memalign(SNAP_BLOCK, n ? n : SNAP_BLOCK);
+	return memalign(SNAP_BLOCK, n ? n : SNAP_BLOCK);
+}
+
+void *snap_alloc_io(size_t bytes)
+{
+	void *p = snap_alloc_buf(bytes);
 	if (p)
-		memset(p, 0, n);
+		memset(p, 0, (bytes + SNAP_BLOCK - 1) / SNAP_BLOCK * SNAP_BLOCK);
 	return p;
 }
 

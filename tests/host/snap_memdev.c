@@ -153,14 +153,33 @@ void memdev_free(struct memdev *d)
 	memset(d, 0, sizeof(*d));
 }
 
+void memdev_load(struct memdev *d, const uint8_t *image, uint64_t bytes, uint32_t sector_size)
+{
+	if (!d->owned || d->bytes != bytes) {
+		memdev_free(d);
+		memdev_init(d, bytes, sector_size);
+	}
+	for (size_t i = 0; i < d->npend; i++)
+		free(d->pend[i].data);
+	free(d->pend);
+	uint8_t *disk = d->disk, *view = d->view;
+	memset(d, 0, sizeof(*d));
+	setup(d, bytes, sector_size);
+	d->disk = disk;
+	d->view = view;
+	d->owned = true;
+	memcpy(d->disk, image, bytes);
+	memcpy(d->view, image, bytes);
+}
+
 void memdev_reboot(struct memdev *d, struct memdev *after)
 {
-	memdev_init(after, d->bytes, d->bdev.sector_size);
-	memcpy(after->disk, d->disk, d->bytes);
+	memdev_load(after, d->disk, d->bytes, d->bdev.sector_size);
 	if (!d->cut) /* a clean stop: the cache is written back */
 		for (size_t i = 0; i < d->npend; i++)
 			memcpy(after->disk + d->pend[i].off, d->pend[i].data, d->pend[i].len);
-	memcpy(after->view, after->disk, d->bytes);
+	if (!d->cut)
+		memcpy(after->view, after->disk, d->bytes);
 }
 
 void memdev_protect(struct memdev *d, uint64_t lo, uint64_t hi)

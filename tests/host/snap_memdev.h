@@ -46,7 +46,11 @@ void memdev_init(struct memdev *d, uint64_t bytes, uint32_t sector_size);
 /* A device over existing bytes (not copied; writes refused when ro). */
 void memdev_wrap(struct memdev *d, uint8_t *bytes, uint64_t len, uint32_t sector_size, bool ro);
 void memdev_free(struct memdev *d);
-/* What survives the power cut (or a clean stop), as a fresh device. */
+/* d as a fresh device holding a copy of image; d is zeroed or a device
+ * made here (its buffers are reused when the size matches). */
+void memdev_load(struct memdev *d, const uint8_t *image, uint64_t bytes, uint32_t sector_size);
+/* What survives the power cut (or a clean stop), as a fresh device in
+ * after (zeroed or a device made here). */
 void memdev_reboot(struct memdev *d, struct memdev *after);
 void memdev_protect(struct memdev *d, uint64_t lo_block, uint64_t hi_block);
 

@@ -8,13 +8,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint8_t *range_ram(const struct synth *cfg, uint64_t ipa, uint64_t bytes)
+/* Generating pages is slow under the sanitizers, and the crash tests
+ * compare the same ranges thousands of times: the last few are kept. */
+static struct cached {
+	struct synth cfg;
+	uint64_t ipa, bytes;
+	uint8_t *ram;
+} cache[8];
+static unsigned cache_next;
+
+static const uint8_t *range_ram(const struct synth *cfg, uint64_t ipa, uint64_t bytes)
 {
-	uint8_t *ram = malloc(bytes);
-	assert_non_null(ram);
+	for (unsigned i = 0; i < 8; i++)
+		if (cache[i].ram && !memcmp(&cache[i].cfg, cfg, sizeof(*cfg)) &&
+		    cache[i].ipa == ipa && cache[i].bytes == bytes)
+			return cache[i].ram;
+	struct cached *c = &cache[cache_next++ % 8];
+	free(c->ram);
+	c->ram = malloc(bytes);
+	assert_non_null(c->ram);
 	for (uint64_t o = 0; o < bytes; o += SNAP_PAGE)
-		synth_page(cfg, ipa + o, ram + o);
-	return ram;
+		synth_page(cfg, ipa + o, c->ram + o);
+	c->cfg = *cfg;
+	c->ipa = ipa;
+	c->bytes = bytes;
+	return c->ram;
 }
 
 int save_synth(struct snap_store *s, const char *name, const struct synth *cfg, unsigned ranges,
@@ -29,9 +47,7 @@ int save_synth(struct snap_store *s, const char *name, const struct synth *cfg, 
 	err = synth_state(w, cfg);
 	uint64_t each = cfg->ram / ranges, ipa = cfg->ipa;
 	for (unsigned r = 0; r < ranges && !err; r++, ipa += each + SNAP_CHUNK_BYTES) {
-		uint8_t *ram = range_ram(cfg, ipa, each);
-		err = snap_save_ram(w, ipa, ram, each);
-		free(ram);
+		err = snap_save_ram(w, ipa, range_ram(cfg, ipa, each), each);
 	}
 	if (err) {
 		snap_save_abort(w);
@@ -50,7 +66,7 @@ bool synth_matches(struct snap_store *s, const char *name, const struct synth *c
 		   unsigned ranges, char *why, size_t n)
 {
 	struct snap_image *m = NULL;
-	uint8_t *got = NULL, *want = NULL;
+	uint8_t *got = NULL;
 	bool ok = false;
 	if (snap_verify(s, name, NULL))
 		DIFF("verify: %s", snap_error(s));
@@ -75,19 +91,16 @@ bool synth_matches(struct snap_store *s, const char *name, const struct synth *c
 		if (r[i].ipa != ipa || r[i].bytes != each)
 			DIFF("range %u at 0x%llx", i, (unsigned long long)r[i].ipa);
 		got = malloc(each);
-		want = range_ram(cfg, ipa, each);
 		if (snap_load_range(m, i, got))
 			DIFF("range %u: %s", i, snap_error(s));
-		if (memcmp(got, want, each))
+		if (memcmp(got, range_ram(cfg, ipa, each), each))
 			DIFF("range %u: RAM differs", i);
 		free(got);
-		free(want);
-		got = want = NULL;
+		got = NULL;
 	}
 	ok = true;
 out:
 	free(got);
-	free(want);
 	snap_image_free(m);
 	return ok;
 }

@@ -73,7 +73,7 @@ static void blank_and_garbage_disks(void **state)
 
 static void round_trip_several(void **state)
 {
-	struct memdev d, d2;
+	struct memdev d, d2 = {0};
 	fresh(&d, 64 * MiB, 512);
 	struct snap_store *s = open_store(&d);
 	struct synth a = cfg_of(1, 1, 3 * MiB + 20 * SNAP_PAGE, 60);
@@ -385,7 +385,7 @@ static void fingerprint_check(void **state)
  * the reopened store is whichever state the disk holds, consistent. */
 static void device_errors(void **state)
 {
-	struct memdev d, d2;
+	struct memdev d, d2 = {0};
 	fresh(&d, 16 * MiB, 512);
 	struct snap_store *s = open_store(&d);
 	struct synth c = cfg_of(1, 1, 2 * MiB, 80);
