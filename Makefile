@@ -52,7 +52,7 @@ LIBS = $(DEP_LIBS) $(LIBGCC)
 LDFLAGS := -nostdlib -znocombreloc -T linker/tessera.lds -shared -Bsymbolic \
 	--defsym=EFI_SUBSYSTEM=0xa --no-undefined --build-id=none --no-warn-rwx-segments
 
-.PHONY: all deps qemu test host-test qemu-test bench format format-check cppcheck check-layers \
+.PHONY: all deps qemu test host-test fuzz-test qemu-test bench format format-check cppcheck check-layers \
 	clean distclean \
 	guests linux-guest
 all: $(B)/tessera.efi $(B)/snaptool
@@ -156,13 +156,35 @@ $(B)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*) $(STAMP) $$(wildcard */*
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $< $(host_srcs_$*) -o $@ -lcmocka $(host_libs_$*)
 
-host-test: $(HOST_BINS)
+host-test: $(HOST_BINS) $(B)/snaptool
 	@set -e; for t in $(HOST_BINS); do echo "== $$t"; $$t; done
+	@echo "== tests/host/test_snaptool.py"; $(PYTHON) tests/host/test_snaptool.py $(B)/snaptool
 
 qemu-test: $(B)/tessera.efi $(LINUX_KIT)/Image guests
 	$(PYTHON) tests/qemu/run_tests.py
 
-test: host-test qemu-test
+# The snapshot reader under libFuzzer (tests/fuzz/fuzz_store.c) for
+# FUZZ_TIME seconds, from seeds snaptool writes; new inputs it finds stay
+# in build/fuzz/corpus for the next run, crashes go to build/fuzz/.
+FUZZ_CC ?= clang-14
+FUZZ_TIME ?= 20
+FUZZ_SRCS := tests/fuzz/fuzz_store.c $(SNAP_SRCS) tools/snap/synth.c tests/host/snap_memdev.c
+$(B)/fuzz/fuzz_store: $(FUZZ_SRCS) $(wildcard snapshot/*.h tools/snap/*.h tests/host/snap_memdev.h) | $(STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-Wall -Werror -Wno-unused-parameter -DTESSERA_HOST -I. $(HOST_ZSTD) $(FUZZ_SRCS) -o $@ \
+		$(HOST_ZSTD_LIBS)
+$(B)/fuzz/seeds/.done: $(B)/snaptool tests/fuzz/seeds.sh
+	tests/fuzz/seeds.sh $(B)/snaptool $(dir $@)
+	@touch $@
+fuzz-test: $(B)/fuzz/fuzz_store $(B)/fuzz/seeds/.done
+	@mkdir -p $(B)/fuzz/corpus
+	$(B)/fuzz/fuzz_store -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=1024 \
+		-artifact_prefix=$(B)/fuzz/ -print_final_stats=1 $(B)/fuzz/corpus $(B)/fuzz/seeds \
+		2>&1 | grep -v '^#[0-9]'
+
+test: host-test fuzz-test qemu-test
 
 bench: $(B)/tessera.efi $(LINUX_KIT)/Image guests
 	$(PYTHON) tests/qemu/bench.py
@@ -175,7 +197,7 @@ format-check:
 	clang-format --dry-run -Werror $(C_FILES)
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem -I. $(foreach d,$(TARGET_DIRS),$(d)/)
+		--suppress=missingIncludeSystem -I. $(foreach d,$(TARGET_DIRS) tools/snap,$(d)/)
 
 check-layers:
 	$(PYTHON) tools/check-layers.py

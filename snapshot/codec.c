@@ -92,14 +92,14 @@ int snap_chunk_encode(struct snap_encoder *e, const void *raw, uint32_t pages, v
 int chunk_check_desc(const struct snap_chunk *c, char *why, size_t n)
 {
 	if (c->pages == 0 || c->pages > SNAP_CHUNK_PAGES)
-		return snap_failn(why, n, -EBADMSG, "%u pages (1..%u)", c->pages,
-				  SNAP_CHUNK_PAGES);
+		return snap_failn(why, n, -EBADMSG, "%u pages (1..%u)", c->pages, SNAP_CHUNK_PAGES);
 	unsigned zeros = 0;
 	for (unsigned i = 0; i < SNAP_CHUNK_PAGES; i++)
 		if (page_zero(c, i)) {
 			if (i >= c->pages)
-				return snap_failn(why, n, -EBADMSG, "zero-page bit %u past its %u pages",
-						  i, c->pages);
+				return snap_failn(why, n, -EBADMSG,
+						  "zero-page bit %u past its %u pages", i,
+						  c->pages);
 			zeros++;
 		}
 	if (c->nonzero != c->pages - zeros)

@@ -7,22 +7,22 @@ static const struct {
 	uint32_t reg;
 	const char *name;
 } names[] = {
-	{SNAP_MIDR_EL1, "MIDR_EL1"},
-	{SNAP_REVIDR_EL1, "REVIDR_EL1"},
-	{SNAP_ID_AA64PFR0_EL1, "ID_AA64PFR0_EL1"},
-	{SNAP_ID_AA64PFR1_EL1, "ID_AA64PFR1_EL1"},
-	{SNAP_ID_AA64ZFR0_EL1, "ID_AA64ZFR0_EL1"},
-	{SNAP_ID_AA64DFR0_EL1, "ID_AA64DFR0_EL1"},
-	{SNAP_ID_AA64DFR1_EL1, "ID_AA64DFR1_EL1"},
-	{SNAP_ID_AA64ISAR0_EL1, "ID_AA64ISAR0_EL1"},
-	{SNAP_ID_AA64ISAR1_EL1, "ID_AA64ISAR1_EL1"},
-	{SNAP_ID_AA64ISAR2_EL1, "ID_AA64ISAR2_EL1"},
-	{SNAP_ID_AA64MMFR0_EL1, "ID_AA64MMFR0_EL1"},
-	{SNAP_ID_AA64MMFR1_EL1, "ID_AA64MMFR1_EL1"},
-	{SNAP_ID_AA64MMFR2_EL1, "ID_AA64MMFR2_EL1"},
-	{SNAP_CLIDR_EL1, "CLIDR_EL1"},
-	{SNAP_CTR_EL0, "CTR_EL0"},
-	{SNAP_DCZID_EL0, "DCZID_EL0"},
+    {SNAP_MIDR_EL1, "MIDR_EL1"},
+    {SNAP_REVIDR_EL1, "REVIDR_EL1"},
+    {SNAP_ID_AA64PFR0_EL1, "ID_AA64PFR0_EL1"},
+    {SNAP_ID_AA64PFR1_EL1, "ID_AA64PFR1_EL1"},
+    {SNAP_ID_AA64ZFR0_EL1, "ID_AA64ZFR0_EL1"},
+    {SNAP_ID_AA64DFR0_EL1, "ID_AA64DFR0_EL1"},
+    {SNAP_ID_AA64DFR1_EL1, "ID_AA64DFR1_EL1"},
+    {SNAP_ID_AA64ISAR0_EL1, "ID_AA64ISAR0_EL1"},
+    {SNAP_ID_AA64ISAR1_EL1, "ID_AA64ISAR1_EL1"},
+    {SNAP_ID_AA64ISAR2_EL1, "ID_AA64ISAR2_EL1"},
+    {SNAP_ID_AA64MMFR0_EL1, "ID_AA64MMFR0_EL1"},
+    {SNAP_ID_AA64MMFR1_EL1, "ID_AA64MMFR1_EL1"},
+    {SNAP_ID_AA64MMFR2_EL1, "ID_AA64MMFR2_EL1"},
+    {SNAP_CLIDR_EL1, "CLIDR_EL1"},
+    {SNAP_CTR_EL0, "CTR_EL0"},
+    {SNAP_DCZID_EL0, "DCZID_EL0"},
 };
 
 const char *snap_sysreg_name(uint32_t reg)
@@ -59,17 +59,19 @@ int snap_fingerprint_check(const struct snap_image *m, const struct snap_idreg *
 	for (uint32_t i = 0; i < m->nfp; i++) {
 		const struct snap_idreg *now = find(cur, n, m->fp[i].reg);
 		if (!now)
-			return snap_failn(why, whylen, -EPERM, "%s was saved but is not offered now",
+			return snap_failn(why, whylen, -EPERM,
+					  "%s was saved but is not offered now",
 					  reg_str(m->fp[i].reg, b, sizeof(b)));
 		if (now->value != m->fp[i].value)
-			return snap_failn(why, whylen, -EPERM, "%s was 0x%llx at the save, is 0x%llx now",
-					  reg_str(m->fp[i].reg, b, sizeof(b)),
-					  (unsigned long long)m->fp[i].value,
-					  (unsigned long long)now->value);
+			return snap_failn(
+			    why, whylen, -EPERM, "%s was 0x%llx at the save, is 0x%llx now",
+			    reg_str(m->fp[i].reg, b, sizeof(b)), (unsigned long long)m->fp[i].value,
+			    (unsigned long long)now->value);
 	}
 	for (uint32_t i = 0; i < n; i++)
 		if (!find(m->fp, m->nfp, cur[i].reg))
-			return snap_failn(why, whylen, -EPERM, "%s is offered now but was not saved",
+			return snap_failn(why, whylen, -EPERM,
+					  "%s is offered now but was not saved",
 					  reg_str(cur[i].reg, b, sizeof(b)));
 	return 0;
 }

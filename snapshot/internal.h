@@ -5,12 +5,12 @@
 #include "snapshot/snapshot.h"
 #include <stdarg.h>
 
-#define SB_MAGIC	"TSNAPSB1"
-#define MF_MAGIC	"TSNAPMF1"
-#define SB_SLOTS	2u
-#define DATA_START	2u /* first block after the superblock slots */
-#define SB_HASH_OFF	4088u
-#define SNAP_ERR_LEN	224u
+#define SB_MAGIC     "TSNAPSB1"
+#define MF_MAGIC     "TSNAPMF1"
+#define SB_SLOTS     2u
+#define DATA_START   2u /* first block after the superblock slots */
+#define SB_HASH_OFF  4088u
+#define SNAP_ERR_LEN 224u
 
 /* Superblock, one 4096-byte block per slot. */
 struct sb_entry {
@@ -41,7 +41,8 @@ struct sb_head {
 struct superblock {
 	struct sb_head h;
 	struct sb_entry e[SNAP_MAX_SNAPSHOTS];
-	uint8_t pad[SB_HASH_OFF - sizeof(struct sb_head) - SNAP_MAX_SNAPSHOTS * sizeof(struct sb_entry)];
+	uint8_t pad[SB_HASH_OFF - sizeof(struct sb_head) -
+		    SNAP_MAX_SNAPSHOTS * sizeof(struct sb_entry)];
 	uint64_t hash;
 };
 _Static_assert(sizeof(struct sb_entry) == 128, "sb_entry");
@@ -129,7 +130,7 @@ void *snap_alloc_buf(size_t bytes); /* 4096-aligned, as it comes */
 void snap_free(void *p);
 bool snap_all_zero(const void *p, size_t n);
 void snap_copy_name(char *dst, size_t dstlen, const char *src, size_t srclen);
-int ext_add(struct extents *x, uint64_t start, uint64_t len);	   /* -EEXIST on overlap */
+int ext_add(struct extents *x, uint64_t start, uint64_t len);	/* -EEXIST on overlap */
 int ext_union(struct extents *x, uint64_t start, uint64_t len); /* overlap allowed */
 int ext_find(const struct extents *x, uint64_t lo, uint64_t hi, uint64_t from, uint64_t len,
 	     uint64_t *start); /* a free run in [lo, hi), searching from `from`, wrapping */

@@ -10,8 +10,9 @@ int snap_read_blocks(struct snap_store *s, uint64_t block, uint64_t n, void *buf
 				 (unsigned long long)s->dev_blocks);
 	int err = s->dev->read(s->dev->ctx, block * s->spb, n * s->spb, buf);
 	if (err)
-		return snap_fail(s->err, err < 0 ? err : -EIO, "read of blocks %llu+%llu failed (%d)",
-				 (unsigned long long)block, (unsigned long long)n, err);
+		return snap_fail(s->err, err < 0 ? err : -EIO,
+				 "read of blocks %llu+%llu failed (%d)", (unsigned long long)block,
+				 (unsigned long long)n, err);
 	return 0;
 }
 
@@ -30,8 +31,9 @@ int snap_write_blocks(struct snap_store *s, uint64_t block, uint64_t n, const vo
 			err = d->flush(d->ctx);
 	}
 	if (err)
-		return snap_fail(s->err, err < 0 ? err : -EIO, "write of blocks %llu+%llu failed (%d)",
-				 (unsigned long long)block, (unsigned long long)n, err);
+		return snap_fail(s->err, err < 0 ? err : -EIO,
+				 "write of blocks %llu+%llu failed (%d)", (unsigned long long)block,
+				 (unsigned long long)n, err);
 	return 0;
 }
 

@@ -38,7 +38,8 @@ int img_load_entry(struct snap_store *s, const struct sb_entry *e, struct snap_i
 	}
 	if (strcmp(m->hdr.name, name) || m->hdr.nvcpus != e->nvcpus ||
 	    m->hdr.ram_bytes != e->ram_bytes || m->hdr.generation != e->generation) {
-		snap_fail(s->err, err, "\"%s\": its manifest does not match its directory entry", name);
+		snap_fail(s->err, err, "\"%s\": its manifest does not match its directory entry",
+			  name);
 		goto fail;
 	}
 	if (ext_add(&m->used, e->manifest_block, nb)) {
@@ -219,9 +220,10 @@ int snap_chunk_read(struct snap_image *m, unsigned i, void *payload)
 	if (err)
 		return err;
 	if (!snap_all_zero((uint8_t *)payload + c->payload_len, nb * SNAP_BLOCK - c->payload_len))
-		return snap_fail(m->s->err, -EBADMSG,
-				 "\"%s\": chunk %u (IPA 0x%llx): bytes after its payload are not zero",
-				 m->hdr.name, i, (unsigned long long)c->gpa);
+		return snap_fail(
+		    m->s->err, -EBADMSG,
+		    "\"%s\": chunk %u (IPA 0x%llx): bytes after its payload are not zero",
+		    m->hdr.name, i, (unsigned long long)c->gpa);
 	return 0;
 }
 
@@ -230,9 +232,9 @@ static int read_decode(struct snap_image *m, unsigned i, struct snap_decoder *d,
 {
 	int err = snap_chunk_read(m, i, buf);
 	if (!err && snap_chunk_decode(d, &m->chunk[i], buf, raw))
-		err = snap_fail(m->s->err, -EBADMSG, "\"%s\": chunk %u (IPA 0x%llx): %s",
-				m->hdr.name, i, (unsigned long long)m->chunk[i].gpa,
-				snap_decoder_error(d));
+		err =
+		    snap_fail(m->s->err, -EBADMSG, "\"%s\": chunk %u (IPA 0x%llx): %s", m->hdr.name,
+			      i, (unsigned long long)m->chunk[i].gpa, snap_decoder_error(d));
 	return err;
 }
 

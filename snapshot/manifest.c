@@ -13,11 +13,15 @@
 #define MAX_SPIS  988u /* INTIDs 32..1019 */
 
 static const char *const rec_names[] = {
-	[SNAP_REC_HEADER] = "HEADER",	    [SNAP_REC_CPU_FINGERPRINT] = "CPU_FINGERPRINT",
-	[SNAP_REC_VCPU] = "VCPU",	    [SNAP_REC_VCPU_SVE] = "VCPU_SVE",
-	[SNAP_REC_VGIC] = "VGIC",	    [SNAP_REC_TIMER] = "TIMER",
-	[SNAP_REC_DEVICE] = "DEVICE",	    [SNAP_REC_MEMMAP] = "MEMMAP",
-	[SNAP_REC_CHUNK_INDEX] = "CHUNK_INDEX",
+    [SNAP_REC_HEADER] = "HEADER",
+    [SNAP_REC_CPU_FINGERPRINT] = "CPU_FINGERPRINT",
+    [SNAP_REC_VCPU] = "VCPU",
+    [SNAP_REC_VCPU_SVE] = "VCPU_SVE",
+    [SNAP_REC_VGIC] = "VGIC",
+    [SNAP_REC_TIMER] = "TIMER",
+    [SNAP_REC_DEVICE] = "DEVICE",
+    [SNAP_REC_MEMMAP] = "MEMMAP",
+    [SNAP_REC_CHUNK_INDEX] = "CHUNK_INDEX",
 };
 
 const char *snap_rec_name(uint32_t type)
@@ -117,7 +121,8 @@ static int check_vgic(const uint8_t *b, uint32_t len, uint32_t nvcpus, char *why
 		uint32_t idx;
 		memcpy(&idx, cpus + i * sizeof(struct snap_vgic_cpu), sizeof(idx));
 		if (idx != i)
-			return snap_failn(why, n, -EBADMSG, "redistributor %u says vCPU %u", i, idx);
+			return snap_failn(why, n, -EBADMSG, "redistributor %u says vCPU %u", i,
+					  idx);
 	}
 	return 0;
 }
@@ -128,7 +133,8 @@ static int check_timer(const uint8_t *b, uint32_t len, uint32_t nvcpus, char *wh
 	if (len < sizeof(t))
 		return snap_failn(why, n, -EBADMSG, "too short");
 	memcpy(&t, b, sizeof(t));
-	if (t.nvcpus != nvcpus || len != sizeof(t) + (uint64_t)t.nvcpus * sizeof(struct snap_timer_cpu))
+	if (t.nvcpus != nvcpus ||
+	    len != sizeof(t) + (uint64_t)t.nvcpus * sizeof(struct snap_timer_cpu))
 		return snap_failn(why, n, -EBADMSG, "%u vCPUs in %u bytes (expected %u)", t.nvcpus,
 				  len, nvcpus);
 	if (t.policy > SNAP_CLOCK_CATCH_UP || t.cntfrq == 0)
@@ -213,8 +219,8 @@ static int mf_split(struct snap_image *m, uint64_t store_id, char *err)
 		if (m->mf_len - off < sizeof(h))
 			return FAIL("manifest: truncated record header at byte %u", off);
 		memcpy(&h, m->mf + off, sizeof(h));
-		*r = (struct snap_rec){h.type, h.version, h.flags, h.len, off,
-				       m->mf + off + sizeof(h)};
+		*r = (struct snap_rec){h.type, h.version, h.flags,
+				       h.len,  off,	  m->mf + off + sizeof(h)};
 		uint64_t padded = ((uint64_t)h.len + 7) & ~7ull;
 		if (padded > m->mf_len - off - sizeof(h))
 			return rec_fail(err, r, m->nrec, "body runs past the manifest");
@@ -339,7 +345,8 @@ static int take_vgic(struct snap_image *m, const struct snap_rec *r)
 static int take_timer(struct snap_image *m, const struct snap_rec *r)
 {
 	memcpy(&m->timer, r->body, sizeof(m->timer));
-	m->timer_cpu = copy_array(r, sizeof(m->timer), m->timer.nvcpus, sizeof(struct snap_timer_cpu));
+	m->timer_cpu =
+	    copy_array(r, sizeof(m->timer), m->timer.nvcpus, sizeof(struct snap_timer_cpu));
 	m->has_timer = true;
 	return m->timer_cpu ? 0 : -ENOMEM;
 }
@@ -402,23 +409,24 @@ static int mf_records(struct snap_image *m, char *err)
 		if (known != r->version) {
 			if (r->flags & SNAP_REC_F_OPTIONAL && i > 0)
 				continue;
-			return rec_fail(err, r, i,
-					known ? "a version this reader does not know"
-					      : "a required record of a type this reader does not know");
+			return rec_fail(
+			    err, r, i,
+			    known ? "a version this reader does not know"
+				  : "a required record of a type this reader does not know");
 		}
 		char why[160];
-		if (rec_check(r->type, r->version, r->body, r->len, m->hdr.nvcpus, why, sizeof(why)))
+		if (rec_check(r->type, r->version, r->body, r->len, m->hdr.nvcpus, why,
+			      sizeof(why)))
 			return rec_fail(err, r, i, why);
 		int e = take(m, &c, i, err);
 		if (e)
 			return e == -ENOMEM ? snap_fail(err, e, "out of memory") : e;
 	}
 	if (!c.header || !c.fp || !c.memmap || !c.index)
-		return FAIL("manifest lacks its %s record",
-			    !c.header ? "HEADER"
-			    : !c.fp   ? "CPU_FINGERPRINT"
-			    : !c.memmap ? "MEMMAP"
-					: "CHUNK_INDEX");
+		return FAIL("manifest lacks its %s record", !c.header	? "HEADER"
+							    : !c.fp	? "CPU_FINGERPRINT"
+							    : !c.memmap ? "MEMMAP"
+									: "CHUNK_INDEX");
 	for (unsigned v = 0; v < m->hdr.nvcpus; v++)
 		if (m->vcpu[v].index != v)
 			return FAIL("manifest has no VCPU record for vCPU %u of %u", v,
@@ -437,36 +445,39 @@ static int mf_memory(struct snap_image *m, uint64_t area_blocks, char *err)
 	uint32_t chunk = 0;
 	for (uint32_t i = 0; i < m->nrange; i++) {
 		const struct snap_range *r = &m->range[i];
-		if (r->bytes == 0 || (r->ipa | r->bytes) % SNAP_PAGE || r->ipa + r->bytes < r->ipa ||
-		    r->ipa < next_ipa || r->reserved)
+		if (r->bytes == 0 || (r->ipa | r->bytes) % SNAP_PAGE ||
+		    r->ipa + r->bytes < r->ipa || r->ipa < next_ipa || r->reserved)
 			return FAIL("memory range %u (0x%llx+0x%llx): not page aligned, empty, "
 				    "overlapping or out of order",
 				    i, (unsigned long long)r->ipa, (unsigned long long)r->bytes);
 		next_ipa = r->ipa + r->bytes;
-		uint64_t want = r->flags == SNAP_RANGE_RAM ? (r->bytes + SNAP_CHUNK_BYTES - 1) /
-								 SNAP_CHUNK_BYTES
-							   : 0;
+		uint64_t want = r->flags == SNAP_RANGE_RAM
+				    ? (r->bytes + SNAP_CHUNK_BYTES - 1) / SNAP_CHUNK_BYTES
+				    : 0;
 		if ((r->flags != SNAP_RANGE_RAM && r->flags != SNAP_RANGE_MMIO) ||
 		    r->nchunks != want || r->first_chunk != (want ? chunk : 0) ||
 		    want > m->nchunk - chunk)
-			return FAIL("memory range %u: flags %u, chunks %u+%u do not match the index",
-				    i, r->flags, r->first_chunk, r->nchunks);
+			return FAIL(
+			    "memory range %u: flags %u, chunks %u+%u do not match the index", i,
+			    r->flags, r->first_chunk, r->nchunks);
 		for (uint32_t k = 0; k < r->nchunks; k++) {
 			const struct snap_chunk *c = &m->chunk[chunk + k];
 			uint64_t left = (r->bytes - (uint64_t)k * SNAP_CHUNK_BYTES) / SNAP_PAGE;
 			uint64_t pages = left < SNAP_CHUNK_PAGES ? left : SNAP_CHUNK_PAGES;
 			char why[160];
 			if (c->gpa != r->ipa + (uint64_t)k * SNAP_CHUNK_BYTES || c->pages != pages)
-				return FAIL("chunk %u: IPA 0x%llx, %u pages: not where range %u puts "
-					    "it",
-					    chunk + k, (unsigned long long)c->gpa, c->pages, i);
+				return FAIL(
+				    "chunk %u: IPA 0x%llx, %u pages: not where range %u puts "
+				    "it",
+				    chunk + k, (unsigned long long)c->gpa, c->pages, i);
 			if (chunk_check_desc(c, why, sizeof(why)))
 				return FAIL("chunk %u (IPA 0x%llx): %s", chunk + k,
 					    (unsigned long long)c->gpa, why);
 			uint64_t nb = snap_chunk_blocks(c);
 			if (nb && (c->block > area_blocks || nb > area_blocks - c->block))
-				return FAIL("chunk %u: blocks %llu+%llu outside the area", chunk + k,
-					    (unsigned long long)c->block, (unsigned long long)nb);
+				return FAIL("chunk %u: blocks %llu+%llu outside the area",
+					    chunk + k, (unsigned long long)c->block,
+					    (unsigned long long)nb);
 			int e = ext_add(&m->used, c->block, nb);
 			if (e)
 				return e == -ENOMEM ? snap_fail(err, e, "out of memory")

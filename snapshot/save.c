@@ -14,7 +14,7 @@
 struct snap_save {
 	struct snap_store *s;
 	struct snap_header hdr;
-	int replaces; /* directory index of the snapshot it supersedes, or -1 */
+	int replaces;  /* directory index of the snapshot it supersedes, or -1 */
 	uint8_t *recs; /* the caller's records, framed as in the manifest */
 	size_t recs_len, recs_cap;
 	struct snap_range *range;
@@ -114,13 +114,13 @@ void snap_save_abort(struct snap_save *w)
 
 static bool library_type(uint32_t type)
 {
-	return type == SNAP_REC_HEADER || type == SNAP_REC_MEMMAP ||
-	       type == SNAP_REC_CHUNK_INDEX || type == SNAP_REC_END;
+	return type == SNAP_REC_HEADER || type == SNAP_REC_MEMMAP || type == SNAP_REC_CHUNK_INDEX ||
+	       type == SNAP_REC_END;
 }
 
 /* Appends one framed record (header, body, padding) to buf. */
-static void frame(uint8_t *buf, uint32_t type, uint16_t version, uint16_t flags,
-		  const void *body, uint32_t len)
+static void frame(uint8_t *buf, uint32_t type, uint16_t version, uint16_t flags, const void *body,
+		  uint32_t len)
 {
 	struct rec_head h = {type, version, flags, len, 0, snap_hash(body, len)};
 	memcpy(buf, &h, sizeof(h));
@@ -144,15 +144,17 @@ int snap_save_record(struct snap_save *w, uint32_t type, uint16_t version, uint1
 		return snap_fail(err, -EINVAL, "record flags 0x%x or length %u", flags, len);
 	bool known = rec_known_version(type) == version;
 	if (!known && !(flags & SNAP_REC_F_OPTIONAL))
-		return snap_fail(err, -EINVAL,
-				 "record type 0x%x version %u is unknown to readers: mark it optional",
-				 type, version);
+		return snap_fail(
+		    err, -EINVAL,
+		    "record type 0x%x version %u is unknown to readers: mark it optional", type,
+		    version);
 	char why[160];
 	if (known && rec_check(type, version, body, len, w->hdr.nvcpus, why, sizeof(why)))
 		return snap_fail(err, -EINVAL, "%s record: %s", name, why);
 	size_t need = w->recs_len + framed_len(len);
 	if (need > SNAP_MANIFEST_MAX)
-		return snap_fail(err, -E2BIG, "the manifest would exceed %u bytes", SNAP_MANIFEST_MAX);
+		return snap_fail(err, -E2BIG, "the manifest would exceed %u bytes",
+				 SNAP_MANIFEST_MAX);
 	if (need > w->recs_cap) {
 		size_t cap = need > 2 * w->recs_cap ? need : 2 * w->recs_cap;
 		uint8_t *p = realloc(w->recs, cap);
@@ -255,7 +257,8 @@ int snap_save_range(struct snap_save *w, uint64_t ipa, uint64_t bytes, uint32_t 
 		return snap_fail(err, -EINVAL,
 				 "range 0x%llx+0x%llx: empty, unaligned, out of order or bad flags",
 				 (unsigned long long)ipa, (unsigned long long)bytes);
-	uint64_t n = flags == SNAP_RANGE_RAM ? (bytes + SNAP_CHUNK_BYTES - 1) / SNAP_CHUNK_BYTES : 0;
+	uint64_t n =
+	    flags == SNAP_RANGE_RAM ? (bytes + SNAP_CHUNK_BYTES - 1) / SNAP_CHUNK_BYTES : 0;
 	if (n > (SNAP_MANIFEST_MAX / sizeof(struct snap_chunk)) - w->nchunk)
 		return snap_fail(err, -E2BIG, "too much RAM for one manifest");
 	struct snap_range *r = realloc(w->range, (w->nrange + 1) * sizeof(*r));
@@ -360,8 +363,9 @@ int snap_save_ram(struct snap_save *w, uint64_t ipa, const void *ram, uint64_t b
 		return snap_fail(w->s->err, -ENOMEM, "out of memory for the encoder");
 	for (uint32_t k = 0; k < n && !err; k++) {
 		struct snap_chunk c;
-		err = snap_chunk_encode(w->enc, (const uint8_t *)ram + (uint64_t)k * SNAP_CHUNK_BYTES,
-					w->chunk[first + k].pages, w->buf, &c);
+		err =
+		    snap_chunk_encode(w->enc, (const uint8_t *)ram + (uint64_t)k * SNAP_CHUNK_BYTES,
+				      w->chunk[first + k].pages, w->buf, &c);
 		if (!err)
 			err = snap_save_chunk(w, first + k, &c, w->buf);
 	}
@@ -398,8 +402,8 @@ static void put_parts(uint8_t *buf, size_t *off, uint32_t type, const void *head
 
 static void build_manifest(struct snap_save *w, uint8_t *buf, size_t len)
 {
-	struct mf_pre pre = {.version = SNAP_FORMAT_VERSION, .length = len,
-			     .store_id = w->hdr.store_id};
+	struct mf_pre pre = {
+	    .version = SNAP_FORMAT_VERSION, .length = len, .store_id = w->hdr.store_id};
 	memcpy(pre.magic, MF_MAGIC, 8);
 	memcpy(buf, &pre, sizeof(pre));
 	size_t off = sizeof(pre);

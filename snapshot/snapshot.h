@@ -43,7 +43,7 @@
 #define SNAP_NAME_MAX	    47u /* bytes of a name: [A-Za-z0-9._-], starts alphanumeric */
 #define SNAP_MAX_SNAPSHOTS  31u
 #define SNAP_MANIFEST_MAX   (16u << 20) /* bytes; refused above (about 200k chunks) */
-#define SNAP_LEVEL_DEFAULT  1	    /* zstd level */
+#define SNAP_LEVEL_DEFAULT  1		/* zstd level */
 #define SNAP_FORMAT_VERSION 1u
 
 /* ---- the block device ----
@@ -278,16 +278,16 @@ struct snap_chunk_index {
 	uint32_t chunk_pages;
 };
 struct snap_chunk {
-	uint64_t gpa;		/* IPA of its first page */
-	uint32_t pages;		/* 1..SNAP_CHUNK_PAGES */
-	uint32_t nonzero;	/* pages stored (pages minus the zero ones) */
-	uint16_t codec;		/* enum snap_codec */
-	uint16_t reserved;	/* 0 */
-	uint32_t payload_len;	/* bytes stored; 0 when every page is zero */
-	uint64_t block;		/* first block of the payload (0: none) */
-	uint64_t payload_hash;	/* XXH64 of the payload_len stored bytes */
-	uint64_t raw_hash;	/* XXH64 of all pages * SNAP_PAGE raw bytes */
-	uint8_t zero_map[32];	/* bit i (byte i / 8, bit i % 8): page i is zero */
+	uint64_t gpa;	       /* IPA of its first page */
+	uint32_t pages;	       /* 1..SNAP_CHUNK_PAGES */
+	uint32_t nonzero;      /* pages stored (pages minus the zero ones) */
+	uint16_t codec;	       /* enum snap_codec */
+	uint16_t reserved;     /* 0 */
+	uint32_t payload_len;  /* bytes stored; 0 when every page is zero */
+	uint64_t block;	       /* first block of the payload (0: none) */
+	uint64_t payload_hash; /* XXH64 of the payload_len stored bytes */
+	uint64_t raw_hash;     /* XXH64 of all pages * SNAP_PAGE raw bytes */
+	uint8_t zero_map[32];  /* bit i (byte i / 8, bit i % 8): page i is zero */
 };
 struct snap_end {
 	uint32_t nrecords; /* records before this one */
@@ -334,8 +334,9 @@ struct snap_store_stat {
 	uint64_t slot_gen[2]; /* of SNAP_SLOT_OK slots */
 	char slot_why[2][96]; /* what is wrong with a SNAP_SLOT_BAD slot */
 	uint64_t area_blocks, used_blocks, free_blocks;
-	unsigned count;	  /* snapshots */
-	unsigned damaged; /* snapshots whose manifest could not be read (their span stays reserved) */
+	unsigned count; /* snapshots */
+	unsigned
+	    damaged; /* snapshots whose manifest could not be read (their span stays reserved) */
 };
 /* Reads every manifest to count used space; damaged ones are counted. */
 int snap_stat(struct snap_store *s, struct snap_store_stat *st);
@@ -423,8 +424,8 @@ int snap_save_ram(struct snap_save *w, uint64_t ipa, const void *ram, uint64_t b
 uint64_t snap_save_free_blocks(const struct snap_save *w);
 
 struct snap_save_stats {
-	uint64_t generation;	 /* committed */
-	uint64_t ram_bytes;	 /* of the RAM ranges */
+	uint64_t generation; /* committed */
+	uint64_t ram_bytes;  /* of the RAM ranges */
 	uint64_t pages, zero_pages;
 	uint64_t chunks, payload_bytes; /* stored (compressed) chunk bytes */
 	uint64_t manifest_bytes;

@@ -55,7 +55,7 @@ static bool read_slots(struct snap_store *s, const uint8_t *blk)
 	for (unsigned i = 0; i < SB_SLOTS; i++) {
 		int err = sb_parse(blk + i * SNAP_BLOCK, s->dev_blocks, &sb[i], s->slot_why[i],
 				   sizeof(s->slot_why[i]));
-		s->slot_state[i] = !err		    ? SNAP_SLOT_OK
+		s->slot_state[i] = !err		     ? SNAP_SLOT_OK
 				   : err == -ENODATA ? SNAP_SLOT_BLANK
 						     : SNAP_SLOT_BAD;
 		if (err)
@@ -91,7 +91,8 @@ int snap_open(struct snap_bdev *dev, struct snap_store **out, char *why, size_t 
 		goto fail;
 	}
 	if (!read_slots(s, blk)) {
-		bool blank = s->slot_state[0] == SNAP_SLOT_BLANK && s->slot_state[1] == SNAP_SLOT_BLANK;
+		bool blank =
+		    s->slot_state[0] == SNAP_SLOT_BLANK && s->slot_state[1] == SNAP_SLOT_BLANK;
 		err = blank ? -ENODATA : -EBADMSG;
 		snap_failn(why, whylen, err, "%s: slot 0 %s; slot 1 %s",
 			   blank ? "no snapshot store" : "no valid superblock", s->slot_why[0],

@@ -28,7 +28,8 @@ static int entry_check(const struct superblock *sb, unsigned i, char *why, size_
 		return snap_failn(why, n, -EBADMSG, "entry %u: bad name", i);
 	for (unsigned j = 0; j < i; j++)
 		if (!strcmp(sb->e[j].name, e->name))
-			return snap_failn(why, n, -EBADMSG, "entries %u and %u have the same name", j, i);
+			return snap_failn(why, n, -EBADMSG, "entries %u and %u have the same name",
+					  j, i);
 	uint64_t mblocks = (e->manifest_len + SNAP_BLOCK - 1) / SNAP_BLOCK;
 	if (e->manifest_len < sizeof(struct mf_pre) || e->manifest_len > SNAP_MANIFEST_MAX)
 		return snap_failn(why, n, -EBADMSG, "entry %u: manifest length %u out of range", i,
@@ -38,8 +39,8 @@ static int entry_check(const struct superblock *sb, unsigned i, char *why, size_
 	    e->manifest_block + mblocks > e->hi_block || e->hi_block > area)
 		return snap_failn(why, n, -EBADMSG, "entry %u: blocks outside the area", i);
 	if (e->generation == 0 || e->generation > sb->h.generation)
-		return snap_failn(why, n, -EBADMSG, "entry %u: generation newer than the superblock's",
-				  i);
+		return snap_failn(why, n, -EBADMSG,
+				  "entry %u: generation newer than the superblock's", i);
 	return 0;
 }
 
@@ -62,7 +63,8 @@ int sb_parse(const void *blk, uint64_t dev_blocks, struct superblock *out, char 
 				  SNAP_BLOCK);
 	if (h->area_blocks <= DATA_START || h->area_blocks > dev_blocks)
 		return snap_failn(why, n, -EBADMSG, "store of %llu blocks on a device of %llu",
-				  (unsigned long long)h->area_blocks, (unsigned long long)dev_blocks);
+				  (unsigned long long)h->area_blocks,
+				  (unsigned long long)dev_blocks);
 	if (h->nentries > SNAP_MAX_SNAPSHOTS)
 		return snap_failn(why, n, -EBADMSG, "%u entries (at most %u)", h->nentries,
 				  SNAP_MAX_SNAPSHOTS);

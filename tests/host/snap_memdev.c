@@ -49,7 +49,8 @@ static void flush_cache(struct memdev *d)
 static void power_cut(struct memdev *d, uint64_t off, uint64_t len, const void *buf)
 {
 	for (size_t i = 0; i < d->npend; i++) {
-		bool keep = d->mode == CUT_KEEP_CACHE || (d->mode == CUT_RANDOM && next_rand(d) & 1);
+		bool keep =
+		    d->mode == CUT_KEEP_CACHE || (d->mode == CUT_RANDOM && next_rand(d) & 1);
 		if (keep)
 			apply(d, &d->pend[i]);
 		free(d->pend[i].data);

@@ -26,7 +26,7 @@ struct memdev {
 	struct pending {
 		uint64_t off, len;
 		uint8_t *data;
-	} *pend;
+	} * pend;
 	size_t npend;
 	uint64_t writes, flushes, fuas, bytes_written;
 	uint64_t cut_at; /* the write number (from 1) the power cut hits; 0: never */

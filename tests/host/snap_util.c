@@ -38,8 +38,12 @@ static const uint8_t *range_ram(const struct synth *cfg, uint64_t ipa, uint64_t 
 int save_synth(struct snap_store *s, const char *name, const struct synth *cfg, unsigned ranges,
 	       bool replace, struct snap_save_stats *st)
 {
-	struct snap_save_params p = {.name = name, .partition = "test", .creator = "cmocka",
-				     .nvcpus = cfg->nvcpus, .created = 1, .replace = replace};
+	struct snap_save_params p = {.name = name,
+				     .partition = "test",
+				     .creator = "cmocka",
+				     .nvcpus = cfg->nvcpus,
+				     .created = 1,
+				     .replace = replace};
 	struct snap_save *w;
 	int err = snap_save_begin(s, &p, &w);
 	if (err)
@@ -62,8 +66,8 @@ int save_synth(struct snap_store *s, const char *name, const struct synth *cfg, 
 		goto out;                                                                          \
 	} while (0)
 
-bool synth_matches(struct snap_store *s, const char *name, const struct synth *cfg,
-		   unsigned ranges, char *why, size_t n)
+bool synth_matches(struct snap_store *s, const char *name, const struct synth *cfg, unsigned ranges,
+		   char *why, size_t n)
 {
 	struct snap_image *m = NULL;
 	uint8_t *got = NULL;

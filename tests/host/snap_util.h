@@ -9,8 +9,8 @@ int save_synth(struct snap_store *s, const char *name, const struct synth *cfg, 
 	       bool replace, struct snap_save_stats *st);
 /* Whether name holds exactly cfg's state and RAM, every checksum good;
  * why says what differs. */
-bool synth_matches(struct snap_store *s, const char *name, const struct synth *cfg,
-		   unsigned ranges, char *why, size_t n);
+bool synth_matches(struct snap_store *s, const char *name, const struct synth *cfg, unsigned ranges,
+		   char *why, size_t n);
 /* Opens the store on d (asserting success). */
 struct snap_store *open_store(struct memdev *d);
 

@@ -17,10 +17,10 @@
 
 #define MiB (1ull << 20)
 
-static const struct synth cfg_a = {.seed = 21, .nvcpus = 2, .ipa = 0x40000000, .ram = 2 * MiB,
-				   .touched = 50, .random = 20};
-static const struct synth cfg_b = {.seed = 22, .nvcpus = 1, .ipa = 0x40000000, .ram = MiB,
-				   .touched = 50, .random = 20};
+static const struct synth cfg_a = {
+    .seed = 21, .nvcpus = 2, .ipa = 0x40000000, .ram = 2 * MiB, .touched = 50, .random = 20};
+static const struct synth cfg_b = {
+    .seed = 22, .nvcpus = 1, .ipa = 0x40000000, .ram = MiB, .touched = 50, .random = 20};
 
 static void make_store(struct memdev *d)
 {
@@ -84,7 +84,8 @@ static bool flip_detected(struct memdev *d, bool in_super, bool in_b)
 	if (!in_super) {
 		char why[256];
 		const char *other = in_b ? "a" : "b";
-		if (!synth_matches(s, other, in_b ? &cfg_a : &cfg_b, in_b ? 2 : 1, why, sizeof(why)))
+		if (!synth_matches(s, other, in_b ? &cfg_a : &cfg_b, in_b ? 2 : 1, why,
+				   sizeof(why)))
 			fail_msg("a flip in \"%s\" damaged \"%s\": %s", victim, other, why);
 	}
 	snap_close(s);
@@ -114,9 +115,10 @@ static void every_used_block_detects_flips(void **state)
 			bool seen = flip_detected(&d, blk < 2, b[blk]);
 			flip(&d, bit);
 			if (used && !seen)
-				fail_msg("flip of bit %llu (block %llu, byte %llu in it) went unnoticed",
-					 (unsigned long long)bit, (unsigned long long)blk,
-					 (unsigned long long)(bit / 8 % SNAP_BLOCK));
+				fail_msg(
+				    "flip of bit %llu (block %llu, byte %llu in it) went unnoticed",
+				    (unsigned long long)bit, (unsigned long long)blk,
+				    (unsigned long long)(bit / 8 % SNAP_BLOCK));
 			if (!used && seen)
 				fail_msg("flip in free block %llu raised an alarm",
 					 (unsigned long long)blk);

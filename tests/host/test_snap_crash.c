@@ -21,12 +21,12 @@
 
 enum op { OP_NEW, OP_SUPERSEDE, OP_DELETE };
 
-static const struct synth cfg_old = {.seed = 11, .nvcpus = 2, .ipa = 0x40000000,
-				     .ram = 2 * MiB, .touched = 70, .random = 20};
-static const struct synth cfg_other = {.seed = 12, .nvcpus = 1, .ipa = 0x80000000,
-				       .ram = MiB, .touched = 50, .random = 0};
-static const struct synth cfg_new = {.seed = 13, .nvcpus = 3, .ipa = 0x40000000,
-				     .ram = 4 * MiB, .touched = 60, .random = 30};
+static const struct synth cfg_old = {
+    .seed = 11, .nvcpus = 2, .ipa = 0x40000000, .ram = 2 * MiB, .touched = 70, .random = 20};
+static const struct synth cfg_other = {
+    .seed = 12, .nvcpus = 1, .ipa = 0x80000000, .ram = MiB, .touched = 50, .random = 0};
+static const struct synth cfg_new = {
+    .seed = 13, .nvcpus = 3, .ipa = 0x40000000, .ram = 4 * MiB, .touched = 60, .random = 30};
 
 /* A store holding "old" and "other", all of it flushed. */
 static void base_store(struct memdev *base, uint32_t ss)
@@ -134,8 +134,10 @@ static void cut_everywhere(enum op op, uint32_t ss)
 	for (uint64_t n = 1; n <= total + 1; n++)
 		for (unsigned k = 0; k < sizeof(modes) / sizeof(modes[0]); k++) {
 			char ctx[96];
-			snprintf(ctx, sizeof(ctx), "op %d, %u-byte sectors, cut at write %llu/%llu, "
-				 "mode %u", op, ss, (unsigned long long)n, (unsigned long long)total, k);
+			snprintf(ctx, sizeof(ctx),
+				 "op %d, %u-byte sectors, cut at write %llu/%llu, "
+				 "mode %u",
+				 op, ss, (unsigned long long)n, (unsigned long long)total, k);
 			clone(&base, &d);
 			d.cut_at = n;
 			d.mode = modes[k];
@@ -150,7 +152,8 @@ static void cut_everywhere(enum op op, uint32_t ss)
 			check_after(s, op, !err, false, ctx);
 			/* the store goes on: a save after the cut, then everything again */
 			if (k == 2 || n == total) {
-				assert_int_equal(save_synth(s, "later", &cfg_other, 2, true, NULL), 0);
+				assert_int_equal(save_synth(s, "later", &cfg_other, 2, true, NULL),
+						 0);
 				expect(s, "later", &cfg_other, 2, ctx);
 				check_after(s, op, !err, true, ctx);
 			}
@@ -213,9 +216,12 @@ static void checks_catch_data_lost_under_a_superblock(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(cut_new_512),	   cmocka_unit_test(cut_new_4096),
-	    cmocka_unit_test(cut_supersede_512), cmocka_unit_test(cut_supersede_4096),
-	    cmocka_unit_test(cut_delete_512),	   cmocka_unit_test(checks_catch_data_lost_under_a_superblock),
+	    cmocka_unit_test(cut_new_512),
+	    cmocka_unit_test(cut_new_4096),
+	    cmocka_unit_test(cut_supersede_512),
+	    cmocka_unit_test(cut_supersede_4096),
+	    cmocka_unit_test(cut_delete_512),
+	    cmocka_unit_test(checks_catch_data_lost_under_a_superblock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,8 +18,12 @@
 
 static struct synth cfg_of(uint32_t seed, unsigned nvcpus, uint64_t ram, unsigned touched)
 {
-	return (struct synth){.seed = seed, .nvcpus = nvcpus, .ipa = 0x40000000, .ram = ram,
-			      .touched = touched, .random = 10};
+	return (struct synth){.seed = seed,
+			      .nvcpus = nvcpus,
+			      .ipa = 0x40000000,
+			      .ram = ram,
+			      .touched = touched,
+			      .random = 10};
 }
 
 static void fresh(struct memdev *d, uint64_t bytes, uint32_t ss)
@@ -135,7 +139,8 @@ static void zero_pages_take_no_space(void **state)
 	assert_int_equal(save_synth(s, "zero", &z, 1, false, &st), 0);
 	assert_int_equal(st.payload_bytes, 0);
 	assert_int_equal(st.zero_pages, 16 * MiB / SNAP_PAGE);
-	assert_int_equal(st.disk_bytes, (st.manifest_bytes + SNAP_BLOCK - 1) / SNAP_BLOCK * SNAP_BLOCK);
+	assert_int_equal(st.disk_bytes,
+			 (st.manifest_bytes + SNAP_BLOCK - 1) / SNAP_BLOCK * SNAP_BLOCK);
 	expect_match(s, "zero", &z, 1);
 
 	struct synth r = cfg_of(8, 1, 4 * MiB, 40);
@@ -203,7 +208,8 @@ static void protect_all(struct memdev *d, struct snap_store *s)
 		const struct snap_chunk *c = snap_image_chunks(m, &nc);
 		for (unsigned k = 0; k < nc; k++)
 			if (c[k].payload_len)
-				memdev_protect(d, c[k].block, c[k].block + snap_chunk_blocks(&c[k]));
+				memdev_protect(d, c[k].block,
+					       c[k].block + snap_chunk_blocks(&c[k]));
 		snap_image_free(m);
 	}
 }
@@ -232,7 +238,8 @@ static void supersede_and_delete_reuse_space(void **state)
 	uint64_t gen = slot_gen(&d, 0) > slot_gen(&d, 1) ? slot_gen(&d, 0) : slot_gen(&d, 1);
 	protect_all(&d, s);
 	assert_int_equal(save_synth(s, "c", &a, 1, false, NULL), -ENOSPC);
-	assert_int_equal(slot_gen(&d, 0) > slot_gen(&d, 1) ? slot_gen(&d, 0) : slot_gen(&d, 1), gen);
+	assert_int_equal(slot_gen(&d, 0) > slot_gen(&d, 1) ? slot_gen(&d, 0) : slot_gen(&d, 1),
+			 gen);
 	assert_int_equal(snap_count(s), 3);
 	/* deleting frees the space for it */
 	assert_int_equal(snap_delete(s, "a"), 0);
@@ -257,8 +264,8 @@ static void names_and_directory_limits(void **state)
 	fresh(&d, 64 * MiB, 512);
 	struct snap_store *s = open_store(&d);
 	struct synth a = cfg_of(1, 1, 64 * 1024, 10);
-	static const char *const bad[] = {"", "-x", ".x", "a b", "a/b", "é",
-					  "0123456789012345678901234567890123456789012345678"};
+	static const char *const bad[] = {
+	    "", "-x", ".x", "a b", "a/b", "é", "0123456789012345678901234567890123456789012345678"};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(save_synth(s, bad[i], &a, 1, false, NULL), -EINVAL);
 	char name[16];

@@ -116,7 +116,8 @@ static uint8_t *build_head(const struct snap_image *m, unsigned nload, size_t *l
 	e->e_phentsize = sizeof(Elf64_Phdr);
 	e->e_phnum = (Elf64_Half)(nload + 1);
 	Elf64_Phdr *ph = (Elf64_Phdr *)(b + ph_off);
-	ph[0] = (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = note_off, .p_filesz = notes, .p_align = 4};
+	ph[0] =
+	    (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = note_off, .p_filesz = notes, .p_align = 4};
 	struct a64_prpsinfo ps = {.state = 0, .sname = 'R', .pid = 1};
 	snprintf(ps.fname, sizeof(ps.fname), "%.15s", h->partition[0] ? h->partition : h->name);
 	snprintf(ps.psargs, sizeof(ps.psargs), "snapshot %.32s of %.32s", h->name, h->partition);
@@ -129,9 +130,13 @@ static uint8_t *build_head(const struct snap_image *m, unsigned nload, size_t *l
 	for (unsigned i = 0; i < nr; i++) {
 		if (r[i].flags != SNAP_RANGE_RAM)
 			continue;
-		ph[k++] = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = PF_R | PF_W | PF_X,
-				       .p_offset = off, .p_vaddr = r[i].ipa, .p_paddr = r[i].ipa,
-				       .p_filesz = r[i].bytes, .p_memsz = r[i].bytes,
+		ph[k++] = (Elf64_Phdr){.p_type = PT_LOAD,
+				       .p_flags = PF_R | PF_W | PF_X,
+				       .p_offset = off,
+				       .p_vaddr = r[i].ipa,
+				       .p_paddr = r[i].ipa,
+				       .p_filesz = r[i].bytes,
+				       .p_memsz = r[i].bytes,
 				       .p_align = SNAP_PAGE};
 		off += r[i].bytes;
 	}

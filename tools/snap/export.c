@@ -68,9 +68,10 @@ int cmd_verify(int argc, char **argv)
 	int rc = 0;
 	for (unsigned i = 0; i < 2; i++)
 		if (st.slot_state[i] == SNAP_SLOT_BAD) {
-			printf("superblock slot %u is damaged (%s); the store is read from slot %u, "
-			       "generation %llu\n",
-			       i, st.slot_why[i], st.slot, (unsigned long long)st.generation);
+			printf(
+			    "superblock slot %u is damaged (%s); the store is read from slot %u, "
+			    "generation %llu\n",
+			    i, st.slot_why[i], st.slot, (unsigned long long)st.generation);
 			rc = 2;
 		}
 	struct snap_verify_stats vs;

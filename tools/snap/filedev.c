@@ -71,7 +71,8 @@ int filedev_open(struct filedev *f, const char *path, bool writable)
 		off_t end = lseek(f->fd, 0, SEEK_END);
 		size = end > 0 ? (uint64_t)end : 0;
 	}
-	f->bdev = (struct snap_bdev){SECTOR, size / SECTOR, f_read, f_write, f_write_fua, f_flush, f};
+	f->bdev =
+	    (struct snap_bdev){SECTOR, size / SECTOR, f_read, f_write, f_write_fua, f_flush, f};
 	return 0;
 }
 

@@ -152,7 +152,8 @@ static void print_vcpu(const struct snap_image *m, unsigned i)
 		printf("    CPU_ON entry 0x%llx context 0x%llx\n", (unsigned long long)v->on_entry,
 		       (unsigned long long)v->on_context);
 	if (v->flags & SNAP_VCPU_F_SERROR)
-		printf("    virtual SError pending, syndrome 0x%llx\n", (unsigned long long)v->vsesr);
+		printf("    virtual SError pending, syndrome 0x%llx\n",
+		       (unsigned long long)v->vsesr);
 	const void *state;
 	const struct snap_vcpu_sve *sve = snap_image_vcpu_sve(m, i, &state);
 	if (sve)
@@ -198,7 +199,8 @@ static void print_timer(const struct snap_image *m)
 		return;
 	}
 	printf("timers: %llu Hz, policy %s, CNTVOFF 0x%llx, virtual count 0x%llx at the pause\n",
-	       (unsigned long long)t->cntfrq, t->policy == SNAP_CLOCK_FREEZE ? "freeze" : "catch up",
+	       (unsigned long long)t->cntfrq,
+	       t->policy == SNAP_CLOCK_FREEZE ? "freeze" : "catch up",
 	       (unsigned long long)t->cntvoff, (unsigned long long)t->vcount);
 	for (uint32_t i = 0; i < t->nvcpus; i++)
 		printf("  vCPU %u: CNTV_CTL 0x%llx CVAL 0x%llx, CNTP_CTL 0x%llx CVAL 0x%llx, "
@@ -220,8 +222,8 @@ static void print_devices(const struct snap_image *m)
 		    !snap_pl011_parse(p, len, &u, &rx, &tx))
 			printf("device: PL011 %u at 0x%llx (INTID %u): CR 0x%x IMSC 0x%x RIS 0x%x, "
 			       "%u input bytes queued, %u output bytes unsent\n",
-			       d->instance, (unsigned long long)d->base, d->irq, u.cr, u.imsc, u.ris,
-			       u.rx_count, u.tx_len);
+			       d->instance, (unsigned long long)d->base, d->irq, u.cr, u.imsc,
+			       u.ris, u.rx_count, u.tx_len);
 		else
 			printf("device: kind %u v%u instance %u at 0x%llx: %u bytes\n", d->kind,
 			       d->version, d->instance, (unsigned long long)d->base, len);
@@ -245,7 +247,7 @@ static void print_memory(const struct snap_image *m)
 		}
 		printf("  0x%010llx-0x%010llx %s", (unsigned long long)r[i].ipa,
 		       (unsigned long long)(r[i].ipa + r[i].bytes - 1),
-		       r[i].flags == SNAP_RANGE_RAM ? "RAM " : "MMIO");
+		       r[i].flags == SNAP_RANGE_RAM ? "RAM" : "MMIO");
 		if (r[i].flags != SNAP_RANGE_RAM) {
 			printf("\n");
 			continue;
@@ -254,8 +256,8 @@ static void print_memory(const struct snap_image *m)
 		       (unsigned long long)pages, (unsigned long long)zero);
 		print_size(stdout, stored);
 		if (pages > zero)
-			printf(" (%.2f:1 over the non-zero pages", (double)(pages - zero) * SNAP_PAGE /
-								       (double)(stored ? stored : 1));
+			printf(" (%.2f:1 over the non-zero pages",
+			       (double)(pages - zero) * SNAP_PAGE / (double)(stored ? stored : 1));
 		if (raw)
 			printf(", %llu bytes stored uncompressed", (unsigned long long)raw);
 		printf("%s\n", pages > zero ? ")" : "");

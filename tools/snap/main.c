@@ -26,9 +26,10 @@ static const struct {
 	int (*fn)(int, char **);
 	int nargs; /* at least */
 } cmds[] = {
-	{"list", cmd_list, 1},	     {"inspect", cmd_inspect, 2},   {"verify", cmd_verify, 2},
-	{"extract", cmd_extract, 3}, {"core", cmd_core, 3},	    {"format", cmd_format, 1},
-	{"delete", cmd_delete, 2},   {"test-write", cmd_test_write, 2},
+    {"list", cmd_list, 1},     {"inspect", cmd_inspect, 2},
+    {"verify", cmd_verify, 2}, {"extract", cmd_extract, 3},
+    {"core", cmd_core, 3},     {"format", cmd_format, 1},
+    {"delete", cmd_delete, 2}, {"test-write", cmd_test_write, 2},
 };
 
 int main(int argc, char **argv)

@@ -50,11 +50,11 @@ int write_chunk_pages(int fd, uint64_t off, const struct snap_chunk *c, const vo
 
 struct synth {
 	uint32_t seed;
-	unsigned nvcpus; /* 1..SYNTH_MAX_VCPUS */
-	uint64_t ipa, ram; /* the first RAM range and the RAM in total */
-	unsigned touched;  /* % of pages non-zero */
-	unsigned random;   /* % of those that are random (incompressible) */
-	uint32_t sve_vl;   /* vCPU 0 gets an SVE record when non-zero */
+	unsigned nvcpus;     /* 1..SYNTH_MAX_VCPUS */
+	uint64_t ipa, ram;   /* the first RAM range and the RAM in total */
+	unsigned touched;    /* % of pages non-zero */
+	unsigned random;     /* % of those that are random (incompressible) */
+	uint32_t sve_vl;     /* vCPU 0 gets an SVE record when non-zero */
 	const uint8_t *from; /* non-zero pages copy this file instead, when set */
 	size_t from_len;
 };

@@ -61,10 +61,11 @@ static int save_vgic(struct snap_save *w, const struct synth *cfg)
 	struct snap_vgic_irq spi[64];
 	struct snap_vgic_cpu cpu[SYNTH_MAX_VCPUS];
 	for (unsigned i = 0; i < g.nspis; i++)
-		spi[i] = (struct snap_vgic_irq){.intid = (uint16_t)(32 + i), .prio = 0xa0,
-						.flags = SNAP_IRQ_GROUP1 |
-							 (i == 1 ? SNAP_IRQ_ENABLED | SNAP_IRQ_PENDING : 0),
-						.irouter = 0};
+		spi[i] = (struct snap_vgic_irq){
+		    .intid = (uint16_t)(32 + i),
+		    .prio = 0xa0,
+		    .flags = SNAP_IRQ_GROUP1 | (i == 1 ? SNAP_IRQ_ENABLED | SNAP_IRQ_PENDING : 0),
+		    .irouter = 0};
 	for (unsigned c = 0; c < cfg->nvcpus; c++) {
 		memset(&cpu[c], 0, sizeof(cpu[c]));
 		cpu[c].index = c;
@@ -73,7 +74,9 @@ static int save_vgic(struct snap_save *w, const struct synth *cfg)
 		cpu[c].icc_sre = 7;
 		for (unsigned i = 0; i < 32; i++)
 			cpu[c].priv[i] = (struct snap_vgic_irq){
-			    .intid = (uint16_t)i, .prio = 0x80, .target = (uint8_t)c,
+			    .intid = (uint16_t)i,
+			    .prio = 0x80,
+			    .target = (uint8_t)c,
 			    .flags = SNAP_IRQ_GROUP1 | (i == 27 ? SNAP_IRQ_ENABLED : 0) |
 				     (i < 16 ? SNAP_IRQ_EDGE : 0)};
 	}
@@ -82,8 +85,11 @@ static int save_vgic(struct snap_save *w, const struct synth *cfg)
 
 static int save_timer(struct snap_save *w, const struct synth *cfg)
 {
-	struct snap_timer t = {.cntfrq = 62500000, .cntvoff = 0x1000, .vcount = 0x123456789,
-			       .pcount = 0x123457789, .policy = SNAP_CLOCK_FREEZE,
+	struct snap_timer t = {.cntfrq = 62500000,
+			       .cntvoff = 0x1000,
+			       .vcount = 0x123456789,
+			       .pcount = 0x123457789,
+			       .policy = SNAP_CLOCK_FREEZE,
 			       .nvcpus = cfg->nvcpus};
 	struct snap_timer_cpu c[SYNTH_MAX_VCPUS];
 	for (unsigned i = 0; i < cfg->nvcpus; i++)
@@ -94,8 +100,8 @@ static int save_timer(struct snap_save *w, const struct synth *cfg)
 static int save_uart(struct snap_save *w)
 {
 	struct snap_device d = {SNAP_DEV_PL011, SNAP_PL011_V1, 0, 33, 0x09000000};
-	struct snap_pl011 u = {.ibrd = 1, .lcr_h = 0x70, .cr = 0x301, .imsc = 0x50,
-			       .rx_count = 3, .tx_len = 5};
+	struct snap_pl011 u = {
+	    .ibrd = 1, .lcr_h = 0x70, .cr = 0x301, .imsc = 0x50, .rx_count = 3, .tx_len = 5};
 	return snap_save_pl011(w, &d, &u, "ls\n", "hello");
 }
 
@@ -126,8 +132,8 @@ int synth_state(struct snap_save *w, const struct synth *cfg)
 
 static void text_page(uint8_t *pg, uint64_t ipa, uint64_t seed)
 {
-	static const char *const words[] = {"kernel", "page", "task", "inode", "buffer",
-					    "queue", "lock", "socket", "vma", "dentry"};
+	static const char *const words[] = {"kernel", "page", "task",	"inode", "buffer",
+					    "queue",  "lock", "socket", "vma",	 "dentry"};
 	size_t off = 8;
 	for (unsigned line = 0; off < SNAP_PAGE; line++) {
 		char buf[96];

@@ -18,10 +18,23 @@ static bool parse_size(const char *s, uint64_t *out)
 	unsigned long long v = strtoull(s, &end, 0);
 	unsigned shift = 0;
 	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	default: break;
+	case 'K':
+	case 'k':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (errno || end == s || *end || (v << shift) >> shift != v)
 		return false;
@@ -102,8 +115,12 @@ struct tw {
 
 static int tw_args(struct tw *t, int argc, char **argv)
 {
-	*t = (struct tw){.cfg = {.seed = 1, .nvcpus = 2, .ipa = 0x40000000, .ram = 4 << 20,
-				 .touched = 50, .random = 10},
+	*t = (struct tw){.cfg = {.seed = 1,
+				 .nvcpus = 2,
+				 .ipa = 0x40000000,
+				 .ram = 4 << 20,
+				 .touched = 50,
+				 .random = 10},
 			 .ranges = 1};
 	for (int i = 2; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -189,8 +206,8 @@ static int tw_range(struct snap_save *w, struct snap_encoder *e, const struct tw
 	for (uint32_t k = 0; k < n && !err; k++) {
 		uint64_t base = ipa + (uint64_t)k * SNAP_CHUNK_BYTES;
 		uint64_t left = bytes - (uint64_t)k * SNAP_CHUNK_BYTES;
-		uint32_t pages = (uint32_t)((left < SNAP_CHUNK_BYTES ? left : SNAP_CHUNK_BYTES) /
-					    SNAP_PAGE);
+		uint32_t pages =
+		    (uint32_t)((left < SNAP_CHUNK_BYTES ? left : SNAP_CHUNK_BYTES) / SNAP_PAGE);
 		double t0 = now_s();
 		for (uint32_t p = 0; p < pages; p++)
 			synth_page(&t->cfg, base + (uint64_t)p * SNAP_PAGE, raw + p * SNAP_PAGE);
@@ -233,13 +250,14 @@ static void tw_report(const char *name, const struct snap_save_stats *st, const 
 {
 	double mib = (double)st->ram_bytes / (1 << 20);
 	uint64_t nz = (st->pages - st->zero_pages) * SNAP_PAGE;
-	printf("wrote %s: generation %llu, RAM %.1f MiB, %llu pages (%llu zero), non-zero ",
-	       name, (unsigned long long)st->generation, mib, (unsigned long long)st->pages,
+	printf("wrote %s: generation %llu, RAM %.1f MiB, %llu pages (%llu zero), non-zero ", name,
+	       (unsigned long long)st->generation, mib, (unsigned long long)st->pages,
 	       (unsigned long long)st->zero_pages);
 	print_size(stdout, nz);
 	printf(" stored as ");
 	print_size(stdout, st->payload_bytes);
-	printf(" (%.2f:1); on disk ", st->payload_bytes ? (double)nz / (double)st->payload_bytes : 0);
+	printf(" (%.2f:1); on disk ",
+	       st->payload_bytes ? (double)nz / (double)st->payload_bytes : 0);
 	print_size(stdout, st->disk_bytes);
 	printf(" (manifest %llu B)\n", (unsigned long long)st->manifest_bytes);
 	printf("  time: fill %.3f s, encode %.3f s (%.0f MiB/s of RAM, %.0f MiB/s of non-zero), "
@@ -271,10 +289,13 @@ int cmd_test_write(int argc, char **argv)
 		return 1;
 	}
 	int ram_fd = t.ram_out ? open(t.ram_out, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
-	struct snap_save_params p = {.name = argv[1], .partition = "synthetic",
-				     .creator = "snaptool test-write", .nvcpus = t.cfg.nvcpus,
+	struct snap_save_params p = {.name = argv[1],
+				     .partition = "synthetic",
+				     .creator = "snaptool test-write",
+				     .nvcpus = t.cfg.nvcpus,
 				     .created = (uint64_t)time(NULL) * 1000000000u,
-				     .replace = t.replace, .level = t.level};
+				     .replace = t.replace,
+				     .level = t.level};
 	struct snap_save *w = NULL;
 	struct tw_times tm = {0};
 	struct snap_save_stats st;
