@@ -124,7 +124,8 @@ static void frame(uint8_t *buf, uint32_t type, uint16_t version, uint16_t flags,
 {
 	struct rec_head h = {type, version, flags, len, 0, snap_hash(body, len)};
 	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), body, len);
+	if (len)
+		memcpy(buf + sizeof(h), body, len);
 	memset(buf + sizeof(h) + len, 0, ((len + 7u) & ~7u) - len);
 }
 
@@ -239,8 +240,10 @@ int snap_save_pl011(struct snap_save *w, const struct snap_device *d, const stru
 	if (!p)
 		return snap_fail(w->s->err, -ENOMEM, "out of memory");
 	memcpy(p, u, sizeof(*u));
-	memcpy(p + sizeof(*u), rx, u->rx_count);
-	memcpy(p + sizeof(*u) + u->rx_count, tx, u->tx_len);
+	if (u->rx_count)
+		memcpy(p + sizeof(*u), rx, u->rx_count);
+	if (u->tx_len)
+		memcpy(p + sizeof(*u) + u->rx_count, tx, u->tx_len);
 	int err = save_parts(w, SNAP_REC_DEVICE, d, sizeof(*d), p, len, NULL, 0);
 	free(p);
 	return err;
@@ -408,7 +411,8 @@ static void build_manifest(struct snap_save *w, uint8_t *buf, size_t len)
 	memcpy(buf, &pre, sizeof(pre));
 	size_t off = sizeof(pre);
 	put_parts(buf, &off, SNAP_REC_HEADER, &w->hdr, sizeof(w->hdr), NULL, 0);
-	memcpy(buf + off, w->recs, w->recs_len);
+	if (w->recs_len)
+		memcpy(buf + off, w->recs, w->recs_len);
 	off += w->recs_len;
 	struct snap_memmap mm = {w->nrange, SNAP_PAGE};
 	put_parts(buf, &off, SNAP_REC_MEMMAP, &mm, sizeof(mm), w->range,

@@ -299,6 +299,9 @@ static void incomplete_state_refused(void **state)
 	struct synth c = cfg_of(1, 2, sizeof(ram), 50);
 	struct snap_vcpu v;
 	synth_vcpu(&c, 0, &v);
+	/* nothing at all */
+	assert_int_equal(snap_save_begin(s, &p, &w), 0);
+	assert_int_equal(snap_save_commit(w, NULL), -EINVAL);
 	/* only vCPU 0 */
 	assert_int_equal(snap_save_begin(s, &p, &w), 0);
 	struct snap_save *w2;
