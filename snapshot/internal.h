@@ -11,6 +11,8 @@
 #define DATA_START   2u /* first block after the superblock slots */
 #define SB_HASH_OFF  4088u
 #define SNAP_ERR_LEN 224u
+#define MAX_VCPUS    1024u
+#define MAX_SPIS     988u /* INTIDs 32..1019 */
 
 /* Superblock, one 4096-byte block per slot. */
 struct sb_entry {
@@ -119,6 +121,26 @@ struct snap_image {
 	struct extents used; /* the blocks it occupies */
 };
 
+/* A save in progress (save.c, save_rec.c, commit.c). */
+struct snap_save {
+	struct snap_store *s;
+	struct snap_header hdr;
+	int replaces;  /* directory index of the snapshot it supersedes, or -1 */
+	uint8_t *recs; /* the caller's records, framed as in the manifest */
+	size_t recs_len, recs_cap;
+	struct snap_range *range;
+	uint32_t nrange;
+	struct snap_chunk *chunk;
+	bool *placed;
+	uint32_t nchunk;
+	struct extents used; /* the state in use, and this save's blocks */
+	uint64_t cursor, lo, hi, blocks;
+	bool failed; /* a chunk was placed but not written */
+	int level;
+	struct snap_encoder *enc; /* snap_save_ram's */
+	uint8_t *buf;
+};
+
 /* util.c */
 uint64_t snap_hash(const void *p, size_t n);
 /* Writes a message into buf (n bytes) and returns code. */
@@ -151,13 +173,21 @@ int sb_find(const struct superblock *sb, const char *name);
 /* manifest.c: parses and checks a manifest into m (m->mf, mf_len set) */
 int mf_parse(struct snap_image *m, uint64_t area_blocks, uint64_t store_id, char *err);
 void mf_free(struct snap_image *m);
-/* The version this reader knows of a type; 0 for an unknown type. */
+
+/* records.c: the version this code knows of a type (0: an unknown type),
+ * and whether a body of that version has its shape (why says not). */
 uint16_t rec_known_version(uint32_t type);
 int rec_check(uint32_t type, uint16_t version, const void *body, uint32_t len, uint32_t nvcpus,
 	      char *why, size_t n);
 
 /* codec.c */
 int chunk_check_desc(const struct snap_chunk *c, char *why, size_t n);
+
+/* save.c, save_rec.c, commit.c */
+uint64_t save_area(const struct snap_save *w);
+int save_alloc(struct snap_save *w, uint64_t n, uint64_t *start);
+void save_free(struct snap_save *w);
+size_t rec_framed_len(uint32_t len);
 
 /* load.c */
 int img_load_entry(struct snap_store *s, const struct sb_entry *e, struct snap_image **out);
