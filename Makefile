@@ -52,10 +52,10 @@ LIBS = $(DEP_LIBS) $(LIBGCC)
 LDFLAGS := -nostdlib -znocombreloc -T linker/tessera.lds -shared -Bsymbolic \
 	--defsym=EFI_SUBSYSTEM=0xa --no-undefined --build-id=none --no-warn-rwx-segments
 
-.PHONY: all deps qemu test host-test qemu-test bench format format-check cppcheck check-layers \
-	check-nofp clean distclean \
+.PHONY: all deps qemu test host-test fuzz-test qemu-test bench format format-check cppcheck \
+	check-layers check-nofp clean distclean \
 	guests linux-guest
-all: $(B)/tessera.efi
+all: $(B)/tessera.efi $(B)/snaptool
 
 deps: $(STAMP)
 $(STAMP): tools/bootstrap.sh
@@ -101,6 +101,22 @@ $(B)/tessera.efi: $(B)/tessera.so
 	truncate -s %4096 $@
 	@echo "built $@ ($$(stat -c %s $@) bytes)"
 
+# ---- snaptool (host) ----------------------------------------------------------
+# The snapshot format code (snapshot/) and tools/snap, against the host's
+# libzstd (libzstd-dev). Linked statically: the shared library does not
+# export XXH64, which the format uses; xxhash.h, which libzstd-dev does not
+# ship, comes from the same zstd source in build/deps (after the system's
+# headers, so zstd.h is the host's).
+SNAP_SRCS := $(wildcard snapshot/*.c)
+SNAPTOOL_SRCS := $(wildcard tools/snap/*.c)
+HOST_ZSTD := -idirafter $(DEPS)/zstd/include
+HOST_ZSTD_LIBS := -l:libzstd.a
+$(B)/snaptool: $(SNAPTOOL_SRCS) $(SNAP_SRCS) $(wildcard snapshot/*.h tools/snap/*.h lib/types.h) | $(STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -DTESSERA_HOST \
+		-I. $(HOST_ZSTD) $(SNAPTOOL_SRCS) $(SNAP_SRCS) -o $@ $(HOST_ZSTD_LIBS)
+
 # ---- guests -----------------------------------------------------------------
 # Test guests (tests/guests) and the Linux kit (Debian's kernel + busybox).
 -include tests/guests/guests.mk
@@ -131,7 +147,7 @@ qemu10:
 # ---- tests ------------------------------------------------------------------
 HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
-	-DTESSERA_HOST -I. -I$(DEPS)/zstd/include
+	-DTESSERA_HOST -I. $(HOST_ZSTD)
 host_tests :=
 include $(wildcard tests/host/*.mk)
 HOST_BINS := $(patsubst %,$(B)/host/test_%,$(host_tests))
@@ -140,8 +156,9 @@ $(B)/host/test_%: tests/host/test_%.c $$(host_srcs_$$*) $(STAMP) $$(wildcard */*
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $< $(host_srcs_$*) -o $@ -lcmocka $(host_libs_$*)
 
-host-test: $(HOST_BINS)
+host-test: $(HOST_BINS) $(B)/snaptool
 	@set -e; for t in $(HOST_BINS); do echo "== $$t"; $$t; done
+	@echo "== tests/host/test_snaptool.py"; $(PYTHON) tests/host/test_snaptool.py $(B)/snaptool
 
 qemu-test: $(B)/tessera.efi $(LINUX_KIT)/Image guests
 	$(PYTHON) tests/qemu/run_tests.py
@@ -152,7 +169,29 @@ check-nofp: $(B)/tessera.so
 	$(PYTHON) tools/check-nofp.py --self-test
 	$(PYTHON) tools/check-nofp.py $(B)/tessera.so
 
-test: check-nofp host-test qemu-test
+
+# The snapshot reader under libFuzzer (tests/fuzz/fuzz_store.c) for
+# FUZZ_TIME seconds, from seeds snaptool writes; new inputs it finds stay
+# in build/fuzz/corpus for the next run, crashes go to build/fuzz/.
+FUZZ_CC ?= clang-14
+FUZZ_TIME ?= 20
+FUZZ_SRCS := tests/fuzz/fuzz_store.c $(SNAP_SRCS) tools/snap/synth.c tests/host/snap_memdev.c
+$(B)/fuzz/fuzz_store: $(FUZZ_SRCS) $(wildcard snapshot/*.h tools/snap/*.h tests/host/snap_memdev.h) | $(STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-Wall -Werror -Wno-unused-parameter -DTESSERA_HOST -I. $(HOST_ZSTD) $(FUZZ_SRCS) -o $@ \
+		$(HOST_ZSTD_LIBS)
+$(B)/fuzz/seeds/.done: $(B)/snaptool tests/fuzz/seeds.sh
+	tests/fuzz/seeds.sh $(B)/snaptool $(dir $@)
+	@touch $@
+fuzz-test: $(B)/fuzz/fuzz_store $(B)/fuzz/seeds/.done
+	@mkdir -p $(B)/fuzz/corpus
+	$(B)/fuzz/fuzz_store -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=1024 \
+		-artifact_prefix=$(B)/fuzz/ -print_final_stats=1 $(B)/fuzz/corpus $(B)/fuzz/seeds \
+		2>&1 | grep -v '^#[0-9]'
+
+test: check-nofp host-test fuzz-test qemu-test
 
 bench: $(B)/tessera.efi $(LINUX_KIT)/Image guests
 	$(PYTHON) tests/qemu/bench.py
@@ -165,7 +204,7 @@ format-check:
 	clang-format --dry-run -Werror $(C_FILES)
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem -I. $(foreach d,$(TARGET_DIRS),$(d)/)
+		--suppress=missingIncludeSystem -I. $(foreach d,$(TARGET_DIRS) tools/snap,$(d)/)
 
 check-layers:
 	$(PYTHON) tools/check-layers.py

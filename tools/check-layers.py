@@ -17,6 +17,7 @@ RANKS = [
     ["kernel/vm"],
     ["kernel/console"],
     ["kernel/init"],
+    ["tools/snap"],  # snaptool: a host program over snapshot/ and lib/
 ]
 RANK = {d: i for i, ds in enumerate(RANKS) for d in ds}
 INC = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
