@@ -23,9 +23,9 @@
  * Threads: a store and its saves and images are one caller's at a time,
  * except snap_chunk_encode/decode (each encoder and decoder is one
  * thread's) and snap_chunk_read, which may run on several CPUs at once
- * when the block device allows it. Library code here (zstd, snprintf) may
- * use FP/SIMD registers: on the hypervisor, call it only where no guest's
- * FP state is live on the CPU.
+ * when the block device allows it. On the hypervisor all of it, zstd and
+ * newlib included, is general-register code (make check-nofp), so it may
+ * run on a CPU whose guest's FP/SIMD state is still live.
  *
  * Errors are negative errno values; the store keeps a sentence saying what
  * was wrong and where (snap_error). -EBADMSG always means damaged or
