@@ -23,9 +23,9 @@
  * Threads: a store and its saves and images are one caller's at a time,
  * except snap_chunk_encode/decode (each encoder and decoder is one
  * thread's) and snap_chunk_read, which may run on several CPUs at once
- * when the block device allows it. Library code here (zstd, snprintf) may
- * use FP/SIMD registers: on the hypervisor, call it only where no guest's
- * FP state is live on the CPU.
+ * when the block device allows it. On the hypervisor all of it, zstd and
+ * newlib included, is general-register code (make check-nofp), so it may
+ * run on a CPU whose guest's FP/SIMD state is still live.
  *
  * Errors are negative errno values; the store keeps a sentence saying what
  * was wrong and where (snap_error). -EBADMSG always means damaged or
@@ -489,7 +489,10 @@ const char *snap_sysreg_name(uint32_t reg); /* "ID_AA64PFR0_EL1", or NULL */
 const char *snap_rec_name(uint32_t type);   /* "VCPU", or NULL */
 
 /* Reads chunk i's stored blocks into payload (SNAP_CHUNK_BYTES, 4096
- * aligned) and checks the padding after the payload is zero. */
+ * aligned) and checks the padding after the payload is zero. Several CPUs
+ * may read chunks at once if the device allows it; a caller reading the
+ * blocks itself (c->block, snap_chunk_blocks(c)) skips only the padding
+ * check: the data is still checked by snap_chunk_decode. */
 int snap_chunk_read(struct snap_image *m, unsigned i, void *payload);
 /* Checks the payload's XXH64, expands it into raw (c->pages pages: zero
  * pages zeroed) and checks the raw XXH64. One decoder per thread. */
