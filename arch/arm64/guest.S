@@ -28,6 +28,10 @@ guest_enter:
 	ldp	x1, x2, [x0, #CTX_PC]
 	msr	elr_el2, x1
 	msr	spsr_el2, x2
+/* x0 = the context: its general registers, then into the guest at
+ * ELR_EL2/SPSR_EL2 (also the fast exit path's way back, entry.S). */
+	.globl	guest_resume
+guest_resume:
 	ldp	x2, x3, [x0, #16 * 1]
 	ldp	x4, x5, [x0, #16 * 2]
 	ldp	x6, x7, [x0, #16 * 3]

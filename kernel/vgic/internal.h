@@ -8,9 +8,11 @@
 
 #include "kernel/vgic/vgic.h"
 
-#define VGIC_NO_VCPU   0xff   /* vgic_irq.target: routed to no vCPU */
-#define VGIC_LR_FREE   0xffff /* vgic_cpu.lr_intid: not filled by the model */
-#define VGIC_PRIO_MASK 0xf8   /* 5 priority bits, as GIC-500 and KVM */
+#define VGIC_NO_VCPU   0xff    /* vgic_irq.target: routed to no vCPU */
+#define VGIC_LR_FREE   0xffff  /* vgic_cpu.lr_intid: not filled by the model */
+#define VGIC_PRIO_MASK 0xf8    /* 5 priority bits, as GIC-500 and KVM */
+#define VGIC_RD_STRIDE 0x20000 /* one vCPU's redistributor: RD_base frame, */
+#define VGIC_SGI_FRAME 0x10000 /* then SGI_base */
 
 /* GICD_IIDR / GICR_IIDR: Implementer 0x43b (Arm's JEP106 code, as KVM
  * uses), ProductID 0x54 ('T'), Variant 0, Revision 0. A ProductID no real

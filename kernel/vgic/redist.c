@@ -16,10 +16,8 @@
 #include "kernel/vgic/internal.h"
 #include <errno.h>
 
-#define VGIC_RD_STRIDE 0x20000
-#define VGIC_SGI_FRAME 0x10000
-#define WAKER_SLEEP    BIT(1)
-#define WAKER_ASLEEP   BIT(2)
+#define WAKER_SLEEP  BIT(1)
+#define WAKER_ASLEEP BIT(2)
 
 static uint64_t typer_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off,
 			   unsigned size)

@@ -62,18 +62,16 @@ uint32_t vgic_kick_deliverable(const struct vgic *g, unsigned self)
 	return kick;
 }
 
-#define GICR_FRAME	 0x20000u
-#define GICR_SGI_FRAME	 0x10000u
 #define REG_PEND_ACTIVE	 0x200u /* IS/ICPENDR, IS/ICACTIVER: 0x200..0x3ff */
 #define REGS_PEND_ACTIVE 0x200u
 
 bool vgic_read_needs_sync(bool redist, uint64_t off)
 {
 	if (redist) {
-		off %= GICR_FRAME;
-		if (off < GICR_SGI_FRAME)
+		off %= VGIC_RD_STRIDE;
+		if (off < VGIC_SGI_FRAME)
 			return false;
-		off -= GICR_SGI_FRAME;
+		off -= VGIC_SGI_FRAME;
 	}
 	return off - REG_PEND_ACTIVE < REGS_PEND_ACTIVE;
 }
