@@ -229,7 +229,7 @@ static const char *madt_name(uint8_t type)
 				   : "ITS";
 }
 
-static int madt_gicc(struct acpi *a, struct madt_walk *w, const uint8_t *s, unsigned n)
+static int madt_gicc(struct acpi *a, struct madt_walk *w, const uint8_t *s, uint32_t off)
 {
 	struct hw_desc *hw = a->hw;
 	if (!(rd32(s + 12) & GICC_ENABLED))
@@ -237,10 +237,11 @@ static int madt_gicc(struct acpi *a, struct madt_walk *w, const uint8_t *s, unsi
 	uint64_t mpidr = rd64(s + 68), rd = rd64(s + 60);
 	if (mpidr & ~0xff00ffffffull)
 		return fail(a,
-			    "MADT: GICC %u: MPIDR 0x%llx has bits set outside the affinity fields",
-			    n, (unsigned long long)mpidr);
+			    "MADT: GICC at offset 0x%x: MPIDR 0x%llx has bits set outside the "
+			    "affinity fields",
+			    off, (unsigned long long)mpidr);
 	if (hw_has_cpu(hw, mpidr))
-		return fail(a, "MADT: GICC %u: MPIDR 0x%llx is there twice", n,
+		return fail(a, "MADT: GICC at offset 0x%x: MPIDR 0x%llx is there twice", off,
 			    (unsigned long long)mpidr);
 	hw_add_cpu(hw, mpidr);
 	if (!hw->gic.maint_intid)
@@ -255,7 +256,7 @@ static int madt_gicc(struct acpi *a, struct madt_walk *w, const uint8_t *s, unsi
 	return 0;
 }
 
-static int madt_entry(struct acpi *a, struct madt_walk *w, const uint8_t *s, unsigned n)
+static int madt_entry(struct acpi *a, struct madt_walk *w, const uint8_t *s, uint32_t off)
 {
 	struct hw_desc *hw = a->hw;
 	static const uint8_t min_len[] = {
@@ -264,14 +265,14 @@ static int madt_entry(struct acpi *a, struct madt_walk *w, const uint8_t *s, uns
 	if (type < MADT_GICC || type > MADT_ITS || !min_len[type])
 		return 0;
 	if (s[1] < min_len[type])
-		return fail(a, "MADT: %s structure %u: Length %u, expected at least %u",
-			    madt_name(type), n, s[1], min_len[type]);
+		return fail(a, "MADT: %s at offset 0x%x: Length %u, expected at least %u",
+			    madt_name(type), off, s[1], min_len[type]);
 	switch (type) {
 	case MADT_GICC:
-		return madt_gicc(a, w, s, n);
+		return madt_gicc(a, w, s, off);
 	case MADT_GICD:
 		if (w->gicds++)
-			return fail(a, "MADT: GICD structure %u: a second distributor", n);
+			return fail(a, "MADT: GICD at offset 0x%x: a second distributor", off);
 		hw->gic.gicd_base = rd64(s + 8);
 		hw->gic.gicd_size = 0x10000;
 		hw->gic.version = s[20];
@@ -279,9 +280,9 @@ static int madt_entry(struct acpi *a, struct madt_walk *w, const uint8_t *s, uns
 	case MADT_GICR:
 		if (w->gicrs++)
 			return fail(a,
-				    "MADT: GICR structure %u: a second redistributor region; "
+				    "MADT: GICR at offset 0x%x: a second redistributor region; "
 				    "tessera supports one",
-				    n);
+				    off);
 		hw->gic.gicr_base = rd64(s + 4);
 		hw->gic.gicr_size = rd32(s + 12);
 		return 0;
@@ -319,14 +320,13 @@ static int parse_madt(struct acpi *a)
 {
 	const struct table *t = &a->t[MADT];
 	struct madt_walk w = {0};
-	unsigned n = 0;
-	for (uint32_t off = 44; off < t->len; off += t->p[off + 1], n++) {
+	for (uint32_t off = 44; off < t->len; off += t->p[off + 1]) {
 		if (off + 2 > t->len || t->p[off + 1] < 2 || off + t->p[off + 1] > t->len)
 			return fail(a,
-				    "MADT: structure %u at offset 0x%x: Length %u runs past the "
+				    "MADT: structure at offset 0x%x: Length %u runs past the "
 				    "table's end (0x%x) or is too short",
-				    n, off, off + 1 < t->len ? t->p[off + 1] : 0, t->len);
-		if (madt_entry(a, &w, t->p + off, n))
+				    off, off + 1 < t->len ? t->p[off + 1] : 0, t->len);
+		if (madt_entry(a, &w, t->p + off, off))
 			return -1;
 	}
 	if (!w.gicds)
