@@ -2,6 +2,8 @@
 """QEMU integration tests for tessera (`make qemu-test`).
 
 Usage: run_tests.py [test ...]   (no arguments: all tests)
+FIRMWARE=u-boot or ACPI=1 in the environment runs the tests that do not
+name a firmware under U-Boot or AAVMF with ACPI (docs/boards.md).
 Each test boots its own machine (see harness.py); two run at a time.
 Console logs go to build/test-run/<test>/console.log. Timeouts scale with
 TESSERA_TEST_TIMEOUT_SCALE.
