@@ -1042,7 +1042,8 @@ def qemu_pci(m):
         out))
 
 
-@test(config=TEST_CONFIG, smp=4, qemu_extra=hmp_opts("firmware_reports"), test_timeout=240)
+@test(config=TEST_CONFIG, smp=4, qemu_extra=hmp_opts("firmware_reports"), test_timeout=240,
+      **FIRMWARES["aavmf-dt"][0])
 def firmware_reports(m):
     """AAVMF with a DT, AAVMF with ACPI and U-Boot: the same CPUs, GIC, SMMU, PCIe devices and disk."""
     reports = {}
