@@ -135,8 +135,13 @@ SMP    ?= 4
 MEM    ?= 4G
 CONFIG ?= configs/qemu-default.dts
 QEMU_EXTRA ?=
+# FIRMWARE=u-boot boots through U-Boot's EFI; ACPI=1 has AAVMF describe the
+# machine with ACPI tables instead of a device tree (docs/boards.md).
+FIRMWARE ?= aavmf
+ACPI ?= 0
 qemu: $(B)/tessera.efi $(LINUX_KIT)/Image guests
-	SMP=$(SMP) MEM=$(MEM) CONFIG=$(CONFIG) QEMU_EXTRA="$(QEMU_EXTRA)" tools/qemu.sh
+	SMP=$(SMP) MEM=$(MEM) CONFIG=$(CONFIG) QEMU_EXTRA="$(QEMU_EXTRA)" FIRMWARE=$(FIRMWARE) \
+		ACPI=$(ACPI) tools/qemu.sh
 
 # QEMU 10.0 (stage-2 SMMUv3) from Debian 13's source, cached outside the repo
 # (tools/build-qemu10.sh): build/deps/qemu10/qemu-system-aarch64.

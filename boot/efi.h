@@ -17,6 +17,9 @@ void *efi_alloc(uint64_t size);
 EFI_STATUS efi_read_file(const char *path, void **data, uint64_t *size);
 /* Loads every file the config names into bi->modules. */
 EFI_STATUS efi_load_modules(struct boot_info *bi);
+/* Reads the machine's description (DT or ACPI) into bi->hw and checks it;
+ * says on the console what is wrong if it cannot. */
+EFI_STATUS efi_describe_machine(struct boot_info *bi);
 /* Gets the memory map, exits boot services and fills bi->mem. */
 EFI_STATUS efi_exit(struct boot_info *bi);
 

@@ -1,10 +1,10 @@
 /*
  * The EFI stub: the only code that runs under the firmware. It gathers what
- * the kernel needs (DTB, config, images, memory map) into struct boot_info,
+ * the kernel needs (the machine's description from the DTB or ACPI, config,
+ * images, memory map) into struct boot_info,
  * exits boot services and jumps into the kernel at EL2.
  */
 #include "boot/efi.h"
-#include <libfdt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,35 +24,6 @@ static uint64_t current_el(void)
 	uint64_t v;
 	__asm__ volatile("mrs %0, CurrentEL" : "=r"(v));
 	return (v >> 2) & 3;
-}
-
-static const void *find_dtb(void)
-{
-	EFI_GUID dtb_guid = EFI_DTB_TABLE_GUID;
-	for (UINTN i = 0; i < efi_st->NumberOfTableEntries; i++) {
-		EFI_CONFIGURATION_TABLE *t = &efi_st->ConfigurationTable[i];
-		if (memcmp(&t->VendorGuid, &dtb_guid, sizeof(dtb_guid)) == 0)
-			return t->VendorTable;
-	}
-	return NULL;
-}
-
-/* The firmware's DTB lives in memory it may reuse; keep a private copy with
- * room to spare. */
-static EFI_STATUS copy_dtb(const void *fdt)
-{
-	if (fdt_check_header(fdt) != 0) {
-		efi_printf("tessera: the firmware's device tree is corrupt (%s)\n",
-			   fdt_strerror(fdt_check_header(fdt)));
-		return EFI_LOAD_ERROR;
-	}
-	uint64_t size = fdt_totalsize(fdt) + 16384;
-	void *copy = efi_alloc(size);
-	if (!copy || fdt_open_into(fdt, copy, (int)size) != 0)
-		return EFI_OUT_OF_RESOURCES;
-	bi.fdt = copy;
-	bi.fdt_size = size;
-	return EFI_SUCCESS;
 }
 
 static EFI_STATUS load_image_info(void)
@@ -80,14 +51,7 @@ static void copy_vendor(void)
 static EFI_STATUS gather(void)
 {
 	EFI_STATUS s;
-	const void *fdt = find_dtb();
-	if (!fdt) {
-		efi_printf("tessera: no device tree in the EFI configuration table.\n"
-			   "tessera: the firmware published ACPI only; under QEMU start the "
-			   "machine with acpi=off (-M virt,...,acpi=off).\n");
-		return EFI_UNSUPPORTED;
-	}
-	if (EFI_ERROR((s = copy_dtb(fdt))) || EFI_ERROR((s = load_image_info())))
+	if (EFI_ERROR((s = efi_describe_machine(&bi))) || EFI_ERROR((s = load_image_info())))
 		return s;
 	void *pool = efi_alloc(BOOT_POOL_SIZE);
 	if (!pool)

@@ -22,7 +22,7 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # libzstd-dev: snaptool and the host tests of snapshot/; gdb-multiarch opens
 # snaptool's cores (tested); clang-14 and libclang-rt-14-dev: libFuzzer.
 host_pkgs="gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-system-arm
-  qemu-efi-aarch64 device-tree-compiler mtools newlib-source libcmocka-dev
+  qemu-efi-aarch64 u-boot-qemu device-tree-compiler mtools newlib-source libcmocka-dev
   libfdt-dev dpkg-dev xz-utils python3 cppcheck clang-format libzstd-dev
   gdb-multiarch clang-14 libclang-rt-14-dev"
 

@@ -160,8 +160,8 @@ void kernel_main(struct boot_info *bi)
 	vectors_install();
 	crash_init();
 	boot_info = bi;
-	if (bi->magic != BOOT_INFO_MAGIC || hw_discover(bi->fdt))
-		cpu_halt(); /* no console to say why: the stub checked the DT */
+	if (bi->magic != BOOT_INFO_MAGIC || hw_discover(bi))
+		cpu_halt(); /* no console to say why: the stub checked the description */
 	console_init(el2_map_device(hw.uart_base, PAGE_SIZE));
 	kprintf("\ntessera %s: taking over EL2\n", TESSERA_VERSION);
 	setup_percpu();

@@ -1,6 +1,6 @@
 /*
  * kernel/machine/: the machine tessera runs on, as the rest of the kernel
- * sees it: the hardware description from the firmware's DT (hw.c), the
+ * sees it: the hardware description the EFI stub made (hw.c, devtree.c), the
  * /hypervisor settings (config.c), physical memory (mem.c), the CPUs and
  * their start (smp.c), and the devices found at boot (devices.c). Uses lib,
  * arch, drivers, smmu and boot; nothing else in kernel/.
@@ -12,23 +12,30 @@
 #include "boot/boot.h"
 #include "lib/lib.h"
 
-/* ---- the machine, from the firmware's DT (hw.c) ---- */
+/* ---- the machine, as the EFI stub described it (hw.c) ----
+ * The stub read it from a device tree or from ACPI (boot/hw_fdt.c,
+ * boot/hw_acpi.c) into one struct hw_desc; nothing here knows which. */
 struct hw {
+	const struct hw_desc *desc; /* the whole description */
+	/* The description as a device tree (hw_devtree_build), made by
+	 * devices_probe for the drivers that read DT nodes (PCIe, SMMUv3). */
 	const void *fdt;
 	unsigned ncpus;
 	uint64_t mpidr[MAX_CPUS];
-	unsigned dt_cpus; /* cpus in the DT, even beyond MAX_CPUS */
+	unsigned dt_cpus; /* CPUs the firmware described, even beyond MAX_CPUS */
 	enum psci_conduit psci;
 	struct gic_info gic;
 	uint64_t uart_base;
 	unsigned uart_intid;
 };
 extern struct hw hw;
-int hw_discover(const void *fdt);
-/* reg entry idx of node, using the parent's #address-cells/#size-cells. */
-int dt_reg(const void *fdt, int node, int idx, uint64_t *base, uint64_t *size);
-/* First GIC interrupt of node as an INTID (SPI n -> n+32, PPI n -> n+16). */
-int dt_irq(const void *fdt, int node, int idx, unsigned *intid);
+/* Takes the stub's description; -ENODEV if there is none. */
+int hw_discover(const struct boot_info *bi);
+/* Portable: writes d as a flattened device tree into buf (QEMU virt's
+ * bindings: cpus, psci, gic-v3 and its, timer, pmu, pl011, smmu-v3 with
+ * interrupt names, pci-host-ecam-generic with bus-range, ranges and
+ * iommu-map). Returns 0 or a libfdt error (-FDT_ERR_NOSPACE: buf too small). */
+int hw_devtree_build(const struct hw_desc *d, void *buf, size_t size);
 
 /* ---- config (config.c) ---- */
 struct hyp_config {

@@ -26,6 +26,8 @@ DEFAULT_CONFIG = TOP / "configs" / "qemu-default.dts"
 PLAIN_CONFIG = TOP / "tests" / "qemu" / "configs" / "plain.dts"  # no partitions, no test commands
 CONFIGS = TOP / "tests" / "qemu" / "configs"
 PROMPT = "tessera> "
+# What each firmware prints just before it starts an EFI application.
+FIRMWARE_HANDOVER = {"aavmf": "BdsDxe: starting", "u-boot": "Booting /efi"}
 # Output after which nothing more will come: expect() gives up at once.
 FIRMWARE_EXCEPTION = r"Synchronous Exception at 0x[0-9A-Fa-f]+"
 TAIL_LINES = 80
@@ -84,7 +86,8 @@ class Machine:
     """One QEMU running tessera. Use as a context manager: QEMU is always killed."""
 
     def __init__(self, name, smp=4, mem="4G", config=TEST_CONFIG, icount=False,
-                 qemu_extra="", deadline=None, fatal=(FIRMWARE_EXCEPTION,), efi=None):
+                 qemu_extra="", deadline=None, fatal=(FIRMWARE_EXCEPTION,), efi=None,
+                 firmware=None, acpi=None):
         self.name = name
         self.dir = RUN_ROOT / name
         self.log_path = self.dir / "console.log"
@@ -98,6 +101,13 @@ class Machine:
             "build/guests/tguest.elf=tessera/tguest.elf"]))
         if efi:  # default: build/tessera.efi as it is when QEMU starts
             self.env["EFI_IMAGE"] = str(efi)
+        # None: what FIRMWARE / ACPI in the environment say (AAVMF with a DT)
+        if firmware is not None:
+            self.env["FIRMWARE"] = firmware
+        if acpi is not None:
+            self.env["ACPI"] = "1" if acpi else "0"
+        self.firmware = self.env.get("FIRMWARE", "aavmf")
+        self.acpi = self.env.get("ACPI", "0") == "1"
         self.deadline = deadline  # time.monotonic() value the whole test must end by
         self.fatal = [re.compile(f) for f in fatal]
         self.proc = None

@@ -2,6 +2,8 @@
 """QEMU integration tests for tessera (`make qemu-test`).
 
 Usage: run_tests.py [test ...]   (no arguments: all tests)
+FIRMWARE=u-boot or ACPI=1 in the environment runs the tests that do not
+name a firmware under U-Boot or AAVMF with ACPI (docs/boards.md).
 Each test boots its own machine (see harness.py); two run at a time.
 Console logs go to build/test-run/<test>/console.log. Timeouts scale with
 TESSERA_TEST_TIMEOUT_SCALE.
@@ -20,8 +22,8 @@ import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import (CONFIGS, PLAIN_CONFIG, PROMPT, TEST_CONFIG, TOP, Machine, TestFailure,
-                     kill_all, snapshot_efi, timeout_scale)
+from harness import (CONFIGS, FIRMWARE_HANDOVER, PLAIN_CONFIG, PROMPT, TEST_CONFIG, TOP, Machine,
+                     TestFailure, kill_all, snapshot_efi, timeout_scale)
 
 TEST_TIMEOUT = 120  # seconds per test, before scaling
 PARALLEL = 2
@@ -995,6 +997,92 @@ def linux_paste(m):
     poweroff(m)
 
 
+# ---- other firmware: U-Boot's EFI, AAVMF describing the machine with ACPI ----
+# The tests above run under AAVMF with a device tree. These boot the same
+# tessera.efi through U-Boot (its DT) and through AAVMF with acpi=on (no DT:
+# MADT, GTDT, SPCR, MCFG, IORT, FADT) and check that tessera finds the same
+# machine and that a Linux partition and the disk behind the SMMU work.
+
+FIRMWARES = {  # name -> (Machine arguments, the stub's line naming the source, firmware line)
+    "aavmf-dt": (dict(firmware="aavmf", acpi=False), "device tree", r"EDK II"),
+    "aavmf-acpi": (dict(firmware="aavmf", acpi=True), "ACPI", r"EDK II"),
+    "u-boot": (dict(firmware="u-boot", acpi=False), "device tree", r"Das U-Boot"),
+}
+
+
+def check_source(m, kind):
+    """The stub read the machine from the description this firmware gives."""
+    _, source, vendor = FIRMWARES[kind]
+    out = m.transcript()
+    need(out, rf"tessera: machine from {source}: \d+ CPUs", f"'machine from {source}' line")
+    need(out, rf"^firmware: {vendor} rev", f"firmware: {vendor} line")
+
+
+def report_facts(m):
+    """What the boot report and `cpus` say about the hardware, firmware aside."""
+    m.wait_prompt()
+    out = m.transcript()
+    facts = [need(out, r"^cpus: \d+ online of \d+ .*$", "cpus line").group(0).strip(),
+             need(out, r"^ram: \d+ MiB seen", "ram line").group(0),
+             need(out, r"^gic: .*$", "gic line").group(0).strip(),
+             need(out, r"^smmu: SMMUv3 at .*$", "SMMUv3 line").group(0).strip(),
+             need(out, r"^disk: nvme0 .*$", "disk line").group(0).strip()]
+    facts += [line.strip() for line in re.findall(r"^pci: .*$", out, re.M)]
+    cpus = m.command("cpus")
+    facts += re.findall(r"^\s*cpu\d+\s+(?:MPIDR\s+)?0x[0-9a-f]+", cpus, re.M)
+    check(len(facts) > 8, f"only {len(facts)} facts in the report")
+    return facts
+
+
+def qemu_pci(m):
+    """The PCI functions QEMU itself has, as 'bb:dd.f vvvv:dddd', from HMP info pci."""
+    out = hmp(m, "info pci")
+    return sorted(f"{int(b):02x}:{int(d):02x}.{int(f)} {v}:{i}" for b, d, f, v, i in re.findall(
+        r"Bus\s+(\d+), device\s+(\d+), function (\d+):\s*\n\s*.*?PCI device ([0-9a-f]{4}):([0-9a-f]{4})",
+        out))
+
+
+@test(config=TEST_CONFIG, smp=4, qemu_extra=hmp_opts("firmware_reports"), test_timeout=240,
+      **FIRMWARES["aavmf-dt"][0])
+def firmware_reports(m):
+    """AAVMF with a DT, AAVMF with ACPI and U-Boot: the same CPUs, GIC, SMMU, PCIe devices and disk."""
+    reports = {}
+    for kind, (args, _, _) in FIRMWARES.items():
+        name = f"firmware_reports-{kind}"
+        other = m if kind == "aavmf-dt" else Machine(
+            name, deadline=m.deadline, efi=m.env.get("EFI_IMAGE"), config=TEST_CONFIG,
+            qemu_extra=hmp_opts(name), **args)
+        try:
+            if other is not m:
+                other.start()
+            reports[kind] = report_facts(other)
+            check_source(other, kind)
+            # from outside: the functions tessera lists are the ones QEMU has
+            listed = sorted(re.sub(r"^pci: (\S+) (\S+) .*", r"\1 \2", f)
+                            for f in reports[kind] if re.match(r"pci: \w\w:", f))
+            check(listed == qemu_pci(other), f"{kind}: tessera lists {listed}, "
+                  f"QEMU has {qemu_pci(other)}")
+            reject(other.transcript(), r"CRASH", "crash")
+            poweroff(other)
+        finally:
+            if other is not m:
+                other.kill()
+    base = reports["aavmf-dt"]
+    for kind, facts in reports.items():
+        for a, b in zip(base, facts):
+            check(a == b, f"{kind} says {b!r} where AAVMF with a DT says {a!r}")
+        check(len(base) == len(facts), f"{kind}: {len(facts)} facts, AAVMF with a DT {len(base)}")
+
+
+for _kind in ("aavmf-acpi", "u-boot"):
+    _args, _suffix = FIRMWARES[_kind][0], {"aavmf-acpi": "acpi", "u-boot": "uboot"}[_kind]
+    test(f"linux_boot_{_suffix}", config=cfg("linux"), smp=4, **_args)(linux_boot)
+    test(f"disk_io_{_suffix}", config=TEST_CONFIG, smp=4, **_args)(disk_io)
+    test(f"dma_fault_{_suffix}", config=TEST_CONFIG, smp=4, **_args,
+         qemu_extra=f"{hmp_opts('dma_fault_' + _suffix)} {dma_trace('dma_fault_' + _suffix)}")(dma_fault)
+test("tguest_checks_acpi", config=cfg("tguest-all"), smp=4, **FIRMWARES["aavmf-acpi"][0])(tguest_checks)
+
+
 # ---- runner ----
 
 print_lock = threading.Lock()
@@ -1004,7 +1092,7 @@ print_lock = threading.Lock()
 # (seen about once in fifty boots, the console stopping after the
 # firmware banner). That is before any tessera code: such a run is started
 # once more, and says so. A run that reached tessera is never retried.
-FIRMWARE_HANDOVER = "BdsDxe: starting"
+# (harness.FIRMWARE_HANDOVER: each firmware's last line before tessera.)
 
 
 def attempt(name, efi):
@@ -1025,7 +1113,7 @@ def attempt(name, efi):
 def run_one(name, efi):
     t0 = time.monotonic()
     machine, ok, reason, tail = attempt(name, efi)
-    if not ok and FIRMWARE_HANDOVER not in machine.transcript():
+    if not ok and FIRMWARE_HANDOVER[machine.firmware] not in machine.transcript():
         print(f"RETRY {name}: the firmware never started tessera ({reason})", flush=True)
         machine, ok, reason, tail = attempt(name, efi)
     report(name, ok, reason, tail, time.monotonic() - t0, machine.log_path)
