@@ -150,3 +150,11 @@ void gic_enable_spi(unsigned intid, uint64_t mpidr)
 	mmio_write32(GICD_BASE + GICD_IROUTER + 8 * intid + 4, (uint32_t)(aff >> 32));
 	mmio_write32(GICD_BASE + GICD_ISENABLER + word, bit);
 }
+
+void gic_enable_private(uint32_t mask)
+{
+	uintptr_t rd = find_redist();
+
+	if (rd)
+		mmio_write32(rd + GICR_SGI + GICR_ISENABLER0, mask);
+}

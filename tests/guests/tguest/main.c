@@ -47,7 +47,7 @@ void irq_dispatch(uint32_t intid)
 {
 	unsigned me = this_cpu();
 
-	if (timers_irq(intid) || pmu_irq(intid))
+	if (storm_irq(intid) || timers_irq(intid) || pmu_irq(intid))
 		return;
 	switch (intid) {
 	case TIMER_PPI:
@@ -89,6 +89,8 @@ void secondary_main(unsigned idx)
 	c->boots++;
 	dsb();
 	sev();
+	if (c->storm)
+		storm_secondary();
 	for (;;) {
 		/* Masked while checking, so a kick between check and WFI still wakes it. */
 		irq_disable();
@@ -205,6 +207,12 @@ void tguest_main(uint64_t x0)
 		run_ipi();
 		system_off();
 	}
+	if (!tg_strncmp(mode, "storm", 6)) {
+		run_storm();
+		system_off();
+	}
+	if (!tg_strncmp(mode, "probe", 6))
+		run_probe();
 	if (!tg_strncmp(mode, "exits", 6)) {
 		run_exitbench();
 		system_off();

@@ -139,6 +139,7 @@ void gic_dist_init(void);
 bool gic_cpu_init(void); /* this CPU's redistributor + CPU interface */
 void gic_send_sgi(unsigned intid, uint64_t target_mpidr);
 void gic_enable_spi(unsigned intid, uint64_t mpidr);
+void gic_enable_private(uint32_t mask); /* SGIs/PPIs in mask, this CPU's redistributor */
 uint32_t gic_ack(void);
 void gic_eoi(uint32_t intid);
 uintptr_t gic_redist(void); /* this vCPU's RD_base, 0 if none */
@@ -178,6 +179,7 @@ struct cpu_state {
 	volatile uint32_t flags;     /* SGI_FLAG received (mode=ipi) */
 	volatile uint32_t spin;	     /* mode=ipi: 1 poll with YIELD, 2 also send */
 	volatile uint32_t bursts_sent, burst_goal;
+	volatile uint32_t storm; /* mode=storm: run storm_secondary() once up */
 	/* debug_switch (vmstate.c): vCPU0 raises dbg_req, the secondary scans
 	 * its debug registers and answers in dbg_bad/dbg_val, then dbg_done */
 	volatile uint32_t dbg_req, dbg_done, dbg_bad;
@@ -248,6 +250,11 @@ void __attribute__((noreturn)) run_bench(void);
 void run_ipi(void);	  /* ipi.c */
 void run_exitbench(void); /* exitbench.c */
 void ipi_secondary_burst(struct cpu_state *c);
+/* storm.c: mode=storm (an interrupt flood beside a periodic timer), mode=probe */
+void run_storm(void);
+void __attribute__((noreturn)) run_probe(void);
+void __attribute__((noreturn)) storm_secondary(void);
+bool storm_irq(uint32_t intid);
 extern volatile uint32_t ipi_bursts;
 void __attribute__((noreturn)) run_rx(void);
 void rx_irq(void);
