@@ -465,6 +465,219 @@ def ipi_delivery(m):
     poweroff(m)
 
 
+# ---- interrupt storms (issue 8) ----
+
+def sched_slice_ns():
+    """SLICE_MS of kernel/vm/sched.c, in ns: the bound follows the scheduler."""
+    src = (TOP / "kernel/vm/sched.c").read_text()
+    return int(re.search(r"^#define SLICE_MS (\d+)", src, re.M).group(1)) * 1000000
+
+
+# Two faults of kernel/vgic/ (issue 8, being rewritten there) that this
+# test finds; while a flag is True the test requires the fault to show
+# (and says so), so the fix is noticed: set it to False with the fix.
+#
+# Ties: between interrupts of equal priority the vGIC's flush (lr.c
+# better(): the lower INTID) and the CPU interface (QEMU's hppvi_index:
+# the lower list register) both favour the same one, so vCPU 0 re-sending
+# even a single SGI faster than vCPU 1 completes it keeps PPI 27 from ever
+# being taken: in the storm's "flood" phase the timer does not fire at all
+# (bare QEMU's GIC does the same to this guest; the issue asks tessera to
+# bound it by a slice).
+VGIC_TIE_STARVES_TIMER = True
+# Priority of an active interrupt: a GICR_IPRIORITYR write while the
+# guest handles the interrupt is copied into its active list register at
+# the next flush (lr.c lr_compose uses irq->prio); the guest's EOI then
+# drops the priority it was taken at, which no longer matches the LR's, so
+# the LR is not deactivated (GICv3 VirtualWriteEOIR; QEMU icv_eoir_write
+# lr_gprio == dropprio) and the HW-linked timer stays active for good: in
+# the "reprio" phase vCPU 1's timer stops (bare QEMU: it never does).
+VGIC_REPRIO_LOSES_TIMER = True
+
+STORM_RE = (r"^\[(storm|shared)\] TGUEST-STORM (\w+) sent_sgi=(\d+) sent_spi=(\d+) sgi=(\d+) "
+            r"spi=(\d+) ticks=(\d+) skipped=(\d+) late_max_ns=(\d+) late_avg_ns=(\d+) "
+            r"pending_ns=(\d+) overdue_max=(\d+)\r?$")
+PROBE_RE = (r"^\[probe\] TGUEST-PROBE w=(\d+) span_ns=(\d+) guest_insns=(\d+) steal_ns=(\d+) "
+            r"ticks=(\d+) skipped=(\d+) late_max_ns=(\d+) late_avg_ns=(\d+) work_min_ns=(\d+) "
+            r"work_avg_ns=(\d+) chunks=(\d+)\r?$")
+STORM_PHASE_MS = 100  # tests/qemu/configs/tguest-storm.dts
+STORM_TICK_NS = 1000000  # tguest.tick_us default
+STORM_SWITCH_NS = 1000000  # see irq_storm: what may come on top of a slice
+PROBE_STEAL_TOLERANCE_NS = 100000  # per 20 ms window; see irq_storm
+
+
+def storm_phases(out):
+    """{partition: {phase: dict of the TGUEST-STORM line's numbers}} and the
+    transcript offsets of each partition's phase lines."""
+    keys = ("sent_sgi", "sent_spi", "sgi", "spi", "ticks", "skipped", "late_max", "late_avg",
+            "pending", "overdue_max")
+    got, at = {}, {}
+    for mt in re.finditer(STORM_RE, out, re.M):
+        got.setdefault(mt.group(1), {})[mt.group(2)] = dict(zip(keys, map(int, mt.groups()[2:])))
+        at.setdefault(mt.group(1), {})[mt.group(2)] = mt.start()
+    return got, at
+
+
+def probe_windows(out):
+    """(offset of its line, numbers) of each probe window, in order."""
+    keys = ("w", "span", "guest", "steal", "ticks", "skipped", "late_max", "late_avg",
+            "work_min", "work_avg", "chunks")
+    return [(mt.start(), dict(zip(keys, map(int, mt.groups()))))
+            for mt in re.finditer(PROBE_RE, out, re.M)]
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def known_fault(flag_name, what):
+    print(f"irq_storm: KNOWN FAILURE (kernel/vgic, {flag_name}): {what}", flush=True)
+
+
+def check_storm(name, ph, slice_ns):
+    """One storm partition's numbers: the flood happened, the timer kept
+    within a slice (but for the known faults), and ran again after."""
+    ticks_per_phase = STORM_PHASE_MS * 1000000 // STORM_TICK_NS
+    bound = slice_ns + STORM_SWITCH_NS
+    check(list(ph) == ["quiet", "flood_hi", "flood", "after", "reprio"],
+          f"{name}: phases {list(ph)}")
+    for p in ("flood_hi", "flood"):
+        f = ph[p]
+        check(f["sent_sgi"] >= 5000 and f["sent_spi"] >= 5000,
+              f"{name} {p}: only {f['sent_sgi']} SGIs and {f['sent_spi']} SPIs sent")
+        # vCPU 1 takes each pending one once: many when it has a CPU of its
+        # own, a few per turn when it shares one (a turn is a slice)
+        want = 1000 if name == "storm" else 16
+        check(f["sgi"] >= want, f"{name} {p}: vCPU 1 took {f['sgi']} SGIs, want {want}")
+    if name == "shared":  # the storm's SPIs lose every tie to its SGIs (see above)
+        check(ph["flood"]["spi"] >= 16, f"shared: vCPU 1 took {ph['flood']['spi']} flood SPIs")
+    check(ph["reprio"]["sent_sgi"] >= 1000, f"{name} reprio: {ph['reprio']['sent_sgi']} SGIs sent")
+    known = {"flood": VGIC_TIE_STARVES_TIMER, "reprio": VGIC_REPRIO_LOSES_TIMER}
+    flags = {"flood": "VGIC_TIE_STARVES_TIMER", "reprio": "VGIC_REPRIO_LOSES_TIMER"}
+    for p in ("quiet", "flood_hi", "flood", "reprio"):
+        late = ph[p]["late_max"]
+        if name == "shared" and p == "reprio" and VGIC_REPRIO_LOSES_TIMER:
+            # the same fault, but only when a slice ends inside the timer's
+            # handler: it may or may not show
+            known_fault(flags[p], f"shared reprio (may show or not): timer "
+                        f"{late / 1e6:.1f} ms late, {ph[p]['ticks']} ticks")
+            continue
+        if name == "storm" and known.get(p):
+            check(late > bound, f"storm {p}: timer at most {late} ns late, within the bound: "
+                  f"fixed? set {flags[p]} = False")
+            known_fault(flags[p], f"storm {p}: timer {late / 1e6:.1f} ms late, "
+                        f"{ph[p]['ticks']} of {ticks_per_phase} ticks")
+            continue
+        check(late <= bound, f"{name} {p}: vCPU 1's timer taken {late} ns late, more than a "
+              f"slice ({slice_ns} ns) + {STORM_SWITCH_NS} ns")
+        check(ph[p]["ticks"] > 0, f"{name} {p}: the timer never fired")
+    if name == "storm":
+        check(ph["quiet"]["ticks"] >= ticks_per_phase * 9 // 10,
+              f"storm quiet: {ph['quiet']['ticks']} ticks of {ticks_per_phase}")
+    else:  # the test tests the slice only if vCPU 1 really waits for vCPU 0's
+        check(ph["quiet"]["late_max"] >= slice_ns // 2,
+              f"shared quiet: timer at most {ph['quiet']['late_max']} ns late: not time-shared?")
+    check(ph["after"]["ticks"] >= ticks_per_phase // 10,
+          f"{name} after: only {ph['after']['ticks']} ticks once the flood stopped")
+
+
+@test(config=cfg("tguest-storm"), smp=5, icount=True)
+def irq_storm(m):
+    """Interrupt storms (issue 8; tguest mode=storm and mode=probe). In a
+    2-vCPU partition vCPU 0 floods vCPU 1 with SGIs and SPIs, with a CPU
+    per vCPU ("storm") and both time-sharing one ("shared"): vCPU 1's timer
+    is never taken more than a slice late (but for two known vGIC faults,
+    above). Beside them "probe", alone on its CPU, loses no more of it to
+    the hypervisor while the storms flood than before they were started.
+
+    Why -icount: virtual time then counts instructions and the slice and
+    every lateness are path lengths. Without it, on 2 host cores with 4 busy
+    vCPUs, the same guest's 1 ms timer was up to 28 ms late while nothing
+    flooded: host noise, not the hypervisor. But under -icount QEMU runs one
+    vCPU at a time, so every CPU's instructions advance everyone's clock:
+    the probe's lateness and loop times grow with what the storms run
+    between its turns, by construction (they are printed, and the lateness
+    only checked against half a slice). What the probe is checked on is
+    steal: counter time minus its PMU's instruction count. QEMU counts the
+    machine's instructions into it while the probe's CPU is at EL1, running
+    or waiting for its turn, and not while it is at EL2, so steal is the
+    time its CPU was in the hypervisor. Before the storms that is its own
+    timer's exits, 4 x 750 ns per 20 ms window, the same to a few ns in
+    every window. Letting the storm reach the probe's CPU (tried: a vGIC
+    kick that also kicks CPU 4) adds ~1.2 ms to every flood window. A window
+    now and then shows up to ~2 ms more, where QEMU ended the probe's turn
+    just as it entered EL2 and ran the other CPUs meanwhile (no lock wait
+    and no stay at EL2 over 9 us was seen on its CPU then): so the median of
+    the flood windows is checked, within 100 us (0.5% of a window) of the
+    baseline's, above the 0-8 us medians seen, 12 times below the fault.
+
+    vCPU 1's bound is SLICE_MS (read from kernel/vm/sched.c) plus 1 ms for
+    the switch and QEMU's turns of the other CPUs (seen: up to 0.2 ms); a
+    shared CPU whose slices were twice as long fails at 20 ms, one without
+    slices never lets vCPU 1 start. The flood must have happened: thousands
+    of SGIs and SPIs sent per phase, and taken (thousands with a CPU each,
+    each pending one once per turn when time-shared)."""
+    slice_ns = sched_slice_ns()
+    m.wait_prompt()
+    m.expect(r"\[probe\] TGUEST-PROBE w=4 ", 30)
+    started = len(m.transcript())
+    for name in ("storm", "shared"):
+        shell_ok(m, f"start {name}")
+    done, last = set(), {}
+    while len(done) < 2:  # in whatever order; a phase takes 1-2 s of host time
+        try:
+            line = m.expect(r"\[(storm|shared)\] (TGUEST-STORM(-DONE| FAIL)?.*)", 30)
+        except TestFailure as e:
+            e.reason += f" (last lines: {last})"
+            raise
+        last[line.group(1)] = line.group(2).strip()[:60]
+        check(line.group(3) != " FAIL", f"{line.group(1)}: {line.group(2).strip()}")
+        if line.group(3) == "-DONE":
+            done.add(line.group(1))
+    for name in ("storm", "shared"):
+        if not re.search(rf"(^|\s){name}: stopped", m.transcript()[started:], re.M):
+            m.expect(rf"(^|\s){name}: stopped", 30)
+    m.expect(r"\[probe\] TGUEST-PROBE w=\d+ ", 30)
+    out = m.transcript()
+    reject(out, r"TGUEST-STORM FAIL.*|CRASH", "storm failure or crash")
+    phases, at = storm_phases(out)
+    check(set(phases) == {"storm", "shared"}, f"storm reports from {sorted(phases)}")
+    for name, ph in phases.items():
+        print(f"irq_storm: {name}: " + "; ".join(
+            f"{p} sent {v['sent_sgi']}/{v['sent_spi']} took {v['sgi']}/{v['spi']} "
+            f"ticks {v['ticks']} late max {v['late_max']} avg {v['late_avg']} ns"
+            for p, v in ph.items()), flush=True)
+    windows = probe_windows(out)
+    base = [w for pos, w in windows if pos < started]
+    # flooding: from a storm's quiet report to its flood report; a window
+    # counts if the line before it (its start) and its own are inside
+    spans = [(at[n]["quiet"], at[n]["flood"]) for n in at]
+    flood = [w for (p0, _), (pos, w) in zip(windows, windows[1:])
+             if any(a < p0 and pos < b for a, b in spans)]
+    check(len(base) >= 3 and len(flood) >= 5,
+          f"{len(base)} probe windows before the storms, {len(flood)} while they flooded")
+    for what, ws in (("before", base), ("flood", flood)):
+        print(f"irq_storm: probe {what}: {len(ws)} windows, steal median "
+              f"{median([w['steal'] for w in ws])} max {max(w['steal'] for w in ws)} ns, "
+              f"timer late max {max(w['late_max'] for w in ws)} avg "
+              f"{sum(w['late_avg'] for w in ws) // len(ws)} ns, work min "
+              f"{min(w['work_min'] for w in ws)} avg {sum(w['work_avg'] for w in ws) // len(ws)} "
+              f"ns", flush=True)
+    for name, ph in phases.items():
+        check_storm(name, ph, slice_ns)
+    check(all(w["guest"] > 0 for _, w in windows), "the probe's PMU counted no instructions")
+    b, f = median([w["steal"] for w in base]), median([w["steal"] for w in flood])
+    check(f <= b + PROBE_STEAL_TOLERANCE_NS,
+          f"probe: median steal {f} ns per window while the storms flooded, {b} ns before: "
+          "the storm reaches the probe's CPU")
+    late = max(w["late_max"] for w in flood)
+    check(late <= slice_ns // 2, f"probe: its timer {late} ns late while the storms flooded")
+    listing = m.command("list")
+    need(listing, r"^\s+probe\s+running\b", "probe still running")
+    poweroff(m)
+
+
 @test(config=cfg("linux"), smp=4)
 def linux_boot(m):
     """Debian's Linux boots in a 2-vCPU partition and powers off only itself."""

@@ -48,9 +48,9 @@ void gic_dist_init(void)
 	poll_clear(GICD_BASE + GICD_CTLR, GICD_CTLR_RWP);
 }
 
-static uintptr_t find_redist(void)
+static uintptr_t redist_of(uint64_t mpidr)
 {
-	uint64_t aff = mpidr_aff(read_sysreg(mpidr_el1));
+	uint64_t aff = mpidr_aff(mpidr);
 	uintptr_t rd = GICR_BASE;
 
 	for (unsigned i = 0; i < GICR_MAX_FRAMES; i++, rd += GICR_STRIDE) {
@@ -62,6 +62,11 @@ static uintptr_t find_redist(void)
 			break;
 	}
 	return 0;
+}
+
+static uintptr_t find_redist(void)
+{
+	return redist_of(read_sysreg(mpidr_el1));
 }
 
 static bool redist_init(uintptr_t rd)
@@ -157,4 +162,15 @@ void gic_enable_private(uint32_t mask)
 
 	if (rd)
 		mmio_write32(rd + GICR_SGI + GICR_ISENABLER0, mask);
+}
+
+/* The priority of SGI/PPI intid of the CPU with this MPIDR (its
+ * redistributor, by 32-bit read-modify-write). */
+void gic_set_priority_of(unsigned intid, uint64_t mpidr, uint8_t prio)
+{
+	uintptr_t rd = redist_of(mpidr), reg = rd + GICR_SGI + GICR_IPRIORITYR + (intid & 28);
+	unsigned shift = 8 * (intid & 3);
+
+	if (rd && intid < 32)
+		mmio_write32(reg, (mmio_read32(reg) & ~(0xffU << shift)) | (uint32_t)prio << shift);
 }

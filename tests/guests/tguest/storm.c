@@ -1,25 +1,44 @@
 /*
  * mode=storm and mode=probe: an interrupt storm beside a periodic timer
  * (issue 8: a flood may delay another vCPU's timer by one slice at most,
- * and another partition not at all).
+ * and another partition not at all). tests/qemu/run_tests.py irq_storm
+ * reads the lines both print.
  *
- * mode=storm, 2 vCPUs. vCPU1 arms its virtual timer every
- * tguest.tick_us (default 1000) and records how late each expiry is
- * taken (CNTVCT in the handler minus CVAL), spinning with IRQs on in
- * between. vCPU0 runs three phases of tguest.phase_ms (default 300):
- *   quiet:  it spins reading the counter (busy, nothing sent);
- *   flood:  it sends SGIs 8-15 to vCPU1 through ICC_SGI1R_EL1 and pends
- *           SPIs 40-47 (routed to vCPU1) through GICD_ISPENDR, all at the
- *           timer's priority, as fast as it can;
- *   after:  quiet again (the flood's aftermath).
- * Each phase ends with a TGUEST-STORM line: what was sent, what vCPU1 took,
- * its timer's worst and mean lateness and how many flood interrupts it took
- * at most while its timer was overdue. Then TGUEST-STORM-DONE and
- * SYSTEM_OFF.
+ * mode=storm, 2 vCPUs. vCPU1 arms its virtual timer every tguest.tick_us
+ * (default 1000) and records how late each expiry is taken (CNTVCT in the
+ * handler minus CVAL), spinning with IRQs on in between. vCPU0 runs five
+ * phases of tguest.phase_ms (default 300) each:
+ *   quiet:    it spins reading the counter (busy, nothing sent);
+ *   flood_hi: it sends SGIs 8-15 to vCPU1 through ICC_SGI1R_EL1 and pends
+ *             SPIs 40-47 (routed to vCPU1) through GICD_ISPENDR, as fast as
+ *             it can, with vCPU1's timer one priority step above them
+ *             (tguest.sgis=N and tguest.spis=N flood with fewer);
+ *   flood:    the same with the timer at the flood's priority (a tie);
+ *   after:    quiet again (the flood's aftermath);
+ *   reprio:   it rewrites the priority of vCPU1's timer (GICR_IPRIORITYR)
+ *             back and forth between two values above the flood's and
+ *             sends one flood SGI each time, while vCPU1 may be in the
+ *             timer's handler (a guest may reconfigure another CPU's
+ *             interrupts at any time).
+ * tguest.skip=<mask> leaves phase n out for bit n. Elsewhere vCPU1 sets
+ * its timer's priority itself, from another interrupt's handler or its
+ * loop, so the timer is never active while it changes. Each phase ends
+ * with a TGUEST-STORM line: what was sent, what vCPU1 took, its timer's
+ * worst and mean lateness (an expiry still not taken counts as late as it
+ * is by then) and the most flood interrupts it took while its timer was
+ * overdue. Then TGUEST-STORM-DONE and SYSTEM_OFF. (GICD_SETSPI_NSR is not
+ * used: tessera's distributor has no message-based SPIs, GICD_TYPER.MBIS
+ * is 0.)
  *
- * mode=probe, 1 vCPU: windows of tguest.window_ms (default 100), each
+ * mode=probe, 1 vCPU: windows of tguest.window_ms (default 20), each
  * timing a fixed loop over and over with CNTVCT while its own timer ticks
- * every tguest.tick_us; one TGUEST-PROBE line per window. It never ends.
+ * every tguest.tick_us, and counting its own instructions with the PMU;
+ * one TGUEST-PROBE line per window (steal_ns: see insns_start). It never
+ * ends.
+ *
+ * Every loop yields: under -icount QEMU runs one vCPU at a time until it
+ * yields (or an icount budget ends), so yielding interleaves the vCPUs
+ * about as finely as parallel hardware runs them.
  */
 #include "tguest.h"
 
@@ -29,9 +48,12 @@
 #define FLOOD_NSPI  8
 #define GICD_ISPEND 0x0200
 #define WORK_LOOPS  4096 /* 3 instructions each */
+#define PRIO_FLOOD  0x80 /* gic.c gives every interrupt this priority */
+#define PRIO_HI	    0x70 /* the timer's in phase flood_hi: one step above */
+#define PRIO_HIGHER 0x60 /* and in phase reprio, alternating with PRIO_HI */
 
-enum { QUIET, FLOOD, AFTER, PHASES };
-static const char *const phase_names[PHASES] = {"quiet", "flood", "after"};
+enum { QUIET, FLOOD_HI, FLOOD, AFTER, REPRIO, PHASES };
+static const char *const phase_names[PHASES] = {"quiet", "flood_hi", "flood", "after", "reprio"};
 
 /* How late a periodic timer's interrupts were taken, over a phase or a
  * window. */
@@ -53,6 +75,8 @@ static struct {
 	volatile uint32_t on; /* vCPU1 runs the storm's receiving side */
 	volatile uint32_t ready;
 	volatile uint32_t phase;
+	volatile uint32_t timer_prio; /* vCPU1 sets its timer's priority to this */
+	uint32_t timer_prio_set;
 	struct lateness lat[PHASES];
 	volatile uint32_t sgis[PHASES], spis[PHASES]; /* taken by vCPU1 */
 } storm;
@@ -126,6 +150,15 @@ static uint64_t ticker_pending(void)
 	return at > cval ? at - cval : 0;
 }
 
+/* vCPU1, not in its timer's handler: the timer priority vCPU0 asked for. */
+static void own_timer_prio(void)
+{
+	if (storm.timer_prio == storm.timer_prio_set)
+		return;
+	storm.timer_prio_set = storm.timer_prio;
+	gic_set_priority_of(TIMER_PPI, read_sysreg(mpidr_el1), (uint8_t)storm.timer_prio_set);
+}
+
 bool storm_irq(uint32_t intid)
 {
 	if (probe_on && intid == TIMER_PPI) {
@@ -138,6 +171,7 @@ bool storm_irq(uint32_t intid)
 
 	if (intid == TIMER_PPI) {
 		ticker_irq(&storm.lat[ph]);
+		__asm__ volatile("yield" ::: "memory"); /* vCPU0 runs while it is active */
 		return true;
 	}
 	if (intid >= FLOOD_SGI0 && intid < FLOOD_SGI0 + FLOOD_NSGI)
@@ -148,6 +182,7 @@ bool storm_irq(uint32_t intid)
 		return false;
 	if (read_sysreg(cntvct_el0) >= ticker.cval)
 		ticker.overdue++;
+	own_timer_prio();
 	/* Under -icount QEMU runs one vCPU at a time, each until it yields:
 	 * yielding here lets vCPU0 send again before the next interrupt is
 	 * taken, as it would on parallel hardware, so the flood keeps the
@@ -160,12 +195,17 @@ bool storm_irq(uint32_t intid)
 void storm_secondary(void)
 {
 	gic_enable_private(((1U << FLOOD_NSGI) - 1) << FLOOD_SGI0);
+	storm.timer_prio_set = PRIO_FLOOD;
 	ticker_start(&storm.lat[QUIET]);
 	storm.ready = 1;
 	dsb();
 	sev();
-	for (;;)
+	for (;;) {
+		irq_disable();
+		own_timer_prio();
+		irq_enable();
 		__asm__ volatile("yield" ::: "memory");
+	}
 }
 
 /* One ICC_SGI1R_EL1 value per flood SGI: target vCPU1's MPIDR. */
@@ -193,6 +233,17 @@ static void flood(uint64_t end, uint64_t *sent_sgi, uint64_t *sent_spi)
 		*sent_sgi += nsgi;
 		*sent_spi += nspi;
 		/* under -icount QEMU runs the vCPUs in turns; a turn ends here */
+		__asm__ volatile("yield" ::: "memory");
+	}
+}
+
+static void reprio(uint64_t end, uint64_t mpidr, uint64_t *sent_sgi)
+{
+	storm.timer_prio = PRIO_HI; /* what vCPU1 itself leaves it at */
+	for (unsigned i = 0; now() < end; i++) {
+		gic_set_priority_of(TIMER_PPI, mpidr, i & 1 ? PRIO_HI : PRIO_HIGHER);
+		gic_send_sgi(FLOOD_SGI0, mpidr);
+		++*sent_sgi;
 		__asm__ volatile("yield" ::: "memory");
 	}
 }
@@ -225,6 +276,7 @@ void run_storm(void)
 	for (unsigned i = 0; i < FLOOD_NSPI; i++)
 		gic_enable_spi(FLOOD_SPI0 + i, dt.mpidr[peer]);
 	storm.on = 1;
+	storm.timer_prio = PRIO_FLOOD;
 	cpus[peer].storm = 1;
 	dsb();
 	if (hvc_call(PSCI_CPU_ON, dt.mpidr[peer], (uintptr_t)secondary_entry, peer) ||
@@ -234,14 +286,21 @@ void run_storm(void)
 		return;
 	}
 	tg_printf("TGUEST-STORM start phase_ms=%u\n", ms);
+	unsigned skip = arg_uint("tguest.skip", 0); /* bit n: leave phase n out */
+
 	for (unsigned ph = 0; ph < PHASES; ph++) {
 		uint64_t sent_sgi = 0, sent_spi = 0, end;
 
+		if (skip & (1U << ph))
+			continue;
+		storm.timer_prio = ph == FLOOD_HI || ph == REPRIO ? PRIO_HI : PRIO_FLOOD;
 		storm.phase = ph;
 		dsb();
 		end = now() + phase_ticks;
-		if (ph == FLOOD)
+		if (ph == FLOOD || ph == FLOOD_HI)
 			flood(end, &sent_sgi, &sent_spi);
+		else if (ph == REPRIO)
+			reprio(end, dt.mpidr[peer], &sent_sgi);
 		else
 			while (now() < end)
 				__asm__ volatile("yield" ::: "memory");
@@ -288,7 +347,7 @@ static uint32_t insns(void)
 
 void run_probe(void)
 {
-	uint64_t window = timer_freq() * arg_uint("tguest.window_ms", 50) / 1000;
+	uint64_t window = timer_freq() * arg_uint("tguest.window_ms", 20) / 1000;
 	struct lateness lat;
 
 	tg_printf("TGUEST-PROBE start\n");

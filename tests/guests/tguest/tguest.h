@@ -140,6 +140,7 @@ bool gic_cpu_init(void); /* this CPU's redistributor + CPU interface */
 void gic_send_sgi(unsigned intid, uint64_t target_mpidr);
 void gic_enable_spi(unsigned intid, uint64_t mpidr);
 void gic_enable_private(uint32_t mask); /* SGIs/PPIs in mask, this CPU's redistributor */
+void gic_set_priority_of(unsigned intid, uint64_t mpidr, uint8_t prio); /* SGI/PPI */
 uint32_t gic_ack(void);
 void gic_eoi(uint32_t intid);
 uintptr_t gic_redist(void); /* this vCPU's RD_base, 0 if none */
