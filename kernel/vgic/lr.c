@@ -20,28 +20,71 @@ static inline struct vgic_irq *lr_irq(struct vgic *g, unsigned vcpu, unsigned i)
 	return intid == VGIC_LR_FREE ? NULL : vgic_irq_of(g, vcpu, intid);
 }
 
-/* The ICH_LR value the model wants for irq on vcpu; 0 if it needs none. */
-static inline uint64_t lr_compose(const struct vgic *g, unsigned vcpu, const struct vgic_irq *irq)
+/* The ICH_LR value the model wants for irq on vcpu; 0 if it needs none.
+ * pend: whether its pending state may go in (see held_back). */
+static inline uint64_t lr_compose_as(const struct vgic *g, unsigned vcpu,
+				     const struct vgic_irq *irq, bool pend)
 {
-	uint64_t st = 0, v;
-	if (vgic_deliverable(g, irq) && irq->target == vcpu)
+	uint64_t st = 0, v, eoi = 0;
+	uint8_t prio = irq->prio;
+	if (pend && vgic_deliverable(g, irq) && irq->target == vcpu)
 		st |= VGIC_LR_PENDING;
-	if (irq->active)
+	if (irq->active) {
 		st |= VGIC_LR_ACTIVE;
+		/* the guest's EOI drops the priority it took the interrupt at,
+		 * and deactivates the LR only if that is the LR's */
+		prio = irq->act_prio;
+		/* so a new priority waits for the next activation: the
+		 * pending half goes in once the guest's EOI exits */
+		if (st == (VGIC_LR_PENDING | VGIC_LR_ACTIVE) && prio != irq->prio) {
+			st = VGIC_LR_ACTIVE;
+			eoi = VGIC_LR_EOI;
+		}
+	}
 	/* HW = 1 may not be pending+active: a new physical edge cannot come
 	 * before the guest deactivates (and so the pCPU re-arms) this one */
 	if (irq->hw && (st & VGIC_LR_ACTIVE))
 		st = VGIC_LR_ACTIVE;
 	if (!st)
 		return 0;
-	v = irq->intid | VGIC_LR_PRIO(irq->prio) | st << VGIC_LR_STATE_SHIFT;
+	v = irq->intid | VGIC_LR_PRIO(prio) | st << VGIC_LR_STATE_SHIFT;
 	if (irq->group1)
 		v |= VGIC_LR_GROUP1;
 	if (irq->hw)
 		v |= VGIC_LR_HW | VGIC_LR_PINTID(irq->pintid);
 	else if (!irq->edge)
 		v |= VGIC_LR_EOI; /* exit on EOI: re-pend at once if the line is high */
-	return v;
+	return v | eoi;
+}
+
+static inline uint64_t lr_compose(const struct vgic *g, unsigned vcpu, const struct vgic_irq *irq)
+{
+	return lr_compose_as(g, vcpu, irq, true);
+}
+
+/* The interrupt the guest passed over (vgic_cpu.starved) while it still
+ * waits pending in one of vcpu's LRs, or NULL. */
+static struct vgic_irq *starved_irq(struct vgic *g, unsigned vcpu)
+{
+	struct vgic_cpu *cpu = &g->cpu[vcpu];
+	if (cpu->starved == VGIC_LR_FREE)
+		return NULL;
+	struct vgic_irq *x = vgic_irq_of(g, vcpu, cpu->starved);
+	if (x && x->in_lr && x->lr_vcpu == vcpu && x->lr_state == VGIC_LR_PENDING &&
+	    x->target == vcpu && vgic_deliverable(g, x))
+		return x;
+	cpu->starved = VGIC_LR_FREE; /* taken, or gone from the LR */
+	return NULL;
+}
+
+/* While x waits, nothing of its group at its priority or lower becomes
+ * pending in an LR (what already is stays and drains): then x is the
+ * guest's next choice at its level, whatever the CPU interface's tie
+ * rule. */
+static inline bool held_back(const struct vgic_irq *x, const struct vgic_irq *irq)
+{
+	return x && irq != x && !(irq->lr_state & VGIC_LR_PENDING) && irq->group1 == x->group1 &&
+	       irq->prio >= x->prio;
 }
 
 /* Writes v to LR i for irq, or frees LR i when v is 0. An edge interrupt's
@@ -85,27 +128,34 @@ static inline void lr_set(struct vgic *g, unsigned vcpu, unsigned i, struct vgic
 		irq->latch = false;
 }
 
-static void lr_refresh(struct vgic *g, unsigned vcpu, unsigned i, uint32_t *kick)
+static void lr_refresh(struct vgic *g, unsigned vcpu, unsigned i, const struct vgic_irq *x,
+		       uint32_t *kick)
 {
 	struct vgic_irq *irq = lr_irq(g, vcpu, i);
 	if (!irq)
 		return;
-	uint64_t v = lr_compose(g, vcpu, irq);
+	uint64_t v = lr_compose_as(g, vcpu, irq, !held_back(x, irq));
 	lr_set(g, vcpu, i, irq, v);
 	if (!v) /* a re-routed SPI left: its new vCPU may take it now */
 		vgic_note(g, irq, vcpu, kick);
 }
 
 /* Active interrupts come first, whatever their priority: the guest can
- * only deactivate what is in an LR. Then priority; ties go to the lower
- * INTID (the caller scans upwards and keeps the first). */
-static inline bool better(const struct vgic_irq *a, const struct vgic_irq *b)
+ * only deactivate what is in an LR. Then priority; ties go round robin:
+ * to the first INTID at or after the level's cursor, which moves past
+ * each one placed (the caller scans upwards, so a has the higher INTID
+ * and wins only if b is below the cursor and a is not). */
+static inline bool better(const struct vgic_cpu *cpu, const struct vgic_irq *a,
+			  const struct vgic_irq *b)
 {
 	if (!b)
 		return true;
 	if (a->active != b->active)
 		return a->active;
-	return a->prio < b->prio;
+	if (a->prio != b->prio)
+		return a->prio < b->prio;
+	unsigned rr = cpu->rr[a->prio >> 3];
+	return b->intid < rr && a->intid >= rr;
 }
 
 /* Runs on every guest entry: the cheap field test rejects the (usually
@@ -136,13 +186,20 @@ static struct vgic_irq *next_marked(struct vgic *g, unsigned vcpu, unsigned *fro
 	return NULL;
 }
 
-static struct vgic_irq *next_candidate(struct vgic *g, unsigned vcpu)
+/* The best candidate for an LR; *held is set if one was held back for x. */
+static struct vgic_irq *next_candidate(struct vgic *g, unsigned vcpu, const struct vgic_irq *x,
+				       bool *held)
 {
 	struct vgic_irq *best = NULL, *irq;
 	unsigned from = 0;
-	while ((irq = next_marked(g, vcpu, &from)))
-		if ((irq->active || vgic_deliverable(g, irq)) && better(irq, best))
+	while ((irq = next_marked(g, vcpu, &from))) {
+		if (!irq->active && !vgic_deliverable(g, irq))
+			continue;
+		if (!irq->active && held_back(x, irq))
+			*held = true;
+		else if (better(&g->cpu[vcpu], irq, best))
 			best = irq;
+	}
 	return best;
 }
 
@@ -175,41 +232,53 @@ static void evict(struct vgic *g, unsigned vcpu, unsigned i)
 	lr_set(g, vcpu, i, o, 0);
 }
 
+/* irq into LR i; the next tie at its level starts after it. */
+static void lr_take(struct vgic *g, unsigned vcpu, unsigned i, struct vgic_irq *irq,
+		    const struct vgic_irq *x)
+{
+	lr_set(g, vcpu, i, irq, lr_compose_as(g, vcpu, irq, !held_back(x, irq)));
+	g->cpu[vcpu].rr[irq->prio >> 3] = (uint8_t)(irq->intid + 1);
+}
+
 /* Free LRs take the best candidates first; with all LRs full, a better
  * candidate evicts a worse interrupt that is only pending, so a high
  * priority interrupt is never stuck behind low priority ones. What still
- * waits gets an LR when one frees up (the underflow interrupt says when).
+ * waits gets an LR when one frees up (the underflow interrupt says when;
+ * for what was held back for x, the no-pending one: underflow could fire
+ * at once, with x alone in the LRs, and keep the guest from taking it).
  * Each eviction raises the worst priority held, so this ends. */
-static void lr_fill(struct vgic *g, unsigned vcpu)
+static uint64_t lr_fill(struct vgic *g, unsigned vcpu, const struct vgic_irq *x)
 {
 	struct vgic_cpu *cpu = &g->cpu[vcpu];
-	struct vgic_irq *irq = next_candidate(g, vcpu);
+	bool held = false;
+	struct vgic_irq *irq = next_candidate(g, vcpu, x, &held);
 	for (unsigned i = 0; i < g->nr_lrs && irq; i++) {
 		if (cpu->lr_intid[i] != VGIC_LR_FREE)
 			continue;
-		lr_set(g, vcpu, i, irq, lr_compose(g, vcpu, irq));
-		irq = next_candidate(g, vcpu);
+		lr_take(g, vcpu, i, irq, x);
+		irq = next_candidate(g, vcpu, x, &held);
 	}
 	for (int i; irq && !irq->active && (i = evictable(g, vcpu, irq)) >= 0;) {
 		evict(g, vcpu, (unsigned)i);
-		lr_set(g, vcpu, (unsigned)i, irq, lr_compose(g, vcpu, irq));
-		irq = next_candidate(g, vcpu);
+		lr_take(g, vcpu, (unsigned)i, irq, x);
+		irq = next_candidate(g, vcpu, x, &held);
 	}
-	cpu->underflow = irq != NULL;
+	cpu->underflow = irq || held;
+	return (irq ? VGIC_HCR_UIE : 0) | (held ? VGIC_HCR_NPIE : 0);
 }
 
-bool vgic_flush(struct vgic *g, unsigned vcpu)
+uint64_t vgic_flush(struct vgic *g, unsigned vcpu)
 {
 	uint32_t kick = 0;
 	if (vcpu >= g->nvcpus)
-		return false;
+		return 0;
 	vgic_enter(g);
+	const struct vgic_irq *x = starved_irq(g, vcpu);
 	for (unsigned i = 0; i < g->nr_lrs; i++)
-		lr_refresh(g, vcpu, i, &kick);
-	lr_fill(g, vcpu);
-	bool underflow = g->cpu[vcpu].underflow;
+		lr_refresh(g, vcpu, i, x, &kick);
+	uint64_t maint = lr_fill(g, vcpu, x);
 	vgic_leave(g, kick);
-	return underflow;
+	return maint;
 }
 
 void vgic_unload(struct vgic *g, unsigned vcpu)
@@ -224,11 +293,24 @@ void vgic_unload(struct vgic *g, unsigned vcpu)
 	vgic_leave(g, 0);
 }
 
+/* What a sync saw the guest do, per group: the lowest priority (highest
+ * value) it acknowledged, -1 if none; and LRs it left pending. */
+struct lr_seen {
+	int taken[2];
+	bool waiting;
+};
+
+static inline unsigned lr_prio(uint64_t lrv)
+{
+	return (unsigned)(lrv >> 48) & 0xff;
+}
+
 /* Folds LR i back after the guest ran. An edge interrupt still pending
  * there returns to the latch (flush moves it again) unless ICPENDR dropped
  * it meanwhile; a level one the guest acknowledged loses its ISPENDR
- * latch, as on hardware. State 00: the guest completed it, free the LR. */
-static void lr_fold(struct vgic *g, unsigned vcpu, unsigned i, uint32_t *kick)
+ * latch, as on hardware. State 00: the guest completed it, free the LR.
+ * An active one keeps the priority the LR gave it (lr_compose). */
+static void lr_fold(struct vgic *g, unsigned vcpu, unsigned i, struct lr_seen *seen, uint32_t *kick)
 {
 	struct vgic_irq *irq = lr_irq(g, vcpu, i);
 	if (!irq)
@@ -238,6 +320,15 @@ static void lr_fold(struct vgic *g, unsigned vcpu, unsigned i, uint32_t *kick)
 	g->cpu[vcpu].lr_hw[i] = lrv;
 	unsigned was = irq->lr_state;
 	irq->active = now & VGIC_LR_ACTIVE;
+	if (irq->active)
+		irq->act_prio = (uint8_t)lr_prio(lrv);
+	if (seen && (was & VGIC_LR_PENDING)) {
+		int *t = &seen->taken[(lrv & VGIC_LR_GROUP1) != 0];
+		if (now == VGIC_LR_PENDING)
+			seen->waiting = true;
+		else if (!(now & VGIC_LR_PENDING) && (int)lr_prio(lrv) > *t)
+			*t = (int)lr_prio(lrv);
+	}
 	if (irq->edge && (now & was & VGIC_LR_PENDING))
 		irq->latch = true;
 	else if (!irq->edge && (was & VGIC_LR_PENDING) && !(now & VGIC_LR_PENDING))
@@ -272,7 +363,8 @@ static int empty_lr(struct vgic *g, unsigned vcpu, const struct vgic_irq *irq, u
  * model state stays as that saw it, as while the vCPU runs. */
 bool vgic_place(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, uint32_t *kick)
 {
-	if (g->cpu[vcpu].underflow || !g->ops.empty_lrs)
+	const struct vgic_cpu *cpu = &g->cpu[vcpu];
+	if (cpu->underflow || cpu->starved != VGIC_LR_FREE || !g->ops.empty_lrs)
 		return false;
 	uint32_t empty = g->ops.empty_lrs(g->ops.ctx) & (uint32_t)(BIT(g->nr_lrs) - 1);
 	int i = empty_lr(g, vcpu, irq, empty);
@@ -280,7 +372,7 @@ bool vgic_place(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, uint32_t *k
 		return false;
 	struct vgic_irq *o = lr_irq(g, vcpu, (unsigned)i);
 	if (o) {
-		lr_fold(g, vcpu, (unsigned)i, kick);
+		lr_fold(g, vcpu, (unsigned)i, NULL, kick);
 		/* another one pending again (level line still high, a new
 		 * edge): only a flush orders it against irq */
 		if (o != irq && maybe_candidate(o, vcpu) && vgic_deliverable(g, o))
@@ -292,14 +384,38 @@ bool vgic_place(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, uint32_t *k
 	return true;
 }
 
+/* An LR still pending after the guest acknowledged an interrupt of its
+ * group and no higher priority (a tie the CPU interface decided, or it
+ * went in later): the highest of them becomes vgic_cpu.starved, unless
+ * one at least as high already is. */
+static void note_passed_over(struct vgic *g, unsigned vcpu, const struct lr_seen *seen)
+{
+	struct vgic_cpu *cpu = &g->cpu[vcpu];
+	const struct vgic_irq *x = starved_irq(g, vcpu);
+	int best = x ? x->prio : 0x100;
+	for (unsigned i = 0; i < g->nr_lrs; i++) {
+		const struct vgic_irq *irq = lr_irq(g, vcpu, i);
+		uint64_t lrv = cpu->lr_hw[i];
+		int prio = (int)lr_prio(lrv);
+		if (irq && irq->lr_state == VGIC_LR_PENDING && prio < best &&
+		    prio <= seen->taken[(lrv & VGIC_LR_GROUP1) != 0]) {
+			best = prio;
+			cpu->starved = irq->intid;
+		}
+	}
+}
+
 void vgic_sync(struct vgic *g, unsigned vcpu)
 {
 	uint32_t kick = 0;
+	struct lr_seen seen = {{-1, -1}, false};
 	if (vcpu >= g->nvcpus)
 		return;
 	vgic_enter(g);
 	for (unsigned i = 0; i < g->nr_lrs; i++)
-		lr_fold(g, vcpu, i, &kick);
+		lr_fold(g, vcpu, i, &seen, &kick);
+	if (seen.waiting && (seen.taken[0] >= 0 || seen.taken[1] >= 0))
+		note_passed_over(g, vcpu, &seen);
 	vgic_leave(g, kick);
 }
 

@@ -50,6 +50,8 @@ static void set_field(struct vgic_irq *irq, unsigned field, bool v)
 			irq->lr_state &= ~VGIC_LR_PENDING;
 		break;
 	default:
+		if (v && !irq->active && !(irq->lr_state & VGIC_LR_ACTIVE))
+			irq->act_prio = irq->prio; /* activated at its priority now */
 		irq->active = v;
 		if (!v)
 			irq->lr_state &= ~VGIC_LR_ACTIVE;

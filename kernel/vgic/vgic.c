@@ -31,6 +31,7 @@ void vgic_init(struct vgic *g, unsigned nvcpus, const struct vgic_ops *ops)
 		for (unsigned i = 0; i < VGIC_MAX_LRS; i++)
 			cpu->lr_intid[i] = VGIC_LR_FREE;
 		cpu->sleep = true; /* GICR_WAKER reset value on hardware */
+		cpu->starved = VGIC_LR_FREE;
 	}
 }
 

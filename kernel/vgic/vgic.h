@@ -13,6 +13,22 @@
  * interrupts are pending than LRs are free, flush asks for the underflow
  * maintenance interrupt (ICH_HCR_EL2.UIE) so the next exit refills.
  *
+ * Bounded delivery among equal priorities (which the architecture leaves
+ * to the implementation: QEMU takes the lowest LR, flush the lowest INTID,
+ * so an SGI re-sent faster than it completes kept a timer out for good):
+ * flush picks ties round robin per priority level, and an interrupt the
+ * guest passed over in its LR (it acknowledged another of the same group
+ * and no higher priority instead) makes the next flush hold back every
+ * pending interrupt of its group and priority or lower that is not yet
+ * pending in an LR, until the guest has taken it. Only then is that one
+ * the guest's only choice at its level, whatever the CPU interface's tie
+ * rule; flush asks for the no-pending maintenance interrupt
+ * (ICH_HCR_EL2.NPIE) to place the held-back ones right after.
+ *
+ * An active LR keeps the priority it was taken at (the guest's EOI drops
+ * that one); an IPRIORITYR write applies to the interrupt's next
+ * activation, as on a GIC.
+ *
  * Between vgic_sync() and the next vgic_flush() of a vCPU the model is the
  * truth; while the vCPU runs, its LRs are (the guest acknowledges and
  * completes interrupts there). Level-triggered, non-HW interrupts are put
@@ -50,6 +66,10 @@
 #define VGIC_LR_PENDING	    1u /* State field values (also vgic_irq.lr_state) */
 #define VGIC_LR_ACTIVE	    2u
 
+/* ICH_HCR_EL2 maintenance interrupt enables vgic_flush asks for */
+#define VGIC_HCR_UIE  BIT(1) /* underflow: at most one LR valid */
+#define VGIC_HCR_NPIE BIT(3) /* no LR pending */
+
 struct vgic_ops {
 	unsigned nr_lrs; /* ICH_VTR_EL2.ListRegs + 1 */
 	/* The list registers of the vCPU being flushed/synced; only called on
@@ -73,6 +93,7 @@ struct vgic_irq {
 	uint16_t intid;
 	uint16_t pintid;  /* HW-linked: physical INTID the guest's EOI deactivates */
 	uint8_t prio;	  /* IPRIORITYR (low 3 bits RAZ) */
+	uint8_t act_prio; /* while active: the priority it was taken at */
 	uint8_t target;	  /* vCPU whose LRs take it: owner (SGI/PPI), IROUTER (SPI) */
 	uint8_t lr_state; /* VGIC_LR_* last written to / read back from its LR */
 	bool group1, enabled, edge, active;
@@ -93,7 +114,11 @@ struct vgic_cpu {
 	uint64_t lr_hw[VGIC_MAX_LRS];	 /* what LR i holds: last written or read back */
 	uint64_t cand[2]; /* INTIDs that may want an LR here (internal.h vgic_mark) */
 	bool sleep;	  /* GICR_WAKER.ProcessorSleep */
-	bool underflow;	  /* flush wants ICH_HCR_EL2.UIE */
+	bool underflow;	  /* the last flush left deliverable interrupts out */
+	/* an interrupt the guest passed over in a pending LR (or 0xffff):
+	 * flush holds back what competes with it until it is taken */
+	uint16_t starved;
+	uint8_t rr[32]; /* per priority level: the INTID its next tie starts at */
 	/* a HW-linked PPI may have its line high or its physical interrupt
 	 * active: vgic_hw_lines must look (own CPU only, like those fields) */
 	bool hw_busy;
@@ -167,7 +192,9 @@ bool vgic_inject_hw_fast(struct vgic *g, unsigned vcpu, unsigned intid, unsigned
 bool vgic_read_needs_sync(bool redist, uint64_t off);
 
 /* List registers around guest entry/exit (see top of file). */
-bool vgic_flush(struct vgic *g, unsigned vcpu); /* true: set ICH_HCR_EL2.UIE */
+/* flush returns the VGIC_HCR_* maintenance enables to set while the
+ * guest runs (0: none) */
+uint64_t vgic_flush(struct vgic *g, unsigned vcpu);
 void vgic_sync(struct vgic *g, unsigned vcpu);
 /* The vCPU leaves its CPU: its list registers are zeroed (the model,
  * synced, holds their state; the next flush writes them again). */
@@ -175,7 +202,7 @@ void vgic_unload(struct vgic *g, unsigned vcpu);
 /* Whether vcpu has a pending, enabled interrupt of an enabled group (WFI;
  * PMR and ICC_IGRPEN are the caller's, in ICH_VMCR). Call after sync. */
 bool vgic_pending(struct vgic *g, unsigned vcpu);
-/* Whether the last flush left pending interrupts out (set ICH_HCR_EL2.UIE). */
+/* Whether the last flush left deliverable interrupts out of the LRs. */
 bool vgic_wants_underflow(struct vgic *g, unsigned vcpu);
 
 #endif

@@ -9,9 +9,8 @@
 #include "kernel/vm/vm.h"
 #include "kernel/io/io.h"
 
-#define SLICE_MS    10
-#define ICH_HCR_EN  BIT(0)
-#define ICH_HCR_UIE BIT(1)
+#define SLICE_MS   10
+#define ICH_HCR_EN BIT(0)
 
 void sched_kick(unsigned pcpu)
 {
@@ -171,13 +170,13 @@ void sched_idle(void)
 static void run_once(struct vcpu *v)
 {
 	struct partition *p = v->part;
-	bool uie = vgic_flush(&p->vgic, v->idx);
-	/* The underflow interrupt only while the guest runs: at EL2 it would
-	 * fire until the next flush. */
-	if (uie)
-		ich_hcr_write(ICH_HCR_EN | ICH_HCR_UIE);
+	uint64_t maint = vgic_flush(&p->vgic, v->idx);
+	/* Maintenance interrupts (underflow, no pending) only while the guest
+	 * runs: at EL2 they would fire until the next flush. */
+	if (maint)
+		ich_hcr_write(ICH_HCR_EN | maint);
 	unsigned kind = guest_enter(&v->ctx);
-	if (uie)
+	if (maint)
 		ich_hcr_write(ICH_HCR_EN);
 	vgic_sync(&p->vgic, v->idx);
 	this_cpu()->exits++;

@@ -407,23 +407,65 @@ static void underflow_and_refill(void **state)
 	for (unsigned n = 32; n < 36; n++)
 		assert_true(lr_find(0, n) >= 0);
 
+	/* the guest takes 36's way in at once when it completes the one it
+	 * took and nothing else was pending beside it */
+	int i = lr_find(0, 32);
+	guest_ack(0, i);
+	guest_eoi(0, i);
+	for (unsigned n = 33; n < 36; n++) {
+		int k = lr_find(0, n);
+		guest_ack(0, k);
+		guest_eoi(0, k);
+	}
+	sync_(0);
+	assert_int_equal(F.lr[0][i], 0); /* released LR written back as 0 */
+	assert_int_equal(vgic_flush(&g, 0), 0);
+	assert_true(lr_find(0, 36) >= 0);
+	assert_true(lr_find(0, 37) >= 0);
+	assert_false(vgic_wants_underflow(&g, 0));
+	assert_int_equal(lr_used(0), 2);
+}
+
+/* The guest took one of four equal-priority LRs and left three pending:
+ * those are its next choices, so the two still waiting for an LR are held
+ * back (and the no-pending maintenance interrupt asked for) until the
+ * three are taken, then go in. */
+static void passed_over_drain_before_refill(void **state)
+{
+	enable_grp1();
+	for (unsigned n = 32; n < 38; n++) {
+		enable_spi(n);
+		vgic_inject(&g, 0, n);
+	}
+	flush(0);
 	int i = lr_find(0, 32);
 	guest_ack(0, i);
 	guest_eoi(0, i);
 	sync_(0);
-	assert_int_equal(F.lr[0][i], 0); /* released LR written back as 0 */
-	flush(0);
-	assert_int_equal(lr_find(0, 36), i);
+	F.cur = 0;
+	assert_int_equal(vgic_flush(&g, 0), VGIC_HCR_NPIE);
+	assert_int_equal(lr_find(0, 36), -1);
+	assert_int_equal(lr_find(0, 37), -1);
+	assert_int_equal(lr_used(0), 3);
 	assert_true(vgic_wants_underflow(&g, 0));
-
-	i = lr_find(0, 33);
-	guest_ack(0, i);
-	guest_eoi(0, i);
+	assert_true(vgic_pending(&g, 0));
+	for (unsigned n = 33; n < 35; n++) {
+		int k = lr_find(0, n);
+		guest_ack(0, k);
+		guest_eoi(0, k);
+		sync_(0);
+		F.cur = 0;
+		assert_int_equal(vgic_flush(&g, 0), VGIC_HCR_NPIE);
+		assert_int_equal(lr_used(0), 35 - n);
+	}
+	int k = lr_find(0, 35);
+	guest_ack(0, k);
+	guest_eoi(0, k);
 	sync_(0);
-	flush(0);
+	assert_int_equal(vgic_flush(&g, 0), 0);
+	assert_true(lr_find(0, 36) >= 0);
 	assert_true(lr_find(0, 37) >= 0);
 	assert_false(vgic_wants_underflow(&g, 0));
-	assert_int_equal(lr_used(0), NLRS);
 }
 
 static void priority_order(void **state)
@@ -995,8 +1037,23 @@ static void fast_sgi_defers(void **state)
 	assert_false(sgi_fast(0, 6, BIT(0))); /* SGI 7 waits: flush first */
 	sync_(0);
 	flush(0);
-	assert_true(lr_find(0, 6) >= 0); /* the lower INTID of two equals */
+	/* the guest passed SGIs 1, 3 and 4 over for 2: 6 and 7 wait behind */
+	assert_int_equal(lr_find(0, 6), -1);
 	assert_true(vgic_wants_underflow(&g, 0));
+	assert_false(sgi_fast(0, 5, BIT(0)));
+	for (unsigned n = 1; n <= NLRS; n++) {
+		if (n == 2)
+			continue;
+		i = lr_find(0, n);
+		guest_ack(0, i);
+		guest_eoi(0, i);
+	}
+	sync_(0);
+	flush(0);
+	assert_true(lr_find(0, 5) >= 0);
+	assert_true(lr_find(0, 6) >= 0);
+	assert_true(lr_find(0, 7) >= 0);
+	assert_false(vgic_wants_underflow(&g, 0));
 }
 
 /* A level interrupt the guest completed while its line stays high must be
@@ -1049,6 +1106,269 @@ static void fast_read_needs_sync(void **state)
 	assert_true(vgic_read_needs_sync(true, RD(1) + SGI + 0x200)); /* ISPENDR0 */
 	assert_true(vgic_read_needs_sync(true, RD(3) + SGI + 0x380)); /* ICACTIVER0 */
 	assert_false(vgic_read_needs_sync(true, RD(3) + SGI + 0x400));
+}
+
+/* ---- bounded delivery among equal priorities (issue 8) ---- */
+
+/* The guest's CPU interface choosing what to take: the pending-only LR
+ * of the highest priority; among equals the lowest LR (as QEMU's
+ * hppvi_index) or, for hardware that decides otherwise, the highest. */
+static int guest_hppi(unsigned v, bool high_first)
+{
+	int best = -1;
+	for (int i = 0; i < NLRS; i++) {
+		unsigned prio = (unsigned)(F.lr[v][i] >> 48) & 0xff;
+		if (lr_st(v, i) != 1)
+			continue;
+		if (best < 0 || prio < ((F.lr[v][best] >> 48) & 0xff) ||
+		    (high_first && prio == ((F.lr[v][best] >> 48) & 0xff)))
+			best = i;
+	}
+	return best;
+}
+
+/* vCPU 1 takes one interrupt per exit (acknowledge and EOI: its handler
+ * runs, then vCPU 0's next send kicks it), while vCPU 0 re-sends nsgi
+ * SGIs from 8 and pends nspi SPIs from 40 before each, all at the
+ * priority of vCPU 1's timer (PPI 27, line high throughout, so always
+ * pending again once taken). Returns the most exits any of them waited
+ * between two takes (or before the first) over rounds exits. */
+static unsigned flood_worst_wait(bool high_first, unsigned nsgi, unsigned nspi, unsigned rounds,
+				 unsigned *timer_wait)
+{
+	unsigned last[VGIC_NR_IRQS], worst = 0;
+	enable_grp1();
+	rwrite(RD(1) + SGI + 0x100, BIT(27) | ((BIT(nsgi) - 1) << 8));
+	for (unsigned n = 40; n < 40 + nspi; n++) {
+		dacc(0, 0x6000 + 8 * n, 8, true, 1);
+		enable_spi(n);
+	}
+	vgic_inject_hw(&g, 1, 27, 27);
+	for (unsigned n = 0; n < VGIC_NR_IRQS; n++)
+		last[n] = 0;
+	*timer_wait = 0;
+	for (unsigned r = 1; r <= rounds; r++) {
+		for (unsigned k = 0; k < nsgi; k++)
+			vgic_sgi(&g, 0, (uint64_t)(8 + k) << 24 | BIT(1));
+		if (nspi)
+			dwrite(0x204, (uint32_t)(BIT(nspi) - 1) << 8);
+		flush(1);
+		int i = guest_hppi(1, high_first);
+		if (i >= 0) {
+			unsigned n = (uint32_t)F.lr[1][i];
+			assert_true(n < VGIC_NR_IRQS);
+			if (r - last[n] > worst)
+				worst = r - last[n];
+			if (n == 27 && r - last[n] > *timer_wait)
+				*timer_wait = r - last[n];
+			last[n] = r;
+			guest_ack(1, i);
+			guest_eoi(1, i);
+		}
+		sync_(1);
+	}
+	/* and those never taken since, the timer among them */
+	for (unsigned n = 0; n < VGIC_NR_IRQS; n++) {
+		bool src = n == 27 || (n >= 8 && n < 8 + nsgi) || (n >= 40 && n < 40 + nspi);
+		if (src && rounds - last[n] > worst)
+			worst = rounds - last[n];
+		if (n == 27 && rounds - last[n] > *timer_wait)
+			*timer_wait = rounds - last[n];
+	}
+	return worst;
+}
+
+/* The storm of tests/qemu irq_storm, as the vGIC sees it: one SGI re-sent
+ * faster than vCPU 1 completes it, or eight, or eight and eight SPIs, at
+ * the timer's priority. Before: ties went to the lower INTID and the CPU
+ * interface's tie to the lower LR, and the timer was never taken. Now each
+ * source waits at most about two exits per source of its level (round
+ * robin into the LRs, then at most NLRS - 1 others before it), whichever
+ * way the CPU interface breaks ties. */
+static void flood_cannot_starve_equal_priority(bool high_first)
+{
+	static const unsigned shapes[3][2] = {{1, 0}, {8, 0}, {8, 8}};
+	for (unsigned k = 0; k < 3; k++) {
+		unsigned timer, sources = shapes[k][0] + shapes[k][1] + 1;
+		setup(NULL);
+		unsigned worst =
+		    flood_worst_wait(high_first, shapes[k][0], shapes[k][1], 2000, &timer);
+		print_message("%s LR first, %u SGIs, %u SPIs: worst wait %u exits, timer %u\n",
+			      high_first ? "high" : "low", shapes[k][0], shapes[k][1], worst,
+			      timer);
+		assert_true(timer <= 2 * sources + NLRS);
+		assert_true(worst <= 2 * sources + NLRS);
+	}
+}
+static void flood_lowest_lr_first(void **state)
+{
+	flood_cannot_starve_equal_priority(false);
+}
+static void flood_highest_lr_first(void **state)
+{
+	flood_cannot_starve_equal_priority(true);
+}
+
+/* More equal-priority interrupts than LRs, all pending again as soon as
+ * taken: each gets an LR in turn (it was the lowest INTIDs, for good). */
+static void ties_round_robin_into_lrs(void **state)
+{
+	bool placed[8] = {false};
+	enable_grp1();
+	for (unsigned n = 32; n < 40; n++)
+		enable_spi(n);
+	for (unsigned r = 0; r < 3; r++) {
+		dwrite(0x204, 0xffu);
+		flush(0);
+		for (int i = 0; i < NLRS; i++) {
+			unsigned n = (uint32_t)F.lr[0][i];
+			assert_true(lr_st(0, i) == 1 && n >= 32 && n < 40);
+			placed[n - 32] = true;
+			guest_ack(0, i);
+			guest_eoi(0, i);
+		}
+		sync_(0);
+	}
+	for (unsigned n = 0; n < 8; n++)
+		assert_true(placed[n]);
+}
+
+/* With the passed-over interrupt alone in the LRs, flush never asks for
+ * the underflow interrupt: it would fire at once (at most one LR valid),
+ * before the guest could take it, on every entry. */
+static void passed_over_alone_no_underflow_irq(void **state)
+{
+	enable_grp1();
+	rwrite(RD(0) + SGI + 0x100, 0x0006);
+	vgic_sgi(&g, 0, 1ull << 24 | BIT(0));
+	vgic_sgi(&g, 0, 2ull << 24 | BIT(0));
+	flush(0);
+	int i = lr_find(0, 1);
+	guest_ack(0, i);
+	guest_eoi(0, i);
+	sync_(0);
+	vgic_sgi(&g, 0, 1ull << 24 | BIT(0)); /* again, before 2 was taken */
+	F.cur = 0;
+	assert_int_equal(vgic_flush(&g, 0), VGIC_HCR_NPIE);
+	assert_int_equal(lr_used(0), 1);
+	assert_int_equal(lr_st(0, lr_find(0, 2)), 1);
+	assert_int_equal(lr_find(0, 1), -1);
+	/* an exit before the guest took it changes nothing */
+	sync_(0);
+	F.cur = 0;
+	assert_int_equal(vgic_flush(&g, 0), VGIC_HCR_NPIE);
+	i = lr_find(0, 2);
+	guest_ack(0, i); /* taken: SGI 1 goes in beside the active 2 */
+	sync_(0);
+	F.cur = 0;
+	assert_int_equal(vgic_flush(&g, 0), 0);
+	assert_int_equal(lr_st(0, lr_find(0, 1)), 1);
+	assert_int_equal(lr_st(0, i), 2);
+}
+
+/* Held back means only "not made pending in an LR": a higher priority
+ * interrupt still goes in at once, and so does one of the other group. */
+static void passed_over_holds_back_only_its_level(void **state)
+{
+	enable_grp1();
+	dwrite(0x0, 3);
+	for (unsigned n = 32; n < 36; n++) {
+		enable_spi(n);
+		dacc(0, 0x400 + n, 1, true, n == 34 ? 0x40 : 0x80); /* 34: higher */
+	}
+	dwrite(0x84, ~BIT(3)); /* 35: group 0 */
+	vgic_inject(&g, 0, 32);
+	vgic_inject(&g, 0, 33);
+	flush(0);
+	int i = lr_find(0, 32);
+	guest_ack(0, i);
+	guest_eoi(0, i);
+	sync_(0);
+	vgic_inject(&g, 0, 32);
+	vgic_inject(&g, 0, 34);
+	vgic_inject(&g, 0, 35);
+	F.cur = 0;
+	assert_int_equal(vgic_flush(&g, 0), VGIC_HCR_NPIE);
+	assert_int_equal(lr_find(0, 32), -1);
+	assert_true(lr_find(0, 34) >= 0);
+	assert_true(lr_find(0, 35) >= 0);
+	assert_true(lr_find(0, 33) >= 0);
+}
+
+/* ---- priority of an active interrupt (issue 8) ---- */
+
+/* vCPU 0 re-prioritises vCPU 1's timer while vCPU 1 handles it: the
+ * active LR keeps the priority the guest took it at (its EOI drops that
+ * one, and a GIC deactivates the LR only if they match: else the HW-linked
+ * timer stayed active for good); the next activation has the new one. */
+static void reprio_while_active_keeps_lr_priority(void **state)
+{
+	enable_grp1();
+	rwrite(RD(1) + SGI + 0x100, BIT(27));
+	racc(0, RD(1) + SGI + 0x400 + 27, 1, true, 0x70);
+	vgic_inject_hw(&g, 1, 27, 27);
+	flush(1);
+	int i = lr_find(1, 27);
+	assert_int_equal((F.lr[1][i] >> 48) & 0xff, 0x70);
+	guest_ack(1, i);
+	sync_(1);
+	unsigned k = F.kicks[1];
+	racc(0, RD(1) + SGI + 0x400 + 27, 1, true, 0x60);
+	assert_int_equal(F.kicks[1], k + 1); /* its holder rewrites the LR */
+	assert_int_equal(racc(0, RD(1) + SGI + 0x400 + 27, 1, false, 0), 0x60);
+	flush(1);
+	assert_int_equal(lr_st(1, i), 2);
+	assert_int_equal((F.lr[1][i] >> 48) & 0xff, 0x70);
+	/* and after the vCPU left its CPU and came back */
+	sync_(1);
+	F.cur = 1;
+	vgic_unload(&g, 1);
+	flush(1);
+	assert_int_equal(lr_st(1, i), 2);
+	assert_int_equal((F.lr[1][i] >> 48) & 0xff, 0x70);
+	assert_true(F.lr[1][i] & BIT(61));
+	guest_eoi(1, i);
+	sync_(1);
+	assert_false(vgic_hw_level(&g, 1, 27, false)); /* deactivated by the guest */
+	vgic_inject_hw(&g, 1, 27, 27);		       /* next expiry */
+	flush(1);
+	i = lr_find(1, 27);
+	assert_int_equal(lr_st(1, i), 1);
+	assert_int_equal((F.lr[1][i] >> 48) & 0xff, 0x60);
+}
+
+/* An edge interrupt pending again while active, re-prioritised: its
+ * active half keeps the old priority; the pending half waits for the EOI
+ * (which exits) and is then taken at the new one. Unchanged, pending and
+ * active share the LR as before. */
+static void reprio_pending_active_waits_for_eoi(void **state)
+{
+	enable_grp1();
+	rwrite(RD(0) + SGI + 0x100, BIT(5));
+	rwrite(RD(0) + SGI + 0x404, 0x80u << 8); /* SGI 5: 0x80 */
+	vgic_sgi(&g, 0, 5ull << 24 | BIT(0));
+	flush(0);
+	int i = lr_find(0, 5);
+	guest_ack(0, i);
+	sync_(0);
+	vgic_sgi(&g, 0, 5ull << 24 | BIT(0));
+	flush(0);
+	assert_int_equal(lr_st(0, i), 3);
+	sync_(0);
+	rwrite(RD(0) + SGI + 0x404, 0x50u << 8);
+	flush(0);
+	assert_int_equal(lr_st(0, i), 2);
+	assert_int_equal((F.lr[0][i] >> 48) & 0xff, 0x80);
+	assert_true(F.lr[0][i] & BIT(41)); /* EOI maintenance */
+	assert_true(vgic_pending(&g, 0));
+	assert_int_equal(rread(RD(0) + SGI + 0x200) & BIT(5), BIT(5)); /* still pending */
+	guest_eoi(0, i);
+	sync_(0);
+	flush(0);
+	i = lr_find(0, 5);
+	assert_int_equal(lr_st(0, i), 1);
+	assert_int_equal((F.lr[0][i] >> 48) & 0xff, 0x50);
+	assert_false(F.lr[0][i] & BIT(41));
 }
 
 /* Random traffic from every source, checked after each flush against a
@@ -1127,6 +1447,14 @@ int main(void)
 	    T(dist_id_registers),
 	    T(fast_sgi_self_and_other),
 	    T(random_traffic_never_left_out),
+	    T(flood_lowest_lr_first),
+	    T(flood_highest_lr_first),
+	    T(ties_round_robin_into_lrs),
+	    T(passed_over_drain_before_refill),
+	    T(passed_over_alone_no_underflow_irq),
+	    T(passed_over_holds_back_only_its_level),
+	    T(reprio_while_active_keeps_lr_priority),
+	    T(reprio_pending_active_waits_for_eoi),
 	    T(flush_writes_only_changes),
 	    T(eoi_maintenance_lr_cleared),
 	    T(fast_sgi_defers),

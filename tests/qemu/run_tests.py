@@ -484,7 +484,7 @@ def sched_slice_ns():
 # being taken: in the storm's "flood" phase the timer does not fire at all
 # (bare QEMU's GIC does the same to this guest; the issue asks tessera to
 # bound it by a slice).
-VGIC_TIE_STARVES_TIMER = True
+VGIC_TIE_STARVES_TIMER = False
 # Priority of an active interrupt: a GICR_IPRIORITYR write while the
 # guest handles the interrupt is copied into its active list register at
 # the next flush (lr.c lr_compose uses irq->prio); the guest's EOI then
@@ -492,7 +492,7 @@ VGIC_TIE_STARVES_TIMER = True
 # the LR is not deactivated (GICv3 VirtualWriteEOIR; QEMU icv_eoir_write
 # lr_gprio == dropprio) and the HW-linked timer stays active for good: in
 # the "reprio" phase vCPU 1's timer stops (bare QEMU: it never does).
-VGIC_REPRIO_LOSES_TIMER = True
+VGIC_REPRIO_LOSES_TIMER = False
 
 STORM_RE = (r"^\[(storm|shared)\] TGUEST-STORM (\w+) sent_sgi=(\d+) sent_spi=(\d+) sgi=(\d+) "
             r"spi=(\d+) ticks=(\d+) skipped=(\d+) late_max_ns=(\d+) late_avg_ns=(\d+) "
