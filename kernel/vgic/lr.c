@@ -62,19 +62,22 @@ static inline uint64_t lr_compose(const struct vgic *g, unsigned vcpu, const str
 	return lr_compose_as(g, vcpu, irq, true);
 }
 
-/* The interrupt the guest passed over (vgic_cpu.starved) while it still
- * waits pending in one of vcpu's LRs, or NULL. */
-static struct vgic_irq *starved_irq(struct vgic *g, unsigned vcpu)
+static struct vgic_irq *__attribute__((noinline)) starved_look(struct vgic *g, unsigned vcpu)
 {
 	struct vgic_cpu *cpu = &g->cpu[vcpu];
-	if (cpu->starved == VGIC_LR_FREE)
-		return NULL;
 	struct vgic_irq *x = vgic_irq_of(g, vcpu, cpu->starved);
 	if (x && x->in_lr && x->lr_vcpu == vcpu && x->lr_state == VGIC_LR_PENDING &&
 	    x->target == vcpu && vgic_deliverable(g, x))
 		return x;
 	cpu->starved = VGIC_LR_FREE; /* taken, or gone from the LR */
 	return NULL;
+}
+
+/* The interrupt the guest passed over (vgic_cpu.starved) while it still
+ * waits pending in one of vcpu's LRs, or NULL (nearly always: no call). */
+static inline struct vgic_irq *starved_irq(struct vgic *g, unsigned vcpu)
+{
+	return g->cpu[vcpu].starved == VGIC_LR_FREE ? NULL : starved_look(g, vcpu);
 }
 
 /* While x waits, nothing of its group at its priority or lower becomes
@@ -119,9 +122,12 @@ static inline void lr_set(struct vgic *g, unsigned vcpu, unsigned i, struct vgic
 	lr_write(g, vcpu, i, v);
 	irq->lr_state = (uint8_t)(v >> VGIC_LR_STATE_SHIFT);
 	irq->in_lr = v != 0;
-	if (v)
+	/* act_prio: the priority the guest takes it at (lr_compose keeps it
+	 * while active); still the LR's after it left (vgic_sync) */
+	if (v) {
 		irq->lr_vcpu = (uint8_t)vcpu;
-	else
+		irq->act_prio = (uint8_t)(v >> 48);
+	} else
 		vgic_mark(g, irq); /* out of the LR: maybe a candidate again */
 	g->cpu[vcpu].lr_intid[i] = v ? irq->intid : VGIC_LR_FREE;
 	if (irq->edge && (irq->lr_state & VGIC_LR_PENDING))
@@ -145,8 +151,7 @@ static void lr_refresh(struct vgic *g, unsigned vcpu, unsigned i, const struct v
  * to the first INTID at or after the level's cursor, which moves past
  * each one placed (the caller scans upwards, so a has the higher INTID
  * and wins only if b is below the cursor and a is not). */
-static inline bool better(const struct vgic_cpu *cpu, const struct vgic_irq *a,
-			  const struct vgic_irq *b)
+static inline bool better(const uint8_t *rr, const struct vgic_irq *a, const struct vgic_irq *b)
 {
 	if (!b)
 		return true;
@@ -154,8 +159,8 @@ static inline bool better(const struct vgic_cpu *cpu, const struct vgic_irq *a,
 		return a->active;
 	if (a->prio != b->prio)
 		return a->prio < b->prio;
-	unsigned rr = cpu->rr[a->prio >> 3];
-	return b->intid < rr && a->intid >= rr;
+	unsigned from = rr[a->prio >> 3];
+	return b->intid < from && a->intid >= from;
 }
 
 /* Runs on every guest entry: the cheap field test rejects the (usually
@@ -197,7 +202,7 @@ static struct vgic_irq *next_candidate(struct vgic *g, unsigned vcpu, const stru
 			continue;
 		if (!irq->active && held_back(x, irq))
 			*held = true;
-		else if (better(&g->cpu[vcpu], irq, best))
+		else if (better(g->rr[vcpu], irq, best))
 			best = irq;
 	}
 	return best;
@@ -233,11 +238,11 @@ static void evict(struct vgic *g, unsigned vcpu, unsigned i)
 }
 
 /* irq into LR i; the next tie at its level starts after it. */
-static void lr_take(struct vgic *g, unsigned vcpu, unsigned i, struct vgic_irq *irq,
-		    const struct vgic_irq *x)
+static inline void lr_take(struct vgic *g, unsigned vcpu, unsigned i, struct vgic_irq *irq,
+			   const struct vgic_irq *x)
 {
 	lr_set(g, vcpu, i, irq, lr_compose_as(g, vcpu, irq, !held_back(x, irq)));
-	g->cpu[vcpu].rr[irq->prio >> 3] = (uint8_t)(irq->intid + 1);
+	g->rr[vcpu][irq->prio >> 3] = (uint8_t)(irq->intid + 1);
 }
 
 /* Free LRs take the best candidates first; with all LRs full, a better
@@ -293,24 +298,11 @@ void vgic_unload(struct vgic *g, unsigned vcpu)
 	vgic_leave(g, 0);
 }
 
-/* What a sync saw the guest do, per group: the lowest priority (highest
- * value) it acknowledged, -1 if none; and LRs it left pending. */
-struct lr_seen {
-	int taken[2];
-	bool waiting;
-};
-
-static inline unsigned lr_prio(uint64_t lrv)
-{
-	return (unsigned)(lrv >> 48) & 0xff;
-}
-
 /* Folds LR i back after the guest ran. An edge interrupt still pending
  * there returns to the latch (flush moves it again) unless ICPENDR dropped
  * it meanwhile; a level one the guest acknowledged loses its ISPENDR
- * latch, as on hardware. State 00: the guest completed it, free the LR.
- * An active one keeps the priority the LR gave it (lr_compose). */
-static void lr_fold(struct vgic *g, unsigned vcpu, unsigned i, struct lr_seen *seen, uint32_t *kick)
+ * latch, as on hardware. State 00: the guest completed it, free the LR. */
+static void lr_fold(struct vgic *g, unsigned vcpu, unsigned i, uint32_t *kick)
 {
 	struct vgic_irq *irq = lr_irq(g, vcpu, i);
 	if (!irq)
@@ -320,15 +312,6 @@ static void lr_fold(struct vgic *g, unsigned vcpu, unsigned i, struct lr_seen *s
 	g->cpu[vcpu].lr_hw[i] = lrv;
 	unsigned was = irq->lr_state;
 	irq->active = now & VGIC_LR_ACTIVE;
-	if (irq->active)
-		irq->act_prio = (uint8_t)lr_prio(lrv);
-	if (seen && (was & VGIC_LR_PENDING)) {
-		int *t = &seen->taken[(lrv & VGIC_LR_GROUP1) != 0];
-		if (now == VGIC_LR_PENDING)
-			seen->waiting = true;
-		else if (!(now & VGIC_LR_PENDING) && (int)lr_prio(lrv) > *t)
-			*t = (int)lr_prio(lrv);
-	}
 	if (irq->edge && (now & was & VGIC_LR_PENDING))
 		irq->latch = true;
 	else if (!irq->edge && (was & VGIC_LR_PENDING) && !(now & VGIC_LR_PENDING))
@@ -372,7 +355,7 @@ bool vgic_place(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, uint32_t *k
 		return false;
 	struct vgic_irq *o = lr_irq(g, vcpu, (unsigned)i);
 	if (o) {
-		lr_fold(g, vcpu, (unsigned)i, NULL, kick);
+		lr_fold(g, vcpu, (unsigned)i, kick);
 		/* another one pending again (level line still high, a new
 		 * edge): only a flush orders it against irq */
 		if (o != irq && maybe_candidate(o, vcpu) && vgic_deliverable(g, o))
@@ -388,34 +371,47 @@ bool vgic_place(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, uint32_t *k
  * group and no higher priority (a tie the CPU interface decided, or it
  * went in later): the highest of them becomes vgic_cpu.starved, unless
  * one at least as high already is. */
-static void note_passed_over(struct vgic *g, unsigned vcpu, const struct lr_seen *seen)
+static void note_passed_over(struct vgic *g, unsigned vcpu, const int taken[2])
 {
 	struct vgic_cpu *cpu = &g->cpu[vcpu];
 	const struct vgic_irq *x = starved_irq(g, vcpu);
-	int best = x ? x->prio : 0x100;
+	int best = x ? x->act_prio : 0x100;
 	for (unsigned i = 0; i < g->nr_lrs; i++) {
 		const struct vgic_irq *irq = lr_irq(g, vcpu, i);
-		uint64_t lrv = cpu->lr_hw[i];
-		int prio = (int)lr_prio(lrv);
-		if (irq && irq->lr_state == VGIC_LR_PENDING && prio < best &&
-		    prio <= seen->taken[(lrv & VGIC_LR_GROUP1) != 0]) {
-			best = prio;
+		if (irq && irq->lr_state == VGIC_LR_PENDING && irq->act_prio < best &&
+		    irq->act_prio <= taken[irq->group1]) {
+			best = irq->act_prio;
 			cpu->starved = irq->intid;
 		}
 	}
 }
 
+/* Folds every LR; notes per group the lowest priority (highest value:
+ * the LR's, act_prio) the guest acknowledged, and whether it left another
+ * pending beside it. */
 void vgic_sync(struct vgic *g, unsigned vcpu)
 {
 	uint32_t kick = 0;
-	struct lr_seen seen = {{-1, -1}, false};
+	int taken[2] = {-1, -1};
+	bool waiting = false;
 	if (vcpu >= g->nvcpus)
 		return;
 	vgic_enter(g);
-	for (unsigned i = 0; i < g->nr_lrs; i++)
-		lr_fold(g, vcpu, i, &seen, &kick);
-	if (seen.waiting && (seen.taken[0] >= 0 || seen.taken[1] >= 0))
-		note_passed_over(g, vcpu, &seen);
+	for (unsigned i = 0; i < g->nr_lrs; i++) {
+		struct vgic_irq *irq = lr_irq(g, vcpu, i);
+		if (!irq)
+			continue;
+		unsigned was = irq->lr_state;
+		lr_fold(g, vcpu, i, &kick);
+		if (!(was & VGIC_LR_PENDING))
+			continue;
+		if (irq->lr_state == VGIC_LR_PENDING)
+			waiting = true;
+		else if (!(irq->lr_state & VGIC_LR_PENDING) && irq->act_prio > taken[irq->group1])
+			taken[irq->group1] = irq->act_prio;
+	}
+	if (waiting && (taken[0] >= 0 || taken[1] >= 0))
+		note_passed_over(g, vcpu, taken);
 	vgic_leave(g, kick);
 }
 

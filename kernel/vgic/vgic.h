@@ -118,7 +118,6 @@ struct vgic_cpu {
 	/* an interrupt the guest passed over in a pending LR (or 0xffff):
 	 * flush holds back what competes with it until it is taken */
 	uint16_t starved;
-	uint8_t rr[32]; /* per priority level: the INTID its next tie starts at */
 	/* a HW-linked PPI may have its line high or its physical interrupt
 	 * active: vgic_hw_lines must look (own CPU only, like those fields) */
 	bool hw_busy;
@@ -130,6 +129,9 @@ struct vgic {
 	struct vgic_irq spi[VGIC_NR_SPIS];
 	struct vgic_cpu cpu[VGIC_MAX_VCPUS];
 	struct vgic_ops ops;
+	/* per vCPU and priority level: the INTID the level's next tie starts
+	 * at (lr.c better); last, off the hot fields' cache lines */
+	uint8_t rr[VGIC_MAX_VCPUS][32];
 };
 
 /* Resets the model (nvcpus is clamped to VGIC_MAX_VCPUS, ops->nr_lrs to
