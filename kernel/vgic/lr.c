@@ -302,11 +302,9 @@ void vgic_unload(struct vgic *g, unsigned vcpu)
  * there returns to the latch (flush moves it again) unless ICPENDR dropped
  * it meanwhile; a level one the guest acknowledged loses its ISPENDR
  * latch, as on hardware. State 00: the guest completed it, free the LR. */
-static void lr_fold(struct vgic *g, unsigned vcpu, unsigned i, uint32_t *kick)
+static void lr_fold_irq(struct vgic *g, unsigned vcpu, unsigned i, struct vgic_irq *irq,
+			uint32_t *kick)
 {
-	struct vgic_irq *irq = lr_irq(g, vcpu, i);
-	if (!irq)
-		return;
 	uint64_t lrv = g->ops.read_lr(g->ops.ctx, i);
 	unsigned now = (unsigned)(lrv >> VGIC_LR_STATE_SHIFT);
 	g->cpu[vcpu].lr_hw[i] = lrv;
@@ -323,6 +321,13 @@ static void lr_fold(struct vgic *g, unsigned vcpu, unsigned i, uint32_t *kick)
 		irq->phys_active = false;
 	lr_set(g, vcpu, i, irq, 0);
 	vgic_note(g, irq, vcpu, kick); /* still pending for another vCPU */
+}
+
+static void lr_fold(struct vgic *g, unsigned vcpu, unsigned i, uint32_t *kick)
+{
+	struct vgic_irq *irq = lr_irq(g, vcpu, i);
+	if (irq)
+		lr_fold_irq(g, vcpu, i, irq, kick);
 }
 
 /* The LR irq should take among those the guest left empty: its own if it
@@ -402,7 +407,7 @@ void vgic_sync(struct vgic *g, unsigned vcpu)
 		if (!irq)
 			continue;
 		unsigned was = irq->lr_state;
-		lr_fold(g, vcpu, i, &kick);
+		lr_fold_irq(g, vcpu, i, irq, &kick);
 		if (!(was & VGIC_LR_PENDING))
 			continue;
 		if (irq->lr_state == VGIC_LR_PENDING)
