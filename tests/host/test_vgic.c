@@ -1439,6 +1439,60 @@ static void random_traffic_never_left_out(void **state)
 		random_step();
 }
 
+/* Random equal-priority traffic (16 SGIs, 16 SPIs to vCPU 0), the guest
+ * breaking ties either way at random and sometimes staying in a handler
+ * across an exit: no interrupt, once pending, sees more than about two
+ * takes per other source before its own. */
+static void random_ties_bounded_wait(void **state)
+{
+	unsigned since[48], takes = 0, worst = 0;
+	bool waiting[48] = {false};
+	int active = -1;
+	enable_grp1();
+	rwrite(RD(0) + SGI + 0x100, 0xffff);
+	for (unsigned n = 32; n < 48; n++)
+		enable_spi(n);
+	dwrite(0xc08, 0xaaaaaaaa); /* 32..47 edge: pending once per send */
+	for (unsigned r = 0; r < 20000; r++) {
+		for (unsigned k = rnd(4); k; k--) {
+			unsigned n = rnd(32), id = n < 16 ? n : n + 16;
+			if (n < 16)
+				vgic_sgi(&g, 1, (uint64_t)n << 24 | BIT(0));
+			else
+				vgic_inject(&g, 0, id);
+			if (!waiting[id]) {
+				waiting[id] = true;
+				since[id] = takes;
+			}
+		}
+		flush(0);
+		if (active >= 0 && rnd(2)) { /* the handler ends */
+			guest_eoi(0, active);
+			active = -1;
+		}
+		int i = active < 0 ? guest_hppi(0, rnd(2)) : -1;
+		if (i >= 0) {
+			unsigned id = (uint32_t)F.lr[0][i];
+			assert_true(waiting[id]);
+			if (takes - since[id] > worst)
+				worst = takes - since[id];
+			waiting[id] = false;
+			takes++;
+			guest_ack(0, i);
+			if (rnd(4))
+				guest_eoi(0, i);
+			else
+				active = i;
+		}
+		sync_(0);
+		if (active >= 0 && lr_st(0, active) != 2 && lr_st(0, active) != 3)
+			active = -1;
+	}
+	print_message("worst wait: %u takes of others, %u takes in all\n", worst, takes);
+	assert_true(takes > 5000);
+	assert_true(worst <= 2 * 32 + NLRS);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1450,6 +1504,7 @@ int main(void)
 	    T(flood_lowest_lr_first),
 	    T(flood_highest_lr_first),
 	    T(ties_round_robin_into_lrs),
+	    T(random_ties_bounded_wait),
 	    T(passed_over_drain_before_refill),
 	    T(passed_over_alone_no_underflow_irq),
 	    T(passed_over_holds_back_only_its_level),
