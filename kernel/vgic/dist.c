@@ -37,12 +37,17 @@ static void ctlr_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned of
 		a->kick |= vgic_kick_deliverable(a->g, a->self);
 }
 
+static inline uint32_t typer(void)
+{
+	uint32_t it_lines = VGIC_NR_IRQS / 32 - 1;
+	uint32_t id_bits = 10 - 1;
+	return it_lines | id_bits << 19;
+}
+
 static uint64_t typer_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off,
 			   unsigned size)
 {
-	uint64_t it_lines = VGIC_NR_IRQS / 32 - 1;
-	uint64_t id_bits = 10 - 1;
-	return it_lines | id_bits << 19;
+	return typer();
 }
 
 /* IROUTER<n> at 0x6000 + 8n; n < 32 are reserved (RAZ/WI). */
@@ -104,4 +109,33 @@ int vgic_dist_access(struct vgic *g, unsigned vcpu, uint64_t off, unsigned size,
 		return -EINVAL;
 	struct vgic_acc a = {.g = g, .cpu = NULL, .rd = 0, .self = vcpu, .kick = 0};
 	return vgic_mmio(&a, dist_regs, ARRAY_SIZE(dist_regs), off, size, write, val);
+}
+
+/* The registers Linux and RTOSes read at run time that hold constants or
+ * one field (CTLR, TYPER, IIDR, TYPER2, STATUSR, the ID block), answered
+ * without the table walk or the lock: a racing GICD_CTLR write is seen
+ * either before or after, as on hardware. The rest: false (vgic_mmio). */
+bool vgic_dist_read_fast(const struct vgic *g, uint64_t off, unsigned size, uint64_t *val)
+{
+	if (size != 4 || (off & 3))
+		return false;
+	switch (off) {
+	case 0x0000:
+		*val = __atomic_load_n(&g->ctlr, __ATOMIC_RELAXED) | CTLR_ARE | CTLR_DS;
+		return true;
+	case 0x0004:
+		*val = typer();
+		return true;
+	case 0x0008:
+		*val = VGIC_IIDR;
+		return true;
+	case 0x000c:
+	case 0x0010:
+		*val = 0;
+		return true;
+	}
+	if (off < 0xffd0 || off >= VGIC_DIST_SIZE)
+		return false;
+	*val = vgic_id_reg((unsigned)(off - 0xffd0));
+	return true;
 }

@@ -144,6 +144,7 @@ uint64_t vgic_cfg_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned of
 void vgic_cfg_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size,
 		    uint64_t val);
 uint64_t vgic_id_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size);
+uint32_t vgic_id_reg(unsigned off); /* off from 0xffd0, a multiple of 4 below 0x30 */
 uint64_t vgic_iidr_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size);
 struct vgic_irq *vgic_acc_irq(struct vgic_acc *a, unsigned intid);
 

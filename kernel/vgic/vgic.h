@@ -188,6 +188,12 @@ void vgic_sgi(struct vgic *g, unsigned vcpu, uint64_t sgi1r);
  * the interrupt held in an LR already). */
 bool vgic_sgi_fast(struct vgic *g, unsigned vcpu, uint64_t sgi1r);
 bool vgic_inject_hw_fast(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid);
+/* Reads of registers that hold constants or one field (IDs, TYPER,
+ * CTLR, GICR_WAKER), lock-free, for the fast exit path: true with the
+ * value; false for anything else (vgic_dist_access / vgic_redist_access
+ * then decide, including which accesses abort). off as there. */
+bool vgic_dist_read_fast(const struct vgic *g, uint64_t off, unsigned size, uint64_t *val);
+bool vgic_redist_read_fast(const struct vgic *g, uint64_t off, unsigned size, uint64_t *val);
 /* Whether a read at off (of the distributor, or of the redistributor
  * region) returns pending or active state, which the vCPU's LRs hold
  * while it runs: such a read needs vgic_sync first. */

@@ -26,6 +26,10 @@
 #define SYSREG_MASK 0x3ffc1eull /* Op0, Op2, Op1, CRn, CRm in ISS */
 #define KEY_SGI1R   0x3a3016ull /* ICC_SGI1R_EL1: Op0 3, Op1 0, C12, C11, 5 */
 #define DISR_EL1    S3_0_C12_C1_1
+#define ISS_ISV	    BIT(24)
+#define ISS_SSE	    BIT(21)
+#define ISS_SF	    BIT(15)
+#define ISS_WNR	    BIT(6)
 
 /* With FEAT_RAS the vector's ESB moved a pending SError of this guest
  * into DISR_EL1: the full path must see it (guest.S exit_common). */
@@ -65,10 +69,38 @@ static bool fast_sysreg(struct vcpu *v, uint64_t esr)
 	return true;
 }
 
+/* A load of a vGIC register that holds a constant or one field: decoded
+ * here (esr.c's decode and sign extension, for the 4- and 8-byte loads
+ * these registers allow) and answered without the register tables. */
+static bool fast_gic_read(struct vcpu *v, uint64_t ipa, uint64_t esr)
+{
+	const struct vgic *g = &v->part->vgic;
+	unsigned size = 1u << ((esr >> 22) & 3), rt = (esr >> 16) & 0x1f;
+	uint64_t val;
+	bool ok;
+	if ((esr & (ISS_ISV | ISS_WNR)) != ISS_ISV)
+		return false;
+	if (ipa - GUEST_GICD_BASE < GUEST_GICD_SIZE)
+		ok = vgic_dist_read_fast(g, ipa - GUEST_GICD_BASE, size, &val);
+	else if (ipa >= GUEST_GICR_BASE)
+		ok = vgic_redist_read_fast(g, ipa - GUEST_GICR_BASE, size, &val);
+	else
+		return false;
+	if (!ok)
+		return false;
+	if ((esr & ISS_SSE) && size == 4)
+		val = (uint64_t)(int64_t)(int32_t)val;
+	if (!(esr & ISS_SF))
+		val &= 0xffffffffull;
+	if (rt != 31)
+		v->ctx.x[rt] = val;
+	return true;
+}
+
 static bool fast_dabt(struct vcpu *v, uint64_t esr)
 {
 	uint64_t ipa = ((read_sysreg(hpfar_el2) >> 4) << 12) | (read_sysreg(far_el2) & 0xfff);
-	if (!mmio_fast_read(v, ipa, esr))
+	if (!fast_gic_read(v, ipa, esr) && !mmio_fast_read(v, ipa, esr))
 		return false;
 	v->mmios++;
 	skip();
