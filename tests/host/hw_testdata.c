@@ -181,3 +181,23 @@ void assert_hw_equal(const struct hw_desc *a, const struct hw_desc *b, int skip_
 		assert_int_equal(ma[i].smmu, mb[i].smmu);
 	}
 }
+
+void assert_qemu_virt_cpus(const struct hw_desc *d)
+{
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(d->mpidr[i], i);
+	assert_int_equal(d->psci, HW_PSCI_SMC);
+}
+
+void assert_qemu_virt_devices(const struct hw_desc *d)
+{
+	assert_int_equal(d->timer.el1_secure, 29);
+	assert_int_equal(d->timer.el1_phys, 30);
+	assert_int_equal(d->timer.virt, 27);
+	assert_int_equal(d->timer.el2_phys, 26);
+	assert_int_equal(d->pmu_intid, 23);
+	assert_int_equal(d->uart.base, 0x9000000);
+	assert_int_equal(d->uart.intid, 33);
+	assert_true(d->pci.present);
+	assert_int_equal(d->pci.ecam_base, 0x4010000000ull);
+}

@@ -33,6 +33,11 @@ void acpi_fix_checksum(struct acpi_blob *b);
 
 /* Field-by-field equality, naming the first field that differs. Ridmaps
  * to HW_NO_SMMU are left out when skip_direct (a DT cannot say them). */
+/* What QEMU virt's DTB and AAVMF's ACPI tables both say: the CPUs' MPIDRs
+ * and PSCI conduit; the timer, PMU and UART interrupts, the UART and ECAM
+ * bases. */
+void assert_qemu_virt_cpus(const struct hw_desc *d);
+void assert_qemu_virt_devices(const struct hw_desc *d);
 void assert_hw_equal(const struct hw_desc *a, const struct hw_desc *b, int skip_direct);
 
 #endif

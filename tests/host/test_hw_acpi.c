@@ -88,24 +88,14 @@ static void qemu_machine(void **state)
 	assert_int_equal(hw_check(&d, err, sizeof(err)), 0);
 	assert_int_equal(d.source, HW_FROM_ACPI);
 	assert_int_equal(d.ncpus, 4);
-	for (unsigned i = 0; i < 4; i++)
-		assert_int_equal(d.mpidr[i], i);
-	assert_int_equal(d.psci, HW_PSCI_SMC);
+	assert_qemu_virt_cpus(&d);
 	assert_int_equal(d.gic.gicd_base, 0x8000000);
 	assert_int_equal(d.gic.gicr_base, 0x80a0000);
 	assert_int_equal(d.gic.gicr_size, 0xf60000);
 	assert_int_equal(d.gic.its_base, 0x8080000);
 	assert_int_equal(d.gic.version, 3);
 	assert_int_equal(d.gic.maint_intid, 25);
-	assert_int_equal(d.timer.el1_secure, 29);
-	assert_int_equal(d.timer.el1_phys, 30);
-	assert_int_equal(d.timer.virt, 27);
-	assert_int_equal(d.timer.el2_phys, 26);
-	assert_int_equal(d.pmu_intid, 23);
-	assert_int_equal(d.uart.base, 0x9000000);
-	assert_int_equal(d.uart.intid, 33);
-	assert_true(d.pci.present);
-	assert_int_equal(d.pci.ecam_base, 0x4010000000ull);
+	assert_qemu_virt_devices(&d);
 	assert_int_equal(d.pci.ecam_size, 256ull << 20);
 	assert_int_equal(d.pci.bus_end, 255);
 	assert_int_equal(d.pci.mmio32.size, 0); /* only in the DSDT's AML */
