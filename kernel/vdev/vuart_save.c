@@ -75,8 +75,8 @@ static int check(const struct vuart *u, const struct snap_pl011 *in, char *why, 
 	if (!u->connected)
 		return refuse(why, n, "the device is not connected");
 	if (in->rx_count > VUART_RX_RING)
-		return refuse(why, n, "%u bytes of input queued, the device holds %u",
-			      in->rx_count, VUART_RX_RING);
+		return refuse(why, n, "%u bytes of input queued, the device holds %u", in->rx_count,
+			      VUART_RX_RING);
 	if (in->tx_len >= VUART_LINE_MAX)
 		return refuse(why, n, "an output line of %u bytes, the device keeps fewer than %u",
 			      in->tx_len, VUART_LINE_MAX);

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define IRQ_FLAGS                                                                             \
+#define IRQ_FLAGS                                                                                  \
 	(SNAP_IRQ_GROUP1 | SNAP_IRQ_ENABLED | SNAP_IRQ_EDGE | SNAP_IRQ_ACTIVE | SNAP_IRQ_PENDING | \
 	 SNAP_IRQ_LEVEL | SNAP_IRQ_HW)
 #define CTLR_ENABLES 0x3u /* GICD_CTLR EnableGrp0, EnableGrp1: all the model keeps */

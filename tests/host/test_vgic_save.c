@@ -303,8 +303,8 @@ static void same_registers(struct model *a, struct model *b)
 {
 	static const struct {
 		uint16_t off, len;
-	} dist[] = {{0x0000, 4},     {0x0080, 0x80},  {0x0100, 0x80}, {0x0200, 0x80},
-		    {0x0300, 0x80},  {0x0400, 0x400}, {0x0c00, 0x100}};
+	} dist[] = {{0x0000, 4},    {0x0080, 0x80},  {0x0100, 0x80}, {0x0200, 0x80},
+		    {0x0300, 0x80}, {0x0400, 0x400}, {0x0c00, 0x100}};
 	for (size_t k = 0; k < ARRAY_SIZE(dist); k++)
 		for (unsigned o = dist[k].off; o < dist[k].off + dist[k].len; o += 4)
 			assert_int_equal(dacc(a, o, 4, false, 0), dacc(b, o, 4, false, 0));
