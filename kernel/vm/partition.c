@@ -8,6 +8,7 @@
 #include "kernel/vm/snap_state.h"
 #include <errno.h>
 #include <libfdt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -482,10 +483,14 @@ static void note(struct lc_part *lc, enum lc_event ev, int err)
 		return;
 	}
 	p->starts++;
-	kprintf("%s: started on CPUs 0x%llx, %u vCPUs, %llu MiB at 0x%llx, entry 0x%llx\n",
-		p->cfg.name, (unsigned long long)p->cfg.cpu_mask, p->nvcpus,
-		(unsigned long long)(p->cfg.mem_size >> 20), (unsigned long long)p->ram_pa,
-		(unsigned long long)p->entry);
+	char how[64];
+	if (p->entry) /* a kernel booted; a restore has none */
+		snprintf(how, sizeof(how), "entry 0x%llx", (unsigned long long)p->entry);
+	else
+		snprintf(how, sizeof(how), "from snapshot %s", p->snap_name);
+	kprintf("%s: started on CPUs 0x%llx, %u vCPUs, %llu MiB at 0x%llx, %s\n", p->cfg.name,
+		(unsigned long long)p->cfg.cpu_mask, p->nvcpus,
+		(unsigned long long)(p->cfg.mem_size >> 20), (unsigned long long)p->ram_pa, how);
 	if (console && console->started)
 		console->started(p);
 }
