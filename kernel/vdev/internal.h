@@ -20,6 +20,8 @@
 
 /* Calls irq() if the line ((RIS & IMSC) != 0, connected) changed. */
 void vuart_update_irq(struct vuart *u);
+/* If the console was told "full" and there is room now, tells it (once). */
+void vuart_rx_room(struct vuart *u);
 /* Hands the partial output line to out() and empties it. */
 void vuart_emit_line(struct vuart *u);
 

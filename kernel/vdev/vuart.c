@@ -113,7 +113,7 @@ static void rx_arrived(struct vuart *u)
 }
 
 /* The console was refused and there is room now: tell it (once). */
-static void rx_room(struct vuart *u)
+void vuart_rx_room(struct vuart *u)
 {
 	if (!u->rx_waiting || u->rx_count == VUART_RX_RING)
 		return;
@@ -151,14 +151,14 @@ static uint32_t rx_pop(struct vuart *u)
 	if (u->rx_count == 0)
 		u->ris &= ~(uint32_t)(INT_RX | INT_RT);
 	vuart_update_irq(u);
-	rx_room(u);
+	vuart_rx_room(u);
 	return c;
 }
 
 static void rx_discard(struct vuart *u)
 {
 	u->rx_head = u->rx_count = 0;
-	rx_room(u);
+	vuart_rx_room(u);
 }
 
 /* ---- transmit ---- */

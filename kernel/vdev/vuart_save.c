@@ -116,6 +116,7 @@ int vuart_restore(struct vuart *u, const struct snap_pl011 *in, const uint8_t *r
 		if (u->raw && u->line_len) /* raw mode assembles no lines */
 			vuart_emit_line(u);
 		vuart_update_irq(u);
+		vuart_rx_room(u); /* the input it was refused for is gone */
 	}
 	spin_unlock_irqrestore(&u->lock, flags);
 	return e;

@@ -76,8 +76,10 @@ static void raw(void *ctx, char c)
 static struct vuart a, b;
 static struct sink sa, sb;
 
+static unsigned ready_calls; /* the console's input-ready hook */
 static void input_ready(void)
 {
+	ready_calls++;
 }
 
 static int setup(void **state)
@@ -89,6 +91,7 @@ static int setup(void **state)
 	vuart_set_input_ready(input_ready);
 	vuart_init(&a, out, irq, &sa);
 	vuart_init(&b, out, irq, &sb);
+	ready_calls = 0;
 	return 0;
 }
 
@@ -296,6 +299,34 @@ static void raw_mode_prints_the_partial_line(void **state)
 	assert_memory_equal(sb.raw, "ls", 2);
 }
 
+/* Input queued before the restore is replaced by the saved input; a
+ * console refused because that filled the ring hears there is room. */
+static void restore_replaces_input(void **state)
+{
+	assert_true(vuart_rx(&a, 's'));
+	save(&a, &r);
+	for (unsigned i = 0; i < VUART_RX_RING; i++)
+		assert_true(vuart_rx(&b, 'o'));
+	assert_false(vuart_rx_wait(&b));
+	assert_int_equal(ready_calls, 0);
+	assert_int_equal(restore(&b, &r, NULL, 0), 0);
+	assert_int_equal(ready_calls, 1);
+	assert_true(vuart_rx_wait(&b));
+	assert_int_equal(vuart_rx_queued(&b), 1);
+	assert_int_equal(rd(&b, DR), 's');
+
+	/* restored full: the console is refused and told once it drains */
+	setup(NULL);
+	for (unsigned i = 0; i < VUART_RX_RING; i++)
+		assert_true(vuart_rx(&a, (char)i));
+	save(&a, &r);
+	assert_int_equal(restore(&b, &r, NULL, 0), 0);
+	assert_int_equal(ready_calls, 0);
+	assert_false(vuart_rx_wait(&b));
+	assert_int_equal(rd(&b, DR), 0);
+	assert_int_equal(ready_calls, 1);
+}
+
 /* ---- refusals ---- */
 
 struct bad {
@@ -434,6 +465,7 @@ int main(void)
 	    T(line_recomputed),
 	    T(empty_round_trip),
 	    T(raw_mode_prints_the_partial_line),
+	    T(restore_replaces_input),
 	    T(every_refusal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
