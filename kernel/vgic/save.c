@@ -33,6 +33,18 @@ static void check_unloaded(const struct vgic *g, unsigned vcpu)
 			      (unsigned long long)g->cpu[vcpu].lr_hw[i]);
 }
 
+/* The vCPU whose LRs take irq: its target, except for an active SPI
+ * re-routed while an LR of another vCPU held it. That one stays there,
+ * active, until that vCPU's guest deactivates it (and only then does the
+ * new target take it again), so the record names that vCPU. */
+static uint8_t holder(const struct vgic_irq *irq)
+{
+	if (irq->in_lr && irq->active && (irq->lr_state & VGIC_LR_ACTIVE) &&
+	    irq->lr_vcpu != irq->target)
+		return irq->lr_vcpu;
+	return irq->target;
+}
+
 static void save_irq(const struct vgic_irq *irq, struct snap_vgic_irq *s)
 {
 	uint16_t f = 0;
@@ -54,7 +66,7 @@ static void save_irq(const struct vgic_irq *irq, struct snap_vgic_irq *s)
 	s->intid = irq->intid;
 	s->pintid = irq->hw ? irq->pintid : 0;
 	s->prio = irq->prio;
-	s->target = irq->target;
+	s->target = holder(irq);
 	s->flags = f;
 	s->irouter = irq->intid >= 32 ? irq->irouter : 0;
 }
@@ -132,6 +144,14 @@ static int check_config(const struct snap_vgic_irq *s, const char *name, const s
 	return 0;
 }
 
+/* An active SPI whose record names a vCPU other than the one IROUTER
+ * does: held active in that vCPU's LR (see holder). */
+static bool held_elsewhere(const struct vgic *g, const struct snap_vgic_irq *s)
+{
+	return s->intid >= 32 && (s->flags & SNAP_IRQ_ACTIVE) &&
+	       s->target != vgic_route_target(g, s->irouter);
+}
+
 /* Entry s in the place of INTID intid, of vCPU owner (SGI/PPI). */
 static int check_irq(const struct vgic *g, const struct snap_vgic_irq *s, unsigned intid,
 		     unsigned owner, const struct why *w)
@@ -155,10 +175,10 @@ static int check_irq(const struct vgic *g, const struct snap_vgic_irq *s, unsign
 		return refuse(w, "%s: IROUTER 0x%llx has reserved bits", name,
 			      (unsigned long long)s->irouter);
 	uint8_t t = vgic_route_target(g, s->irouter);
-	if (s->target != t)
-		return refuse(w, "%s: target %u, but IROUTER 0x%llx names %u", name, s->target,
-			      (unsigned long long)s->irouter, t);
-	return 0;
+	if (s->target == t || (held_elsewhere(g, s) && s->target < g->nvcpus))
+		return 0;
+	return refuse(w, "%s: target %u, but IROUTER 0x%llx names %u", name, s->target,
+		      (unsigned long long)s->irouter, t);
 }
 
 static int check_cpu(const struct vgic *g, const struct snap_vgic_cpu *c, unsigned idx,
@@ -186,10 +206,14 @@ static int check(const struct vgic *g, const struct snap_vgic *in, const struct 
 		return refuse(w, "saved with %u SPIs, this vGIC has %u", in->nspis, VGIC_NR_SPIS);
 	if (in->gicd_ctlr & ~CTLR_ENABLES)
 		return refuse(w, "GICD_CTLR 0x%x: only the group enables are kept", in->gicd_ctlr);
+	unsigned held[VGIC_MAX_VCPUS] = {0};
 	for (unsigned i = 0; i < VGIC_NR_SPIS; i++) {
 		int e = check_irq(g, &spis[i], 32 + i, VGIC_NO_VCPU, w);
 		if (e)
 			return e;
+		if (held_elsewhere(g, &spis[i]) && ++held[spis[i].target] > g->nr_lrs)
+			return refuse(w, "vCPU %u holds more re-routed active SPIs than its %u LRs",
+				      spis[i].target, g->nr_lrs);
 	}
 	for (unsigned c = 0; c < g->nvcpus; c++) {
 		int e = check_cpu(g, &cpus[c], c, w);
@@ -220,6 +244,30 @@ static void load_irq(struct vgic *g, struct vgic_irq *irq, const struct snap_vgi
 	vgic_mark(g, irq);
 }
 
+/* As the original model had it after sync and unload: active in an LR
+ * of vcpu, which its next flush writes again (lr_hw 0: unloaded). check
+ * made sure there is a free one. */
+static void hold(struct vgic *g, struct vgic_irq *irq, unsigned vcpu)
+{
+	struct vgic_cpu *cpu = &g->cpu[vcpu];
+	unsigned i = 0;
+	while (i + 1 < g->nr_lrs && cpu->lr_intid[i] != VGIC_LR_FREE)
+		i++;
+	cpu->lr_intid[i] = irq->intid;
+	irq->in_lr = true;
+	irq->lr_vcpu = (uint8_t)vcpu;
+	irq->lr_state = VGIC_LR_ACTIVE;
+}
+
+static void load_spi(struct vgic *g, struct vgic_irq *irq, const struct snap_vgic_irq *s)
+{
+	load_irq(g, irq, s);
+	irq->target = vgic_route_target(g, irq->irouter);
+	vgic_mark(g, irq);
+	if (irq->target != s->target)
+		hold(g, irq, s->target);
+}
+
 static void load_cpu(struct vgic *g, unsigned c, const struct snap_vgic_cpu *s)
 {
 	struct vgic_cpu *cpu = &g->cpu[c];
@@ -245,7 +293,7 @@ int vgic_restore(struct vgic *g, const struct snap_vgic *in, const struct snap_v
 	if (!e) {
 		g->ctlr = in->gicd_ctlr;
 		for (unsigned i = 0; i < VGIC_NR_SPIS; i++)
-			load_irq(g, &g->spi[i], &spis[i]);
+			load_spi(g, &g->spi[i], &spis[i]);
 		for (unsigned c = 0; c < g->nvcpus; c++)
 			load_cpu(g, c, &cpus[c]);
 		kick = vgic_kick_deliverable(g, VGIC_NO_VCPU);

@@ -230,6 +230,9 @@ struct snap_vgic_cpu;
  * by an LR (in_lr, lr_state: which LR the next flush rewrites); its state
  * is in the model then, so that is fine. A vCPU flushed since its last
  * unload (an LR written, not zeroed since) is a caller bug: panic().
+ * An entry's target is the vCPU whose LRs take the interrupt: for an
+ * active SPI re-routed while another vCPU's LR held it, that vCPU (it
+ * keeps it there until its guest deactivates it), not IROUTER's.
  * Not recorded, as nothing needs it after a restore: which LR held what,
  * the priority an active interrupt was taken at (act_prio; restore takes
  * the current priority), phys_active (the restoring host's physical
@@ -246,8 +249,10 @@ void vgic_save(struct vgic *g, struct snap_vgic *out, struct snap_vgic_irq *spis
  * VGIC_PRIO_MASK, a level SGI, a physical INTID without HW, an IROUTER on
  * an SGI/PPI or with bits IROUTER does not have, a target other than the
  * owner (SGI/PPI) or than what IROUTER names (SPI: an SPI routed to an
- * affinity no vCPU has is kept, target VGIC_NO_VCPU as the model has it),
- * a CPU entry out of place or with unknown flags.
+ * affinity no vCPU has is kept, target VGIC_NO_VCPU as the model has it;
+ * an active one may name another vCPU, whose LR then holds it as in the
+ * original, unless more of them than LRs do), a CPU entry out of place
+ * or with unknown flags.
  * What the restored model starts with: an active interrupt's act_prio is
  * its priority (if the guest changed IPRIORITYR while it was active, the
  * LR gets the new priority: the ICH_AP*R the caller restores hold the old

@@ -216,8 +216,11 @@ static void priv_setup(struct model *m, unsigned c, unsigned intid, uint8_t prio
  *      again; PPI 27 the virtual timer, HW-linked and fired; SPI 60
  *      routed by IRM = 1, level, line high.
  *   1: SPIs 40 (edge, routed to 1), 41 (level, group 0, line high),
- *      42-44 (edge): five pending for four LRs; flushed and synced
- *      without the guest taking any, so they are noted as held in LRs.
+ *      42-44 (edge): five pending; flushed and synced without the guest
+ *      taking any, so they are noted as held in LRs. SPI 52 taken on
+ *      vCPU 1, then re-routed to vCPU 2 and pending again: vCPU 1's LR
+ *      keeps it active (so three LRs for the five), vCPU 2 gets it only
+ *      once vCPU 1's guest completes it.
  *   2: SGI 3 (group 0) sent by vCPUs 0 and 1, SGI 5 sent by vCPU 3;
  *      SPI 45 pending but disabled. Awake.
  *   3: SPI 47 active only (taken, not completed); SGI 1 pending but
@@ -241,6 +244,13 @@ static void build(struct model *m)
 	spi_setup(m, 60, false, 0x60, true, BIT(31) | 3, true);
 	vgic_set_level(g, 0, 60, true);
 
+	spi_setup(m, 52, true, 0x68, true, 1, true);
+	vgic_inject(g, 0, 52);
+	flush(m, 1);
+	guest_ack(m, 1, lr_find(m, 1, 52));
+	sync_(m, 1);
+	dacc(m, 0x6000 + 8 * 52, 8, true, 2);
+	vgic_inject(g, 0, 52);
 	spi_setup(m, 40, true, 0x40, true, 1, true);
 	spi_setup(m, 41, false, 0x20, false, 1, true);
 	spi_setup(m, 42, true, 0x48, true, 1, true);
@@ -430,6 +440,11 @@ static void save_encodes_the_model(void **state)
 	const struct snap_vgic_irq *s50 = &r.spis[50 - 32];
 	assert_int_equal(s50->target, 0xff); /* no vCPU has Aff0 7 */
 	assert_int_equal(s50->irouter, 7);
+	const struct snap_vgic_irq *s52 = &r.spis[52 - 32];
+	assert_int_equal(s52->flags, SNAP_IRQ_GROUP1 | SNAP_IRQ_ENABLED | SNAP_IRQ_EDGE |
+					 SNAP_IRQ_ACTIVE | SNAP_IRQ_PENDING);
+	assert_int_equal(s52->target, 1); /* held there, active */
+	assert_int_equal(s52->irouter, 2);
 	const struct snap_vgic_irq *s60 = &r.spis[60 - 32];
 	assert_int_equal(s60->target, 0);
 	assert_int_equal(s60->irouter, BIT(31) | 3);
@@ -480,6 +495,7 @@ static void round_trip_same_future(void **state)
 	save(&A, &r);
 	assert_int_equal(restore(&B, &r, why, sizeof(why)), 0);
 	assert_string_equal(why, "");
+	int i;
 	/* 0: PPIs 20, 27, SPI 60; 1: SPIs 40-44; 2: SGIs 3, 5; 3: nothing
 	 * deliverable (47 only active, SGI 1 disabled) */
 	assert_int_equal(B.kicks[0], 1);
@@ -493,11 +509,15 @@ static void round_trip_same_future(void **state)
 	/* the first entry of each vCPU, spelled out once */
 	assert_true(vgic_pending(&B.g, 1));
 	uint64_t maint = flush(&B, 1);
-	assert_int_equal(maint, VGIC_HCR_UIE); /* five for four LRs */
-	for (unsigned n = 40; n <= 43; n++)
+	assert_int_equal(maint, VGIC_HCR_UIE); /* five for three LRs */
+	for (unsigned n = 40; n <= 42; n++)
 		assert_true(lr_find(&B, 1, n) >= 0);
-	assert_int_equal(lr_find(&B, 1, 44), -1);
-	int i = lr_find(&B, 0, 20);
+	assert_int_equal(lr_find(&B, 1, 43), -1);
+	i = lr_find(&B, 1, 52);
+	assert_true(i >= 0);
+	assert_int_equal(lr_st(&B, 1, i), 2); /* active only: pending is for vCPU 2 */
+	assert_int_equal((B.lr[1][i] >> 48) & 0xff, 0x68);
+	i = lr_find(&B, 0, 20);
 	assert_int_equal(i, -1); /* not flushed yet */
 	flush(&B, 0);
 	i = lr_find(&B, 0, 20);
@@ -512,6 +532,7 @@ static void round_trip_same_future(void **state)
 	assert_false(B.lr[2][lr_find(&B, 2, 3)] & BIT(60)); /* group 0 */
 	assert_true(lr_find(&B, 2, 5) >= 0);
 	assert_int_equal(lr_find(&B, 2, 45), -1); /* disabled */
+	assert_int_equal(lr_find(&B, 2, 52), -1); /* still active on vCPU 1 */
 	flush(&B, 3);
 	i = lr_find(&B, 3, 47);
 	assert_true(i >= 0);
@@ -757,6 +778,19 @@ static void bad_spi_target_none(struct rec *r)
 	r->spis[12].irouter = 9; /* no vCPU 9: the model says 0xff */
 	r->spis[12].target = 9;
 }
+static void bad_held_none(struct rec *r)
+{
+	r->spis[13].flags |= SNAP_IRQ_ACTIVE; /* active, held by vCPU 9 */
+	r->spis[13].target = 9;
+}
+static void bad_held_too_many(struct rec *r)
+{
+	for (unsigned i = 20; i < 25; i++) { /* five active on vCPU 0, routed to 1 */
+		r->spis[i].flags |= SNAP_IRQ_ACTIVE;
+		r->spis[i].irouter = 1;
+		r->spis[i].target = 0;
+	}
+}
 static void bad_cpu_index(struct rec *r)
 {
 	r->cpus[2].index = 1;
@@ -787,6 +821,8 @@ static void every_refusal(void **state)
 	    {"reserved bits", bad_irouter_bits},
 	    {"target 2, but IROUTER 0x1 names 1", bad_spi_target},
 	    {"target 9", bad_spi_target_none},
+	    {"SPI 45: target 9, but IROUTER 0x1 names 1", bad_held_none},
+	    {"vCPU 0 holds more re-routed active SPIs than its 4 LRs", bad_held_too_many},
 	    {"CPU entry 2", bad_cpu_index},
 	    {"vCPU 1: unknown flags", bad_cpu_flags},
 	};
