@@ -1,8 +1,9 @@
 /*
  * The model to and from snapshot records (snapshot/snapshot.h struct
  * snap_vgic). Only what decides the guest's future is saved: which LR
- * held what is bookkeeping the next flush redoes, and the notes that
- * steer fairness (round robin, starved) start afresh.
+ * held what is bookkeeping the next flush redoes (but for an active SPI
+ * still held by a vCPU IROUTER no longer names: see holder), and the
+ * notes that steer fairness (round robin, starved) start afresh.
  *
  * A restore checks the whole record before touching the model, so a
  * refused one leaves it as vgic_init made it.
