@@ -171,13 +171,22 @@ static bool cpu_job_pending(unsigned cpu)
 	return __atomic_load_n(&cpu_job[cpu], __ATOMIC_ACQUIRE) != NULL;
 }
 
+/* Taken off the slot before it runs: from then on sched_job_cancel fails
+ * and the next job may be queued. */
 static void run_cpu_job(struct percpu *c)
 {
-	struct sched_job *j = cpu_job[c->id];
+	struct sched_job *j = __atomic_exchange_n(&cpu_job[c->id], NULL, __ATOMIC_ACQUIRE);
+	if (!j)
+		return; /* cancelled meanwhile */
 	irq_enable();
 	j->fn(j);
 	irq_disable();
-	__atomic_store_n(&cpu_job[c->id], NULL, __ATOMIC_RELEASE);
+}
+
+bool sched_job_cancel(unsigned cpu, struct sched_job *j)
+{
+	return cpu < MAX_CPUS && __atomic_compare_exchange_n(&cpu_job[cpu], &j, NULL, false,
+							     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
 /* Building or releasing a partition (lifecycle.c) is long: interrupts

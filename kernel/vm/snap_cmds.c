@@ -111,7 +111,9 @@ static int restore_into(struct partition *p, const char *name, bool boot)
 	int e = lc_start_restore(&p->lc);
 	if (e)
 		kprintf("snapshot: error: restore %s into %s: %s\n", name, p->cfg.name,
-			e == -EAGAIN ? "its CPUs are in use" : e == -EPERM ? "its configuration is invalid" : "it is not stopped");
+			e == -EAGAIN  ? "its CPUs are in use"
+			: e == -EPERM ? "its configuration is invalid"
+				      : "it is not stopped");
 	return e;
 }
 
@@ -160,9 +162,10 @@ static void do_verify(struct snap_store *s, const char *name)
 		kprintf("snapshot: verify %s: BAD: %s\n", name,
 			e == -ENOENT ? "no snapshot of that name" : snap_error(s));
 	else
-		kprintf("snapshot: verify %s: OK chunks=%llu pages=%llu zero_pages=%llu bytes=%llu\n",
-			name, (unsigned long long)vs.chunks, (unsigned long long)vs.pages,
-			(unsigned long long)vs.zero_pages, (unsigned long long)vs.payload_bytes);
+		kprintf(
+		    "snapshot: verify %s: OK chunks=%llu pages=%llu zero_pages=%llu bytes=%llu\n",
+		    name, (unsigned long long)vs.chunks, (unsigned long long)vs.pages,
+		    (unsigned long long)vs.zero_pages, (unsigned long long)vs.payload_bytes);
 }
 
 static void do_delete(struct snap_store *s, const char *name)
@@ -191,9 +194,10 @@ static struct partition *do_find(struct snap_store *s, const char *name)
 	snap_image_free(m);
 	struct partition *p = partition_find(part);
 	if (!p)
-		kprintf("snapshot: error: restore %s: it was taken from partition \"%s\", which this "
-			"configuration does not have (name one)\n",
-			name, part);
+		kprintf(
+		    "snapshot: error: restore %s: it was taken from partition \"%s\", which this "
+		    "configuration does not have (name one)\n",
+		    name, part);
 	return p;
 }
 

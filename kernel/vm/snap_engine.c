@@ -69,6 +69,10 @@ static int bd_write(void *ctx, uint64_t sector, uint64_t count, const void *buf)
 {
 	return io(NVME_OP_WRITE, sector, count, (void *)buf);
 }
+int snap_bdev_write(uint64_t sector, uint64_t count, const void *buf)
+{
+	return io(NVME_OP_WRITE, sector, count, (void *)buf);
+}
 static int bd_flush(void *ctx)
 {
 	return io(NVME_OP_FLUSH, 0, 0, NULL);
@@ -217,7 +221,7 @@ static int save_devices(struct snap_save *w, struct partition *p, uint64_t now)
 	return e;
 }
 
-static int save_memory(struct snap_save *w, struct partition *p)
+static int save_memory(struct snap_save *w, struct partition *p, char *why, size_t whylen)
 {
 	uint64_t ipa[3], bytes[3];
 	uint32_t first, n;
@@ -227,10 +231,11 @@ static int save_memory(struct snap_save *w, struct partition *p)
 		e = snap_save_range(w, ipa[i], bytes[i], SNAP_RANGE_MMIO, &first, &n);
 	/* a guest running with its MMU off wrote around the caches */
 	dcache_clean_inval_range(p->ram_pa, p->cfg.mem_size);
-	return e ? e : snap_save_ram(w, GUEST_RAM_BASE, (const void *)p->ram_pa, p->cfg.mem_size);
+	return e ? e : snap_par_save(w, p, why, whylen);
 }
 
-static int save_state(struct snap_save *w, struct partition *p, uint64_t now)
+static int save_state(struct snap_save *w, struct partition *p, uint64_t now, char *why,
+		      size_t whylen)
 {
 	struct snap_idreg r[FP_REGS];
 	unsigned n = fingerprint(p, r);
@@ -241,7 +246,7 @@ static int save_state(struct snap_save *w, struct partition *p, uint64_t now)
 		e = save_vgic(w, p);
 	if (!e)
 		e = save_devices(w, p, now);
-	return e ? e : save_memory(w, p);
+	return e ? e : save_memory(w, p, why, whylen);
 }
 
 /* The paused job: p's vCPUs are off their CPUs. Returns 0 or an error
@@ -259,11 +264,14 @@ int snap_save_partition(struct partition *p, const char *name, uint64_t now,
 				      .nvcpus = p->nvcpus};
 	int e = snap_save_begin(s, &sp, &w);
 	if (e) {
-		snprintf(why, whylen, "%s", e == -EEXIST ? "the name is already taken" : snap_error(s));
+		snprintf(why, whylen, "%s",
+			 e == -EEXIST ? "the name is already taken" : snap_error(s));
 		return e;
 	}
-	if ((e = save_state(w, p, now))) {
-		snprintf(why, whylen, "%s", e == -ENOMEM ? "out of memory" : snap_error(s));
+	why[0] = '\0';
+	if ((e = save_state(w, p, now, why, whylen))) {
+		if (!why[0])
+			snprintf(why, whylen, "%s", e == -ENOMEM ? "out of memory" : snap_error(s));
 		snap_save_abort(w);
 		store_drop();
 		return e;
@@ -288,7 +296,8 @@ static int check_fit(struct partition *p, struct snap_image *m, char *why, size_
 		return -EINVAL;
 	}
 	if (h->ram_bytes != p->cfg.mem_size) {
-		snprintf(why, whylen, "memory size mismatch: it has %llu MiB, partition %s %llu MiB",
+		snprintf(why, whylen,
+			 "memory size mismatch: it has %llu MiB, partition %s %llu MiB",
 			 (unsigned long long)(h->ram_bytes >> 20), p->cfg.name,
 			 (unsigned long long)(p->cfg.mem_size >> 20));
 		return -EINVAL;
@@ -392,7 +401,7 @@ static int restore_memory(struct partition *p, struct snap_image *m, char *why, 
 				 (unsigned long long)r[i].ipa, (unsigned long long)r[i].bytes);
 			return -EINVAL;
 		}
-		int e = snap_load_range(m, i, (void *)p->ram_pa);
+		int e = snap_par_load(m, i, p, why, whylen);
 		if (e)
 			return e;
 	}
@@ -405,8 +414,8 @@ static int restore_memory(struct partition *p, struct snap_image *m, char *why, 
 
 /* In p's build, its memory, stage 2, devices and vCPUs freshly made: loads
  * NAME into them. 0, or an error with why (p must then be built afresh). */
-int snap_restore_partition(struct partition *p, const char *name, uint64_t *read_bytes,
-			   char *why, size_t whylen)
+int snap_restore_partition(struct partition *p, const char *name, uint64_t *read_bytes, char *why,
+			   size_t whylen)
 {
 	struct snap_store *s = store_get(false, why, whylen);
 	struct snap_image *m;
@@ -414,14 +423,14 @@ int snap_restore_partition(struct partition *p, const char *name, uint64_t *read
 		return -ENODEV;
 	int e = snap_load(s, name, &m);
 	if (e) {
-		snprintf(why, whylen, "%s", e == -ENOENT ? "no snapshot of that name" : snap_error(s));
+		snprintf(why, whylen, "%s",
+			 e == -ENOENT ? "no snapshot of that name" : snap_error(s));
 		return e;
 	}
 	if (!(e = check_fit(p, m, why, whylen)) && !(e = restore_memory(p, m, why, whylen)))
-		if (!(e = restore_vcpus(p, m, why, whylen)) && !(e = restore_vgic(p, m, why, whylen)))
+		if (!(e = restore_vcpus(p, m, why, whylen)) &&
+		    !(e = restore_vgic(p, m, why, whylen)))
 			e = restore_devices(p, m, timer_now(), why, whylen);
-	if (e == -EBADMSG || e == -EIO)
-		snprintf(why, whylen, "%s", snap_error(s));
 	unsigned nc;
 	const struct snap_chunk *c = snap_image_chunks(m, &nc);
 	*read_bytes = snap_image_manifest_len(m);

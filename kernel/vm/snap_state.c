@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PSTATE_M_MASK 0xfu  /* M[3:0]: exception level and stack */
-#define PSTATE_M_EL2  0x8u  /* EL2t and above: never a guest's */
+#define PSTATE_M_MASK 0xfu   /* M[3:0]: exception level and stack */
+#define PSTATE_M_EL2  0x8u   /* EL2t and above: never a guest's */
 #define PSTATE_NRW    BIT(4) /* AArch32: tessera's guests are AArch64 */
 
 _Static_assert(DBG_MAX_BPS == 16, "snap_vcpu holds 16 breakpoints and watchpoints");
@@ -97,8 +97,10 @@ int snap_vcpu_into(struct vcpu *v, const struct snap_vcpu *o, char *why, size_t 
 		return -EINVAL;
 	}
 	if (o->power > SNAP_POWER_ON || (o->flags & SNAP_VCPU_F_SERROR)) {
-		snprintf(why, whylen, "vCPU %u: power state %u or a pending SError tessera cannot "
-				      "recreate", o->index, o->power);
+		snprintf(why, whylen,
+			 "vCPU %u: power state %u or a pending SError tessera cannot "
+			 "recreate",
+			 o->index, o->power);
 		return -EINVAL;
 	}
 	if ((o->pstate & PSTATE_NRW) || (o->pstate & PSTATE_M_MASK) >= PSTATE_M_EL2) {
@@ -120,8 +122,8 @@ int snap_vcpu_into(struct vcpu *v, const struct snap_vcpu *o, char *why, size_t 
 	return 0;
 }
 
-void snap_timer_from(const struct partition *p, uint64_t now, uint64_t freq,
-		     struct snap_timer *t, struct snap_timer_cpu *cpus)
+void snap_timer_from(const struct partition *p, uint64_t now, uint64_t freq, struct snap_timer *t,
+		     struct snap_timer_cpu *cpus)
 {
 	*t = (struct snap_timer){.cntfrq = freq,
 				 .cntvoff = p->cntvoff,
@@ -141,8 +143,9 @@ int snap_timer_into(struct partition *p, const struct snap_timer *t,
 		    size_t whylen)
 {
 	if (t->nvcpus != p->nvcpus || t->cntfrq != freq) {
-		snprintf(why, whylen, "timer record for %u vCPUs at %llu Hz; the partition has %u "
-				      "at %llu Hz",
+		snprintf(why, whylen,
+			 "timer record for %u vCPUs at %llu Hz; the partition has %u "
+			 "at %llu Hz",
 			 t->nvcpus, (unsigned long long)t->cntfrq, p->nvcpus,
 			 (unsigned long long)freq);
 		return -EINVAL;

@@ -17,8 +17,8 @@ void snap_vcpu_from(const struct vcpu *v, struct snap_vcpu *out);
 int snap_vcpu_into(struct vcpu *v, const struct snap_vcpu *in, char *why, size_t whylen);
 
 /* The timers of a paused partition at host count now (freeze policy). */
-void snap_timer_from(const struct partition *p, uint64_t now, uint64_t freq,
-		     struct snap_timer *t, struct snap_timer_cpu *cpus);
+void snap_timer_from(const struct partition *p, uint64_t now, uint64_t freq, struct snap_timer *t,
+		     struct snap_timer_cpu *cpus);
 /* Sets p->cntvoff so the guest's virtual count carries on from the saved
  * one at host count now (freeze: no gap), then the vCPUs' timer
  * registers. -EINVAL with why: another counter frequency or vCPU count. */
@@ -38,8 +38,17 @@ void store_drop(void);
 uint64_t snap_us(uint64_t ticks);
 int snap_save_partition(struct partition *p, const char *name, uint64_t now,
 			struct snap_save_stats *st, char *why, size_t whylen);
-int snap_restore_partition(struct partition *p, const char *name, uint64_t *read_bytes,
-			   char *why, size_t whylen);
+int snap_restore_partition(struct partition *p, const char *name, uint64_t *read_bytes, char *why,
+			   size_t whylen);
+
+/* The store's device, written directly (snap_par.c: chunks it placed). */
+int snap_bdev_write(uint64_t sector, uint64_t count, const void *buf);
+
+/* snap_par.c: guest RAM saved (declared and written) or loaded on all of
+ * p's CPUs. 0, or an error with why. */
+int snap_par_save(struct snap_save *w, const struct partition *p, char *why, size_t whylen);
+int snap_par_load(struct snap_image *m, unsigned range, const struct partition *p, char *why,
+		  size_t whylen);
 
 /* snap_cmds.c: what the lifecycle's jobs run for a snapshot (partition.c) */
 void snap_paused_job(struct partition *p);

@@ -101,6 +101,8 @@ struct sched_job {
 	void (*fn)(struct sched_job *j);
 };
 int sched_job(unsigned cpu, struct sched_job *j);
+/* Takes j back if it has not started: true, and it never will. */
+bool sched_job_cancel(unsigned cpu, struct sched_job *j);
 /* Sleeps in WFI until an interrupt and handles it (IRQs masked around). */
 void sched_idle(void);
 /* Another vCPU pinned to this CPU could run now (WFI gives way to it). */

@@ -289,8 +289,8 @@ static void damage_refused(void **state)
 		/* an unused byte (padding past the end of a block's data) may
 		 * flip unseen; then the restore must also have worked exactly */
 		if (!bad || !refused)
-			fail_msg("flip at %llu (bit 0x%x) not detected:\n%s", (unsigned long long)off,
-				 bit, fake_log());
+			fail_msg("flip at %llu (bit 0x%x) not detected:\n%s",
+				 (unsigned long long)off, bit, fake_log());
 		fake_disk.data[off] ^= bit;
 	}
 }
@@ -313,7 +313,8 @@ static void io_error_keeps_previous(void **state)
 		fake_run_jobs();
 		assert_int_equal(partition_state(a), PART_RUNNING);
 		if (fake_log_has("snapshot: saved s2")) {
-			assert_true(n > per_save / 2); /* the failure comes after the save's last request */
+			assert_true(
+			    n > per_save / 2); /* the failure comes after the save's last request */
 			break;
 		}
 		assert_true(fake_log_has("snapshot: error: save s2 of a: "));
@@ -402,9 +403,9 @@ static void no_disk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(roundtrip),	cmocka_unit_test(refusals),
-	    cmocka_unit_test(damage_refused),	cmocka_unit_test(io_error_keeps_previous),
-	    cmocka_unit_test(boot_restore),	cmocka_unit_test(no_disk),
+	    cmocka_unit_test(roundtrip),      cmocka_unit_test(refusals),
+	    cmocka_unit_test(damage_refused), cmocka_unit_test(io_error_keeps_previous),
+	    cmocka_unit_test(boot_restore),   cmocka_unit_test(no_disk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
