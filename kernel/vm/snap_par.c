@@ -80,7 +80,8 @@ static int save_one(struct par *q, struct snap_encoder *enc, uint8_t *buf, uint3
 	if (!e && count)
 		e = snap_bdev_write(sector, count, buf);
 	if (e)
-		fail(q, e, e == -ENOSPC ? "the disk's snapshot area is full" : "a disk write failed");
+		fail(q, e,
+		     e == -ENOSPC ? "the disk's snapshot area is full" : "a disk write failed");
 	return e;
 }
 
@@ -160,10 +161,8 @@ static int run(struct par *q, uint64_t cpu_mask)
 
 int snap_par_save(struct snap_save *w, const struct partition *p, char *why, size_t whylen)
 {
-	struct par q = {.w = w,
-			.ram = (uint8_t *)p->ram_pa,
-			.ipa = GUEST_RAM_BASE,
-			.bytes = p->cfg.mem_size};
+	struct par q = {
+	    .w = w, .ram = (uint8_t *)p->ram_pa, .ipa = GUEST_RAM_BASE, .bytes = p->cfg.mem_size};
 	int e = snap_save_range(w, q.ipa, q.bytes, SNAP_RANGE_RAM, &q.first, &q.n);
 	if (e) {
 		snprintf(why, whylen, "the memory map was refused");

@@ -383,6 +383,47 @@ static void boot_restore(void **state)
 	assert_int_equal(vcpu_power(&b->vcpus[0]), VCPU_ON);
 }
 
+static void set_midr(uint64_t v)
+{
+	unsigned was = fake.cur;
+	for (unsigned c = 0; c < FAKE_NCPUS; c++) {
+		fake_set_cpu(c);
+		fake_set_reg("vpidr_el2", v);
+	}
+	fake_set_cpu(was);
+}
+
+/* Another CPU (a different MIDR) or a disk too small: refused, said why. */
+static void fingerprint_and_space(void **state)
+{
+	world(two, 2);
+	struct partition *a = &partitions[0];
+	set_midr(0x410fd0c0);
+	fake_start(a);
+	fill_ram(a, 6);
+	save_ok("a", "s1");
+	stop(a);
+	set_midr(0x410fd490);
+	fake_log_clear();
+	assert_int_equal(cmd("restore s1"), 0);
+	run_cpu_jobs();
+	fake_run_jobs();
+	assert_true(fake_log_has("CPU fingerprint mismatch"));
+	assert_true(fake_log_has("MIDR_EL1"));
+	assert_int_equal(partition_state(a), PART_STOPPED);
+	/* 4 MiB of store for 16 MiB of noise and pattern: no room */
+	store_drop();
+	fake_disk_attach(4 + FAKE_DISK_SCRATCH / MIB);
+	fake_start(a);
+	fill_ram(a, 7);
+	fake_log_clear();
+	assert_int_equal(cmd("save a big"), 0);
+	fake_run_jobs();
+	assert_true(fake_log_has("snapshot: error: save big of a: "));
+	assert_true(fake_log_has("full") || fake_log_has("space") || fake_log_has("small"));
+	assert_int_equal(partition_state(a), PART_RUNNING);
+}
+
 /* No disk: every command says so and nothing stays paused. */
 static void no_disk(void **state)
 {
@@ -403,9 +444,13 @@ static void no_disk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(roundtrip),      cmocka_unit_test(refusals),
-	    cmocka_unit_test(damage_refused), cmocka_unit_test(io_error_keeps_previous),
-	    cmocka_unit_test(boot_restore),   cmocka_unit_test(no_disk),
+	    cmocka_unit_test(roundtrip),
+	    cmocka_unit_test(refusals),
+	    cmocka_unit_test(damage_refused),
+	    cmocka_unit_test(io_error_keeps_previous),
+	    cmocka_unit_test(boot_restore),
+	    cmocka_unit_test(no_disk),
+	    cmocka_unit_test(fingerprint_and_space),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
