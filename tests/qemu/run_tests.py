@@ -1379,6 +1379,44 @@ def snap_tguest(m):
     check(code == 0 and re.search(r"\bs1\b", out), f"snaptool list: status {code}: {out}")
 
 
+def snap_error(m, line, what):
+    """line gets a `snapshot: error:` line (at once or as the job's result)."""
+    m.send(line)
+    r = m.expect(r"snapshot: (error: .*|saved .*|restored .*|deleted .*)", 30)
+    check(r.group(1).startswith("error:"), f"{line!r} answered {r.group(0)!r}, expected an "
+          f"error ({what})")
+    return r.group(1)
+
+
+@test(config=cfg("snap-tguest"), smp=4)
+def snap_refuse(m):
+    """Refusals, each an error line, and nothing lost: a taken name, a restore into a
+    running partition, an unknown partition, a bad name, an unknown snapshot."""
+    m.wait_prompt()
+    m.expect(r"\[snap\] TGUEST-SNAP ready", 30)
+    snap_save(m, "snap", "keep")
+    snap_error(m, "snapshot save snap keep", "name already taken")
+    snap_error(m, "snapshot restore keep", "restore into a running partition")
+    snap_error(m, "snapshot save nosuch other", "unknown partition")
+    snap_error(m, "snapshot save snap bad/name!", "bad name")
+    snap_error(m, "snapshot restore nosuch", "unknown snapshot")
+    need(m.command("list"), r"^\s+snap\s+running\b", "snap still running after the refusals")
+    m.send("snapshot verify keep")
+    v = m.expect(r"snapshot: verify keep: (OK|BAD).*", 60)
+    check(v.group(1) == "OK", f"after the refusals: {v.group(0)!r}")
+    # the verify's result line comes before its job slot is free (seen: 'busy')
+    time.sleep(0.5)
+    m.send("snapshot list")
+    m.expect(r"snapshot: 1 snapshot\(s\)", 10)
+    m.send("stop snap")
+    m.expect(r"snap: stopped", 30)
+    snap_restore(m, "keep", "snap")
+    res = m.expect(r"\[snap\] TGUEST-SNAP (PASS|FAIL.*)", 30)
+    check(res.group(1) == "PASS", f"restored after the refusals: {res.group(0)!r}")
+    reject(m.transcript(), r"CRASH", "crash")
+    poweroff(m)
+
+
 # ---- runner ----
 
 print_lock = threading.Lock()
