@@ -13,6 +13,7 @@ import hashlib
 import os
 import random
 import re
+import shutil
 from pathlib import Path
 import signal
 import subprocess
@@ -1415,6 +1416,45 @@ def snap_refuse(m):
     check(res.group(1) == "PASS", f"restored after the refusals: {res.group(0)!r}")
     reject(m.transcript(), r"CRASH", "crash")
     poweroff(m)
+
+
+@test(config=cfg("snap-tguest"), smp=4, test_timeout=300)
+def snap_boot(m):
+    """Restore at boot: snapshot s1 saved, QEMU powered off, started again on the
+    same disk with `restore = "s1"` on snap: it carries on from the save (ticks, PASS),
+    no guest boot; the neighbour names a missing snapshot and boots its kernel."""
+    m.wait_prompt()
+    m.expect(r"\[snap\] TGUEST-SNAP ready cntvct=\d+", 30)
+    cut = len(m.transcript())
+    snap_save(m, "snap", "s1")
+    text = m.transcript()
+    before = ticks_of(text[:text.index("snap: paused", cut)], "snap")
+    last = before[-1] if before else (0, 0)
+    poweroff(m)
+    disk = m.dir / "kept.img"
+    shutil.copyfile(m.dir / "nvme.img", disk)
+    m2 = Machine("snap_boot-restart", config=cfg("snap-tguest-restore"), smp=4, disk=disk,
+                 deadline=m.deadline, efi=m.env.get("EFI_IMAGE"))
+    try:
+        m2.start()
+        m2.expect(r"snap: restoring from snapshot s1", 120)
+        m2.expect(r"snapshot: restored s1 into snap: ram=\d+ read=\d+ time_us=\d+", 60)
+        res = m2.expect(r"\[snap\] TGUEST-SNAP (PASS|FAIL.*)", 60)
+        text = m2.transcript()  # the two partitions' lines come in either order
+        need(text, r"^snap: started .*from snapshot s1", "snap started from s1")
+        need(text, r"^neighbour: snapshot nope unusable \([^)]+\): booting its kernel",
+             "the neighbour's fallback line")
+        need(text, r"^\[neighbour\] TGUEST: start mode=idle", "the neighbour's boot")
+        reject(text, r"\[snap\] TGUEST: start|\[snap\] TGUEST-SNAP ready", "a boot of snap's kernel")
+        check(res.group(1) == "PASS", f"snap restored at boot: {res.group(0)!r}")
+        after = ticks_of(text, "snap")
+        check(after and after[0][0] == last[0] + 1,
+              f"ticks after the boot restore {after[:3]}, the last before the save {last}: "
+              f"want tick {last[0] + 1}")
+        reject(text, r"CRASH", "crash")
+        poweroff(m2)
+    finally:
+        m2.kill()
 
 
 # ---- runner ----
