@@ -228,13 +228,16 @@ static void cmd_job_run(struct sched_job *j)
 	free(c);
 }
 
-/* A CPU that runs no partition, else the boot CPU. */
-static unsigned job_cpu(void)
+/* On a CPU that runs no partition, else on the boot CPU: the first whose
+ * job slot is free (a job still finishing elsewhere must not make the next
+ * command busy). */
+static int place(struct sched_job *j)
 {
 	for (unsigned c = 0; c < hw.ncpus; c++)
-		if (percpu_data[c].online && !percpu_data[c].vcpu && !lc_job_pending(c))
-			return c;
-	return boot_cpu;
+		if (percpu_data[c].online && !percpu_data[c].vcpu && !lc_job_pending(c) &&
+		    !sched_job(c, j))
+			return 0;
+	return sched_job(boot_cpu, j);
 }
 
 static int queue(enum cmd_op op, const char *name)
@@ -248,7 +251,7 @@ static int queue(enum cmd_op op, const char *name)
 	c->op = op;
 	if (name)
 		strcpy(c->name, name);
-	int e = sched_job(job_cpu(), &c->j);
+	int e = place(&c->j);
 	if (e) {
 		kprintf("snapshot: error: busy: another snapshot command is queued; try again\n");
 		free(c);
