@@ -1,0 +1,114 @@
+/*
+ * Part of vgic.h (include that): the lock-free fast path, inline because
+ * under -icount every call, frame record and argument move of the exit
+ * path counts. An SGI a vCPU sends only to itself, and its own HW-linked
+ * timer firing, go straight into a list register the guest left empty, on
+ * the vCPU's own CPU between exit and re-entry, without the partition
+ * lock, a scan or a call through vgic_ops (the caller reads ICH_ELRSR_EL2
+ * and writes the LR itself).
+ *
+ * Lock-free is safe because everything written here belongs to the
+ * vCPU's own CPU: its LR bookkeeping (lr_intid, lr_hw, lr_was, fresh) is
+ * only touched there, and the interrupt's own fields are not written at
+ * all; the model adopts the LR under the lock at the next sync (lr.c
+ * vgic_adopt). What other CPUs may change meanwhile is the interrupt's
+ * configuration (enable, group, priority, GICD_CTLR): fresh is published
+ * before that is read, and they read fresh after changing it (internal.h
+ * vgic_note_held), so either this sees the change or the vCPU is kicked
+ * and its next flush rewrites the LR from the model. A latch another CPU
+ * sets meanwhile is a second instance the model keeps and delivers after
+ * this one, as two SGIs sent at once may be.
+ *
+ * Anything unusual returns -1 and the locked path decides: interrupts
+ * waiting for an LR or held back (only a flush orders them), the
+ * interrupt pending or active in the model outside an LR, its LR still
+ * busy, no empty LR, disabled (its pending state must be kept).
+ */
+#ifndef KERNEL_VGIC_FAST_H
+#define KERNEL_VGIC_FAST_H
+
+/* &g->cpu[vcpu], computed once: left to itself the compiler recomputes
+ * the multiply-add for nearly every field access. */
+static inline __attribute__((always_inline)) struct vgic_cpu *vgic_fast_cpu(struct vgic *g,
+									    unsigned vcpu)
+{
+	struct vgic_cpu *cpu = &g->cpu[vcpu];
+	__asm__("" : "+r"(cpu));
+	return cpu;
+}
+
+/* The LR irq may take among the empty ones: its own if it is in one (the
+ * guest completed it since), else the first empty one; -1 if none may. */
+static inline __attribute__((always_inline)) int
+vgic_fast_pick(unsigned nr_lrs, const struct vgic_cpu *cpu, const struct vgic_irq *irq,
+	       unsigned intid, uint32_t empty)
+{
+	if (irq->in_lr || cpu->fresh) {
+		const uint16_t *held = cpu->lr_intid;
+		for (unsigned i = 0; i < nr_lrs; i++)
+			if (held[i] == intid)
+				return (empty >> i) & 1 ? (int)i : -1;
+		if (irq->in_lr)
+			return -1;
+	}
+	if (irq->latch || irq->level || irq->active || !empty)
+		return -1; /* pending or active in the model: a flush places it */
+	return __builtin_ctz(empty);
+}
+
+static inline __attribute__((always_inline)) int
+vgic_fast_place(struct vgic *g, struct vgic_cpu *cpu, const struct vgic_irq *irq, unsigned intid,
+		uint64_t hw, uint32_t empty, uint64_t *lr)
+{
+	if (cpu->underflow || cpu->starved != VGIC_LR_FREE)
+		return -1;
+	int n = vgic_fast_pick(g->nr_lrs, cpu, irq, intid, empty);
+	if (n < 0)
+		return -1;
+	unsigned i = (unsigned)n;
+	uint32_t was = cpu->fresh, bit = 1u << i;
+	__atomic_store_n(&cpu->fresh, was | bit, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* then read the configuration */
+	if (!irq->enabled || !(__atomic_load_n(&g->ctlr, __ATOMIC_RELAXED) & (1u << irq->group1))) {
+		__atomic_store_n(&cpu->fresh, was, __ATOMIC_RELAXED);
+		return -1;
+	}
+	uint64_t v = intid | hw | VGIC_LR_PRIO(irq->prio) | (uint64_t)irq->group1 << 60 |
+		     (uint64_t)VGIC_LR_PENDING << VGIC_LR_STATE_SHIFT;
+	uint16_t *held = &cpu->lr_intid[i];
+	if (!(was & bit))
+		cpu->lr_was[i] = *held;
+	*held = (uint16_t)intid;
+	cpu->lr_hw[i] = v;
+	*lr = v;
+	return n;
+}
+
+static inline int vgic_sgi_self_lr(struct vgic *g, unsigned vcpu, uint64_t sgi1r, uint32_t empty,
+				   uint64_t *lr)
+{
+	/* TargetList exactly {vcpu}, with IRM, RS and Aff1..3 zero */
+	const uint64_t route = 0xffffffull | 0xffull << 32 | BIT(40) | 0xfull << 44 | 0xffull << 48;
+	if (vcpu >= g->nvcpus || (sgi1r & route) != BIT(vcpu))
+		return -1;
+	struct vgic_cpu *cpu = vgic_fast_cpu(g, vcpu);
+	unsigned intid = (sgi1r >> 24) & 0xf;
+	return vgic_fast_place(g, cpu, &cpu->priv[intid], intid, 0, empty, lr);
+}
+
+/* Linked once by the locked path (vgic_inject_hw): only then are the
+ * interrupt's hw and pintid what the LR needs; those fields, like level
+ * and phys_active, change on this CPU only. */
+static inline int vgic_hw_lr(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid,
+			     uint32_t empty, uint64_t *lr)
+{
+	if (vcpu >= g->nvcpus || intid < 16 || intid >= 32)
+		return -1;
+	struct vgic_cpu *cpu = vgic_fast_cpu(g, vcpu);
+	const struct vgic_irq *irq = &cpu->priv[intid];
+	if (!irq->hw || irq->pintid != pintid)
+		return -1;
+	return vgic_fast_place(g, cpu, irq, intid, VGIC_LR_HW | VGIC_LR_PINTID(pintid), empty, lr);
+}
+
+#endif
