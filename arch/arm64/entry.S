@@ -113,6 +113,32 @@
 	guest_vector \kind, fast_tail_\exit
 .endm
 
+/* IRQs from a guest: the fast path (the guest's own timer) reads no
+ * guest register, so only those the C call may clobber (x0-x18, x30) and
+ * x29 (cleared for the call) are saved first; x19-x28 are callee-saved,
+ * live through the call, and stored only if the exit goes the full way. */
+.macro irq_fast_vector kind
+	.align 7
+	hint	#16			/* esb */
+	stp	x0, x1, [sp, #-16]!
+	mrs	x0, tpidr_el2
+	ldr	x0, [x0, #PERCPU_GUEST_CTX]
+	stp	x2, x3, [x0, #16 * 1]
+	stp	x4, x5, [x0, #16 * 2]
+	stp	x6, x7, [x0, #16 * 3]
+	stp	x8, x9, [x0, #16 * 4]
+	stp	x10, x11, [x0, #16 * 5]
+	stp	x12, x13, [x0, #16 * 6]
+	stp	x14, x15, [x0, #16 * 7]
+	stp	x16, x17, [x0, #16 * 8]
+	str	x18, [x0, #16 * 9]
+	stp	x29, x30, [x0, #16 * 14 + 8]
+	ldp	x2, x3, [sp], #16
+	stp	x2, x3, [x0, #16 * 0]
+	mov	x1, #\kind
+	b	irq_fast_tail
+.endm
+
 .macro fast_tail exit
 fast_tail_\exit:
 	mov	x29, xzr
@@ -166,6 +192,33 @@ fast_tail_\exit:
 	.text
 /* Shared tails, out of line: a vector slot holds only 32 instructions. */
 	fast_tail guest_exit
+
+irq_fast_tail:
+	mov	x29, xzr
+	bl	vcpu_fast_exit
+	mrs	x2, tpidr_el2
+	ldr	x2, [x2, #PERCPU_GUEST_CTX]
+	cbnz	w0, 1f
+	ldp	x0, x1, [x2, #16 * 0]	/* handled: back with what was saved */
+	ldp	x3, x4, [x2, #16 * 1 + 8]
+	ldp	x5, x6, [x2, #16 * 2 + 8]
+	ldp	x7, x8, [x2, #16 * 3 + 8]
+	ldp	x9, x10, [x2, #16 * 4 + 8]
+	ldp	x11, x12, [x2, #16 * 5 + 8]
+	ldp	x13, x14, [x2, #16 * 6 + 8]
+	ldp	x15, x16, [x2, #16 * 7 + 8]
+	ldp	x17, x18, [x2, #16 * 8 + 8]
+	ldp	x29, x30, [x2, #16 * 14 + 8]
+	ldr	x2, [x2, #16 * 1]
+	eret
+1:	str	x19, [x2, #16 * 9 + 8]	/* the full way: the rest of them */
+	stp	x20, x21, [x2, #16 * 10]
+	stp	x22, x23, [x2, #16 * 11]
+	stp	x24, x25, [x2, #16 * 12]
+	stp	x26, x27, [x2, #16 * 13]
+	str	x28, [x2, #16 * 14]
+	mov	w1, w0			/* the exit kind */
+	b	guest_exit
 el2_sync_tail:
 	save_frame
 	mov	x1, #4
@@ -226,7 +279,7 @@ vectors:
 	el2_serror_vector
 	/* lower EL (a guest): save its registers, return from guest_enter */
 	fast_vector 8
-	fast_vector 9
+	irq_fast_vector 9
 	guest_vector 10
 	guest_vector 11
 	guest_vector 12

@@ -63,7 +63,11 @@ static bool fast_sysreg(struct vcpu *v, uint64_t esr)
 	unsigned rt = (esr >> 5) & 0x1f;
 	if ((esr & SYSREG_MASK) != KEY_SGI1R || (esr & 1))
 		return false;
-	if (!vgic_sgi_fast(&v->part->vgic, v->idx, rt == 31 ? 0 : v->ctx.x[rt]))
+	uint64_t sgi1r = rt == 31 ? 0 : v->ctx.x[rt], lr;
+	int i = vgic_sgi_self_lr(&v->part->vgic, v->idx, sgi1r, ich_elrsr_get(), &lr);
+	if (i >= 0)
+		ich_lr_put((unsigned)i, lr);
+	else if (!vgic_sgi_fast(&v->part->vgic, v->idx, sgi1r))
 		return false;
 	skip();
 	return true;
@@ -130,7 +134,7 @@ static bool fast_sync(struct vcpu *v)
 static bool fast_irq(struct vcpu *v)
 {
 	struct percpu *c = this_cpu();
-	unsigned intid = gic_ack();
+	unsigned intid = icc_ack();
 	if (intid != PPI_VTIMER) {
 		if (intid < GIC_NO_IRQ)
 			c->acked_irq = intid;
@@ -138,8 +142,14 @@ static bool fast_irq(struct vcpu *v)
 	}
 	c->irqs++;
 	v->irqs++;
-	bool placed = vgic_inject_hw_fast(&v->part->vgic, v->idx, intid, intid);
-	gic_priority_drop(intid);
+	uint64_t lr;
+	int i = vgic_hw_lr(&v->part->vgic, v->idx, intid, intid, ich_elrsr_get(), &lr);
+	bool placed = true;
+	if (i >= 0)
+		ich_lr_put((unsigned)i, lr);
+	else
+		placed = vgic_inject_hw_fast(&v->part->vgic, v->idx, intid, intid);
+	icc_drop(intid);
 	return placed;
 }
 
