@@ -72,7 +72,8 @@ bool vgic_inject_hw_fast(struct vgic *g, unsigned vcpu, unsigned intid, unsigned
 	if (vcpu >= g->nvcpus)
 		return false;
 	vgic_enter(g);
-	vgic_adopt(g, vcpu, NULL, &kick); /* the lock-free path's LRs first */
+	if (g->cpu[vcpu].fresh) /* the lock-free path's LRs first */
+		vgic_adopt(g, vcpu, NULL, &kick);
 	struct vgic_irq *irq = raise_hw(g, vcpu, intid, pintid, vcpu, &kick);
 	bool ok = settled(g, vcpu, irq, &kick);
 	vgic_leave(g, kick);
@@ -198,7 +199,8 @@ bool vgic_sgi_fast(struct vgic *g, unsigned vcpu, uint64_t sgi1r)
 	if (vcpu >= g->nvcpus)
 		return false;
 	vgic_enter(g);
-	vgic_adopt(g, vcpu, NULL, &kick);
+	if (g->cpu[vcpu].fresh)
+		vgic_adopt(g, vcpu, NULL, &kick);
 	bool ok = settled(g, vcpu, raise_sgi(g, vcpu, sgi1r, &kick), &kick);
 	vgic_leave(g, kick);
 	return ok;

@@ -133,7 +133,9 @@ struct vgic_cpu {
 	 * vCPU's own CPU only; others read it to kick (internal.h). */
 	uint32_t fresh;
 	uint16_t lr_was[VGIC_MAX_LRS];
-};
+	/* aligned: the size (5 * 256) makes &g->cpu[n] two instructions,
+	 * not a multiply, on every path that looks at a vCPU's state */
+} __attribute__((aligned(256)));
 
 struct vgic {
 	unsigned nvcpus, nr_lrs;
