@@ -393,13 +393,15 @@ void gic_deactivate(unsigned intid);
 void gic_priority_drop(unsigned intid);
 uint32_t ich_elrsr_read(void); /* ICH_ELRSR_EL2: bit i set = LR i holds nothing */
 
-/* The fast exit path (entry.S fast_vector): called from the exception
- * vector with the guest's x0-x18 and x30 saved in ctx and everything else
- * (x19-x29, FP/SIMD, SVE) still live in the registers, so it must not use
- * vector registers or call library code. Returns 0 if it handled the exit
- * (the vector returns straight to the guest, with ctx's x0-x18/x30 and
- * the current ELR/SPSR), else the exit kind for guest_exit and the full
- * path. Implemented above arch (kernel/vm/fast_exit.c). */
+/* The fast exit path (entry.S light_vector): called from the exception
+ * vector with the guest's x0-x18, x29 and x30 saved in ctx and everything
+ * else (x19-x28, FP/SIMD, SVE) still live in the registers (ctx's copies
+ * of x19-x28 are stale: an exit that reads or writes them must go the full
+ * way), so it must not use vector registers or call library code. Returns
+ * 0 if it handled the exit (the vector returns straight to the guest, with
+ * ctx's x0-x18/x29/x30 and the current ELR/SPSR), else the exit kind for
+ * guest_exit and the full path. Implemented above arch
+ * (kernel/vm/fast_exit.c). */
 unsigned vcpu_fast_exit(struct vcpu_ctx *ctx, unsigned kind);
 extern uint8_t guest_serror_ras; /* el2.c: FEAT_RAS, so the ESB defers SErrors */
 #define GIC_NO_IRQ 1023u

@@ -107,17 +107,12 @@
  * fast_exit.c), which runs C on the EL2 stack with the guest's FP/SIMD
  * state still live (C code here is built with -mgeneral-regs-only) and
  * either returns to the guest at once or hands the exit to the full path.
- * x29 is cleared for the call so a backtrace stops there instead of
- * following the guest's frame pointer. */
-.macro fast_vector kind, exit=guest_exit
-	guest_vector \kind, fast_tail_\exit
-.endm
-
-/* IRQs from a guest: the fast path (the guest's own timer) reads no
- * guest register, so only those the C call may clobber (x0-x18, x30) and
- * x29 (cleared for the call) are saved first; x19-x28 are callee-saved,
- * live through the call, and stored only if the exit goes the full way. */
-.macro irq_fast_vector kind
+ * Only the registers the call may clobber (x0-x18, x30) and x29 (cleared
+ * for the call, so a backtrace stops there instead of following the
+ * guest's frame pointer) are saved first: x19-x28 are callee-saved, live
+ * through the call (the fast path leaves exits naming them to the full
+ * path), and stored only if the exit goes the full way. */
+.macro light_vector kind
 	.align 7
 	hint	#16			/* esb */
 	stp	x0, x1, [sp, #-16]!
@@ -136,20 +131,9 @@
 	ldp	x2, x3, [sp], #16
 	stp	x2, x3, [x0, #16 * 0]
 	mov	x1, #\kind
-	b	irq_fast_tail
+	b	light_tail
 .endm
 
-.macro fast_tail exit
-fast_tail_\exit:
-	mov	x29, xzr
-	bl	vcpu_fast_exit
-	cbnz	w0, 1f
-	mrs	x0, tpidr_el2
-	ldr	x0, [x0, #PERCPU_GUEST_CTX]
-	b	guest_resume
-1:	mov	w1, w0			/* the exit kind */
-	b	\exit
-.endm
 
 /* Synchronous exception at EL2. Before touching the stack, check that SP
  * still lies in a stack (bit STACK_SHIFT set): an overflow into the guard
@@ -191,9 +175,7 @@ fast_tail_\exit:
 
 	.text
 /* Shared tails, out of line: a vector slot holds only 32 instructions. */
-	fast_tail guest_exit
-
-irq_fast_tail:
+light_tail:
 	mov	x29, xzr
 	bl	vcpu_fast_exit
 	mrs	x2, tpidr_el2
@@ -278,8 +260,8 @@ vectors:
 	vector unexpected_tail, 6
 	el2_serror_vector
 	/* lower EL (a guest): save its registers, return from guest_enter */
-	fast_vector 8
-	irq_fast_vector 9
+	light_vector 8
+	light_vector 9
 	guest_vector 10
 	guest_vector 11
 	guest_vector 12

@@ -39,9 +39,10 @@ static inline __attribute__((always_inline)) struct vgic_cpu *vgic_fast_cpu(stru
 
 /* The LR irq may take among the empty ones: its own if it is in one (the
  * guest completed it since), else the first empty one; -1 if none may. */
-static inline __attribute__((always_inline)) int
-vgic_fast_pick(unsigned nr_lrs, const struct vgic_cpu *cpu, const struct vgic_irq *irq,
-	       unsigned intid, uint32_t empty)
+static inline __attribute__((always_inline)) int vgic_fast_pick(unsigned nr_lrs,
+								const struct vgic_cpu *cpu,
+								const struct vgic_irq *irq,
+								unsigned intid, uint32_t empty)
 {
 	if (irq->in_lr || cpu->fresh) {
 		const uint16_t *held = cpu->lr_intid;
