@@ -1,7 +1,8 @@
 /*
- * Part of vgic.h (include that): the lock-free fast path, inline because
- * under -icount every call, frame record and argument move of the exit
- * path counts. An SGI a vCPU sends only to itself, and its own HW-linked
+ * Part of vgic.h (include that): what the fast exit path uses, inline
+ * because under -icount every call, frame record and argument move of the
+ * exit path counts: the reads of registers that hold constants or one
+ * field, and the lock-free LR path. An SGI a vCPU sends only to itself, and its own HW-linked
  * timer firing, go straight into a list register the guest left empty, on
  * the vCPU's own CPU between exit and re-entry, without the partition
  * lock, a scan or a call through vgic_ops (the caller reads ICH_ELRSR_EL2
@@ -26,6 +27,107 @@
  */
 #ifndef KERNEL_VGIC_FAST_H
 #define KERNEL_VGIC_FAST_H
+
+/* ---- registers that hold constants or one field (dist.c, redist.c) ---- */
+
+#define VGIC_DIST_SIZE	  0x10000
+#define VGIC_RD_STRIDE	  0x20000 /* one vCPU's redistributor: RD_base frame, */
+#define VGIC_SGI_FRAME	  0x10000 /* then SGI_base */
+#define VGIC_CTLR_ARE_DS  0x50u	  /* GICD_CTLR ARE (bit 4) and DS (bit 6): read as one */
+#define VGIC_WAKER_SLEEP  BIT(1)
+#define VGIC_WAKER_ASLEEP BIT(2)
+/* GICD_IIDR / GICR_IIDR: Implementer 0x43b (Arm's JEP106 code, as KVM
+ * uses), ProductID 0x54 ('T'), Variant 0, Revision 0. A ProductID no real
+ * GIC has, so guests apply no silicon errata workarounds (Linux keys those
+ * on IIDR; IIDR 0 would even match the HIP07 one). */
+#define VGIC_IIDR  0x5400043bu
+#define VGIC_PIDR2 0x30u /* ArchRev 3 (GICv3) in bits [7:4] */
+
+/* GICD_TYPER: ITLinesNumber for VGIC_NR_SPIS, IDbits 9 (10 INTID bits) */
+static inline uint32_t vgic_dist_typer(void)
+{
+	return (VGIC_NR_IRQS / 32 - 1) | (10 - 1) << 19;
+}
+/* GICR_TYPER of vCPU rd: Aff0 = Processor_Number = rd, Last on the last */
+static inline uint64_t vgic_redist_typer(const struct vgic *g, uint64_t rd)
+{
+	return rd << 32 | rd << 8 | (rd == g->nvcpus - 1 ? BIT(4) : 0);
+}
+/* The ID block at 0xffd0 of either frame; off from there, a multiple of 4
+ * below 0x30. */
+static inline uint32_t vgic_id_reg(unsigned off)
+{
+	static const uint8_t ids[12] = {0, 0, 0, 0, 0, 0, VGIC_PIDR2, 0, 0x0d, 0xf0, 0x05, 0xb1};
+	return ids[off / 4];
+}
+
+/* The registers Linux and RTOSes read at run time that hold constants or
+ * one field (CTLR, TYPER, IIDR, TYPER2, STATUSR, the ID block), answered
+ * without the table walk or the lock: a racing GICD_CTLR write is seen
+ * either before or after, as on hardware. The rest: false (vgic_mmio). */
+static inline bool vgic_dist_read_fast(const struct vgic *g, uint64_t off, unsigned size,
+				       uint64_t *val)
+{
+	if (size != 4 || (off & 3))
+		return false;
+	switch (off) {
+	case 0x0000:
+		*val = __atomic_load_n(&g->ctlr, __ATOMIC_RELAXED) | VGIC_CTLR_ARE_DS;
+		return true;
+	case 0x0004:
+		*val = vgic_dist_typer();
+		return true;
+	case 0x0008:
+		*val = VGIC_IIDR;
+		return true;
+	case 0x000c:
+	case 0x0010:
+		*val = 0;
+		return true;
+	}
+	if (off < 0xffd0 || off >= VGIC_DIST_SIZE)
+		return false;
+	*val = vgic_id_reg((unsigned)(off - 0xffd0));
+	return true;
+}
+
+/* RD_base registers that are constants or one field (CTLR, IIDR, TYPER
+ * and its halves, STATUSR, WAKER, the ID block), without the table walk
+ * or the lock; anything else (the SGI_base frame): false (vgic_mmio).
+ * TYPER first, the one read at run time. */
+static inline bool vgic_redist_read_fast(const struct vgic *g, uint64_t off, unsigned size,
+					 uint64_t *val)
+{
+	uint64_t rd = off / VGIC_RD_STRIDE, frame = off % VGIC_RD_STRIDE;
+	if (rd >= g->nvcpus || size < 4 || (frame & (size - 1)))
+		return false;
+	if (frame - 8 < 8) { /* TYPER, 64-bit or either half (aligned: 0xc is 4) */
+		*val = vgic_redist_typer(g, rd) >> (frame & 4) * 8;
+		return true;
+	}
+	if (size != 4)
+		return false;
+	switch (frame) {
+	case 0x0000:
+	case 0x0010:
+		*val = 0;
+		return true;
+	case 0x0004:
+		*val = VGIC_IIDR;
+		return true;
+	case 0x0014:
+		*val = __atomic_load_n(&g->cpu[rd].sleep, __ATOMIC_RELAXED)
+			   ? VGIC_WAKER_SLEEP | VGIC_WAKER_ASLEEP
+			   : 0;
+		return true;
+	}
+	if (frame < 0xffd0 || frame >= VGIC_SGI_FRAME)
+		return false;
+	*val = vgic_id_reg((unsigned)(frame - 0xffd0));
+	return true;
+}
+
+/* ---- the lock-free LR path ---- */
 
 /* &g->cpu[vcpu], computed once: left to itself the compiler recomputes
  * the multiply-add for nearly every field access. */

@@ -8,17 +8,8 @@
 
 #include "kernel/vgic/vgic.h"
 
-#define VGIC_NO_VCPU   0xff    /* vgic_irq.target: routed to no vCPU */
-#define VGIC_PRIO_MASK 0xf8    /* 5 priority bits, as GIC-500 and KVM */
-#define VGIC_RD_STRIDE 0x20000 /* one vCPU's redistributor: RD_base frame, */
-#define VGIC_SGI_FRAME 0x10000 /* then SGI_base */
-
-/* GICD_IIDR / GICR_IIDR: Implementer 0x43b (Arm's JEP106 code, as KVM
- * uses), ProductID 0x54 ('T'), Variant 0, Revision 0. A ProductID no real
- * GIC has, so guests apply no silicon errata workarounds (Linux keys those
- * on IIDR; IIDR 0 would even match the HIP07 one). */
-#define VGIC_IIDR  0x5400043bu
-#define VGIC_PIDR2 0x30u /* ArchRev 3 (GICv3) in bits [7:4] */
+#define VGIC_NO_VCPU   0xff /* vgic_irq.target: routed to no vCPU */
+#define VGIC_PRIO_MASK 0xf8 /* 5 priority bits, as GIC-500 and KVM */
 
 /* One MMIO access in progress. */
 struct vgic_acc {
@@ -166,7 +157,6 @@ uint64_t vgic_cfg_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned of
 void vgic_cfg_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size,
 		    uint64_t val);
 uint64_t vgic_id_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size);
-uint32_t vgic_id_reg(unsigned off); /* off from 0xffd0, a multiple of 4 below 0x30 */
 uint64_t vgic_iidr_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size);
 struct vgic_irq *vgic_acc_irq(struct vgic_acc *a, unsigned intid);
 

@@ -217,9 +217,13 @@ static inline int vgic_hw_lr(struct vgic *g, unsigned vcpu, unsigned intid, unsi
 /* Reads of registers that hold constants or one field (IDs, TYPER,
  * CTLR, GICR_WAKER), lock-free, for the fast exit path: true with the
  * value; false for anything else (vgic_dist_access / vgic_redist_access
- * then decide, including which accesses abort). off as there. */
-bool vgic_dist_read_fast(const struct vgic *g, uint64_t off, unsigned size, uint64_t *val);
-bool vgic_redist_read_fast(const struct vgic *g, uint64_t off, unsigned size, uint64_t *val);
+ * then decide, including which accesses abort). off as there. Inline in
+ * fast.h; *val may hold more than size bytes (the caller's load takes
+ * what the access reads). */
+static inline bool vgic_dist_read_fast(const struct vgic *g, uint64_t off, unsigned size,
+				       uint64_t *val);
+static inline bool vgic_redist_read_fast(const struct vgic *g, uint64_t off, unsigned size,
+					 uint64_t *val);
 /* Whether a read at off (of the distributor, or of the redistributor
  * region) returns pending or active state, which the vCPU's LRs hold
  * while it runs: such a read needs vgic_sync first. */
