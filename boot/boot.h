@@ -13,7 +13,7 @@
 #define BOOT_MAX_MEM	 384
 #define BOOT_MAX_MODULES 32
 #define BOOT_PATH_MAX	 128
-#define BOOT_POOL_SIZE	 (32ull << 20)
+#define BOOT_POOL_SIZE	 (48ull << 20) /* the heap (kernel/machine/mem.c) takes 32 */
 
 /* What the stub made of each EFI memory map entry. */
 enum boot_mem_kind {

@@ -184,6 +184,10 @@ static const struct shell_cmd cmds[] = {
      "[test [MiB]]: the NVMe disk tessera owns; test writes, reads back, verifies (in the "
      "background)",
      cmd_disk, false},
+    {"snapshot",
+     "save PART NAME | restore NAME [PART] | list | verify NAME | delete NAME: partitions "
+     "on disk",
+     cmd_snapshot, false},
     {"reboot", "reset the machine (PSCI SYSTEM_RESET)", cmd_reboot, false},
     {"poweroff", "power the machine off (PSCI SYSTEM_OFF)", cmd_poweroff, false},
     {"crash", "data|undef|panic|stack: fault at EL2 on purpose (test-commands only)", cmd_crash,

@@ -118,8 +118,13 @@ static void __attribute__((noreturn)) secondary_main(unsigned cpu)
 static void autostart(void)
 {
 	for (unsigned i = 0; i < npartitions; i++)
-		if (partition_state(&partitions[i]) == PART_STOPPED && partitions[i].cfg.autostart)
-			partition_start(&partitions[i]);
+		if (partition_state(&partitions[i]) == PART_STOPPED &&
+		    partitions[i].cfg.autostart) {
+			if (partitions[i].cfg.restore[0])
+				snapshot_boot_restore(&partitions[i]);
+			else
+				partition_start(&partitions[i]);
+		}
 }
 
 static void main_on_own_stack(void *arg)

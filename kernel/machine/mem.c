@@ -8,7 +8,7 @@
 #include "kernel/machine/machine.h"
 #include <errno.h>
 
-#define HEAP_SIZE (16ull << 20)
+#define HEAP_SIZE (32ull << 20) /* snapshots: a zstd coder and 1 MiB buffer per CPU */
 
 struct mem_stats mem_stats;
 static struct memmap free_map;

@@ -3,7 +3,7 @@
  * (PL011) TRM (DDI 0183), interrupt behaviour from QEMU's hw/char/pl011.c
  * (see vuart.h for what is simplified).
  */
-#include "kernel/vdev/vuart.h"
+#include "kernel/vdev/internal.h"
 #include <errno.h>
 #include <stddef.h>
 
@@ -38,9 +38,9 @@
 #define INT_RT	BIT(6)
 #define INT_TX	BIT(5)
 #define INT_RX	BIT(4)
-#define INT_ALL 0x7ffu
+#define INT_ALL VUART_INT_ALL
 
-#define RSR_OE BIT(3)
+#define RSR_OE VUART_RSR_OE
 #define CR_LBE BIT(7)
 
 #define CR_RESET   0x300 /* TXE | RXE */
@@ -57,13 +57,13 @@ struct plain_reg {
 };
 
 static const struct plain_reg plain_regs[] = {
-    {UARTILPR, 0xff, offsetof(struct vuart, ilpr)},
-    {UARTIBRD, 0xffff, offsetof(struct vuart, ibrd)},
-    {UARTFBRD, 0x3f, offsetof(struct vuart, fbrd)},
-    {UARTLCR_H, 0xff, offsetof(struct vuart, lcr_h)},
-    {UARTCR, 0xff87, offsetof(struct vuart, cr)},
-    {UARTIFLS, 0x3f, offsetof(struct vuart, ifls)},
-    {UARTDMACR, 0x7, offsetof(struct vuart, dmacr)},
+    {UARTILPR, VUART_ILPR_MASK, offsetof(struct vuart, ilpr)},
+    {UARTIBRD, VUART_IBRD_MASK, offsetof(struct vuart, ibrd)},
+    {UARTFBRD, VUART_FBRD_MASK, offsetof(struct vuart, fbrd)},
+    {UARTLCR_H, VUART_LCR_H_MASK, offsetof(struct vuart, lcr_h)},
+    {UARTCR, VUART_CR_MASK, offsetof(struct vuart, cr)},
+    {UARTIFLS, VUART_IFLS_MASK, offsetof(struct vuart, ifls)},
+    {UARTDMACR, VUART_DMACR_MASK, offsetof(struct vuart, dmacr)},
 };
 
 static uint32_t *plain_reg(struct vuart *u, unsigned off, uint32_t *mask)
@@ -79,7 +79,7 @@ static uint32_t *plain_reg(struct vuart *u, unsigned off, uint32_t *mask)
 
 /* ---- interrupt line ---- */
 
-static void update_irq(struct vuart *u)
+void vuart_update_irq(struct vuart *u)
 {
 	bool level = u->connected && (u->ris & u->imsc) != 0;
 
@@ -113,7 +113,7 @@ static void rx_arrived(struct vuart *u)
 }
 
 /* The console was refused and there is room now: tell it (once). */
-static void rx_room(struct vuart *u)
+void vuart_rx_room(struct vuart *u)
 {
 	if (!u->rx_waiting || u->rx_count == VUART_RX_RING)
 		return;
@@ -150,20 +150,20 @@ static uint32_t rx_pop(struct vuart *u)
 		rx_arrived(u);
 	if (u->rx_count == 0)
 		u->ris &= ~(uint32_t)(INT_RX | INT_RT);
-	update_irq(u);
-	rx_room(u);
+	vuart_update_irq(u);
+	vuart_rx_room(u);
 	return c;
 }
 
 static void rx_discard(struct vuart *u)
 {
 	u->rx_head = u->rx_count = 0;
-	rx_room(u);
+	vuart_rx_room(u);
 }
 
 /* ---- transmit ---- */
 
-static void emit_line(struct vuart *u)
+void vuart_emit_line(struct vuart *u)
 {
 	if (u->out)
 		u->out(u->ctx, u->line, u->line_len);
@@ -179,12 +179,12 @@ static void line_put(struct vuart *u, char c)
 	if (c == '\r' || c == '\0')
 		return;
 	if (c == '\n') {
-		emit_line(u);
+		vuart_emit_line(u);
 		return;
 	}
 	u->line[u->line_len++] = c;
 	if (u->line_len == VUART_LINE_MAX)
-		emit_line(u);
+		vuart_emit_line(u);
 }
 
 static void tx(struct vuart *u, uint8_t c)
@@ -194,7 +194,7 @@ static void tx(struct vuart *u, uint8_t c)
 	else
 		line_put(u, (char)c);
 	u->ris |= INT_TX; /* the byte left at once: the FIFO is below its level */
-	update_irq(u);
+	vuart_update_irq(u);
 }
 
 /* ---- registers ---- */
@@ -255,11 +255,11 @@ static void reg_write(struct vuart *u, unsigned off, uint32_t v)
 		break;
 	case UARTIMSC:
 		u->imsc = v & INT_ALL;
-		update_irq(u);
+		vuart_update_irq(u);
 		break;
 	case UARTICR:
 		u->ris &= ~v;
-		update_irq(u);
+		vuart_update_irq(u);
 		break;
 	default:
 		break;
@@ -319,7 +319,7 @@ bool vuart_rx(struct vuart *u, char c)
 		ring_put(u, (uint8_t)c);
 		if (u->rx_count <= VUART_RX_FIFO)
 			rx_arrived(u);
-		update_irq(u);
+		vuart_update_irq(u);
 	}
 	spin_unlock_irqrestore(&u->lock, flags);
 	return ok;
@@ -339,7 +339,7 @@ void vuart_flush(struct vuart *u)
 {
 	uint64_t flags = spin_lock_irqsave(&u->lock);
 	if (u->line_len)
-		emit_line(u);
+		vuart_emit_line(u);
 	/* The vGIC behind irq() is about to be freed or reinitialised: the
 	 * line is forgotten, not lowered through it. */
 	u->connected = false;
@@ -356,7 +356,7 @@ static void reset_locked(struct vuart *u)
 	u->ifls = IFLS_RESET;
 	u->line_len = 0;
 	rx_discard(u);
-	update_irq(u);
+	vuart_update_irq(u);
 }
 
 void vuart_reset(struct vuart *u)
@@ -384,7 +384,7 @@ void vuart_set_raw(struct vuart *u, void (*raw)(void *ctx, char c))
 {
 	uint64_t flags = spin_lock_irqsave(&u->lock);
 	if (u->line_len)
-		emit_line(u);
+		vuart_emit_line(u);
 	u->raw = raw;
 	spin_unlock_irqrestore(&u->lock, flags);
 }

@@ -116,4 +116,29 @@ void vuart_set_raw(struct vuart *u, void (*raw)(void *ctx, char c));
  * and the device is connected). */
 void vuart_reset(struct vuart *u);
 
+/* Snapshots (vuart_save.c; struct snap_pl011 is snapshot/snapshot.h's). */
+struct snap_pl011;
+/* The device's state: registers, queued input (rx, rxmax bytes) and the
+ * unfinished output line (tx, txmax bytes); u->rx_count and line_len fit
+ * SNAP_PL011_RX_MAX/TX_MAX. Fills out->rx_count/tx_len (at most rxmax /
+ * txmax: what does not fit is left out). Input is saved receive FIFO
+ * first, oldest byte first; flags say whether the line was high
+ * (informational: a restore recomputes it). */
+void vuart_save(struct vuart *u, struct snap_pl011 *out, uint8_t *rx, size_t rxmax, uint8_t *tx,
+		size_t txmax);
+/* Into a connected device (after vuart_init): 0, or -EINVAL with why
+ * (rx_count over VUART_RX_RING, tx_len over VUART_LINE_MAX, bad bits). The
+ * interrupt line is recomputed and irq() called if it is high.
+ * Refused besides: a disconnected device, tx_len equal to VUART_LINE_MAX
+ * (the device hands such a line out at once, so it never has one), bits a
+ * register does not have, RSR errors other than overrun, unknown flags, a
+ * non-zero reserved field. On error the device is untouched. Input the
+ * device had queued is replaced (a console refused for a full ring is
+ * told when there is room, through the input-ready hook). The callbacks
+ * and raw mode stay as they are; in raw mode the partial line goes to
+ * out() at once (as vuart_set_raw does), ahead of anything typed later.
+ * Restore the vGIC behind irq() first: irq() feeds it the line. */
+int vuart_restore(struct vuart *u, const struct snap_pl011 *in, const uint8_t *rx,
+		  const uint8_t *tx, char *why, size_t whylen);
+
 #endif

@@ -130,6 +130,10 @@ static inline void vgic_set_line(struct vgic *g, struct vgic_irq *irq, bool leve
 	vgic_mark(g, irq);
 }
 
+#define VGIC_IROUTER_VALID 0xff80ffffffull /* Aff3, IRM, Aff2, Aff1, Aff0 */
+/* The vCPU an IROUTER value (within VGIC_IROUTER_VALID) names, or
+ * VGIC_NO_VCPU; vgic_route also stores it and marks irq. */
+uint8_t vgic_route_target(const struct vgic *g, uint64_t irouter);
 void vgic_route(struct vgic *g, struct vgic_irq *irq, uint64_t irouter);
 uint32_t vgic_kick_deliverable(const struct vgic *g, unsigned self);
 

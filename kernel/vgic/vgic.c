@@ -37,16 +37,19 @@ void vgic_init(struct vgic *g, unsigned nvcpus, const struct vgic_ops *ops)
 
 /* IROUTER: IRM = 1 (any PE) picks vCPU 0; otherwise Aff0 names the vCPU,
  * and an affinity no vCPU has routes the SPI nowhere (never delivered). */
+uint8_t vgic_route_target(const struct vgic *g, uint64_t irouter)
+{
+	if (irouter & BIT(31))
+		return 0;
+	if ((irouter & ~0xffull) == 0 && (irouter & 0xff) < g->nvcpus)
+		return (uint8_t)irouter;
+	return VGIC_NO_VCPU;
+}
+
 void vgic_route(struct vgic *g, struct vgic_irq *irq, uint64_t irouter)
 {
-	const uint64_t valid = 0xff80ffffffull; /* Aff3, IRM, Aff2, Aff1, Aff0 */
-	irq->irouter = irouter & valid;
-	if (irq->irouter & BIT(31))
-		irq->target = 0;
-	else if ((irq->irouter & ~0xffull) == 0 && (irq->irouter & 0xff) < g->nvcpus)
-		irq->target = (uint8_t)irq->irouter;
-	else
-		irq->target = VGIC_NO_VCPU;
+	irq->irouter = irouter & VGIC_IROUTER_VALID;
+	irq->target = vgic_route_target(g, irq->irouter);
 	vgic_mark(g, irq);
 }
 

@@ -243,6 +243,56 @@ bool vgic_pending(struct vgic *g, unsigned vcpu);
 /* Whether the last flush left deliverable interrupts out of the LRs. */
 bool vgic_wants_underflow(struct vgic *g, unsigned vcpu);
 
+/* Snapshots (save.c; the records are snapshot/snapshot.h's). */
+struct snap_vgic;
+struct snap_vgic_irq;
+struct snap_vgic_cpu;
+/* The PPIs that may be HW-linked: the ones the hypervisor forwards (PMU
+ * overflow 23, EL1 virtual timer 27, EL1 physical timer 30), each to the
+ * same physical INTID. vgic_restore refuses HW on any other INTID. */
+#define VGIC_HW_PPIS (BIT(23) | BIT(27) | BIT(30))
+/* Saves the model of a partition none of whose vCPUs is loaded (every one
+ * synced and unloaded, so no list register holds state): gicd_ctlr, every
+ * SPI (spis has VGIC_NR_SPIS entries) and, per vCPU, its SGIs/PPIs and
+ * GICR_WAKER sleep (cpus has g->nvcpus entries; ich_vmcr/ap*r/icc_sre are
+ * left 0 for the caller, who holds them in the vCPU context).
+ * After vgic_sync and vgic_unload an interrupt may still be noted as held
+ * by an LR (in_lr, lr_state: which LR the next flush rewrites); its state
+ * is in the model then, so that is fine. A vCPU flushed since its last
+ * unload (an LR written, not zeroed since) is a caller bug: panic().
+ * An entry's target is the vCPU whose LRs take the interrupt: for an
+ * active SPI re-routed while another vCPU's LR held it, that vCPU (it
+ * keeps it there until its guest deactivates it), not IROUTER's.
+ * Not recorded, as nothing needs it after a restore: which LR held what,
+ * the priority an active interrupt was taken at (act_prio; restore takes
+ * the current priority), phys_active (the restoring host's physical
+ * interrupts are inactive), the round-robin cursors, the starved and
+ * underflow notes (see vgic_restore). */
+void vgic_save(struct vgic *g, struct snap_vgic *out, struct snap_vgic_irq *spis,
+	       struct snap_vgic_cpu *cpus);
+/* Loads a saved model into g, freshly vgic_init'ed with the same nvcpus:
+ * 0, or -EINVAL with why filled (nvcpus or nspis differ, an INTID out of
+ * place, a target or route naming no vCPU, HW-linked on a non-timer PPI...).
+ * On error g is left as vgic_init made it. Kicks every vCPU with something
+ * deliverable (ops.kick, after unlock), like the other entry points.
+ * Refused besides: unknown flag or GICD_CTLR bits, priority bits below
+ * VGIC_PRIO_MASK, a level SGI, a physical INTID without HW, an IROUTER on
+ * an SGI/PPI or with bits IROUTER does not have, a target other than the
+ * owner (SGI/PPI) or than what IROUTER names (SPI: an SPI routed to an
+ * affinity no vCPU has is kept, target VGIC_NO_VCPU as the model has it;
+ * an active one may name another vCPU, whose LR then holds it as in the
+ * original, unless more of them than LRs do), a CPU entry out of place
+ * or with unknown flags.
+ * What the restored model starts with: an active interrupt's act_prio is
+ * its priority (if the guest changed IPRIORITYR while it was active, the
+ * LR gets the new priority: the ICH_AP*R the caller restores hold the old
+ * one); phys_active clear; a HW-linked PPI keeps its saved line level, and
+ * the next vgic_hw_lines on its vCPU (the caller's first exit) sets it
+ * from the restored timer or PMU; round robin from the lowest INTID; no
+ * starved or underflow notes (the first flush makes them again). */
+int vgic_restore(struct vgic *g, const struct snap_vgic *in, const struct snap_vgic_irq *spis,
+		 const struct snap_vgic_cpu *cpus, char *why, size_t whylen);
+
 #include "kernel/vgic/fast.h"
 
 #endif

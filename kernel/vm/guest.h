@@ -47,8 +47,9 @@ struct part_cfg {
 	uint64_t load_addr;	 /* "load-address" (IPA) for raw images */
 	char initrd[PART_PATH_MAX];
 	char bootargs[PART_ARGS_MAX];
-	bool autostart;	 /* true unless "no-autostart" (or status = "disabled") */
-	unsigned sve_vl; /* "sve-max-vl": SVE's maximum vector length in bytes; 0 = no SVE */
+	bool autostart;	  /* true unless "no-autostart" (or status = "disabled") */
+	unsigned sve_vl;  /* "sve-max-vl": SVE's maximum vector length in bytes; 0 = no SVE */
+	char restore[48]; /* "restore": a snapshot to resume at boot instead of booting */
 	bool valid;
 	char error[PART_ERR_MAX]; /* why the partition cannot start */
 };

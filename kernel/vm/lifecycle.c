@@ -15,6 +15,10 @@
  *
  *   FAILED: the configuration is invalid; nothing moves it.
  *
+ *            pause           paused job done
+ *   RUNNING ------> PAUSED --------------------> RUNNING
+ *                     (a stop asked meanwhile: -> STOPPING instead)
+ *
  * Who moves what:
  * - An operator (shell, autostart) starts, stops and restarts. A stop
  *   always wins: in STOPPING it clears a pending restart, in STARTING it
@@ -29,6 +33,13 @@
  *   a job on the partition's job CPU, outside the lock with interrupts
  *   allowed. A release is queued when the partition is STOPPING and no
  *   vCPU is claimed, by whichever of lc_stop or lc_unclaim sees that first.
+ * - Pausing (a snapshot save) takes the vCPUs off their CPUs as a stop
+ *   does, but runs the paused job instead of a release and then places
+ *   them again. A stop meanwhile, operator's or guest's (a vCPU may be
+ *   finishing an exit that asks for one), is remembered as in STARTING and
+ *   acted on after the job, the operator's winning.
+ * - A restore is a start whose build restores a snapshot: the vCPUs the
+ *   snapshot had on come up on, instead of vCPU 0 alone.
  * - vCPU power: CPU_ON turns a vCPU on (RUNNING only, and only once its
  *   CPU has let go of it), CPU_OFF turns the caller off; its CPU unloads it.
  *
@@ -100,7 +111,7 @@ static bool any_claimed(const struct lc_part *p)
 static void begin_build(struct lc_part *p)
 {
 	p->state = PART_STARTING;
-	p->restart = p->stop_asked = false;
+	p->restart = p->stop_asked = p->stop_by_op = false;
 	for (unsigned i = 0; i < p->nvcpus; i++)
 		p->vcpu[i].power = i == 0 ? VCPU_ON : VCPU_OFF;
 	queue_job(p, LC_JOB_BUILD);
@@ -117,7 +128,7 @@ static void begin_stop(struct lc_part *p, bool restart)
 		queue_job(p, LC_JOB_RELEASE);
 }
 
-int lc_start(struct lc_part *p)
+static int start(struct lc_part *p, bool restoring)
 {
 	uint64_t f = spin_lock_irqsave(&lc_lock);
 	int e = 0;
@@ -127,8 +138,35 @@ int lc_start(struct lc_part *p)
 		e = -EBUSY;
 	else if (!cpus_free(p))
 		e = -EAGAIN;
-	else
+	else {
+		p->restoring = restoring;
 		begin_build(p);
+	}
+	spin_unlock_irqrestore(&lc_lock, f);
+	return e;
+}
+
+int lc_start(struct lc_part *p)
+{
+	return start(p, false);
+}
+
+int lc_start_restore(struct lc_part *p)
+{
+	return start(p, true);
+}
+
+int lc_pause(struct lc_part *p)
+{
+	uint64_t f = spin_lock_irqsave(&lc_lock);
+	int e = p->state == PART_FAILED ? -EPERM : p->state != PART_RUNNING ? -EBUSY : 0;
+	if (!e) {
+		p->state = PART_PAUSED;
+		p->stop_asked = p->stop_by_op = false;
+		ops->unplace(p);
+		if (!any_claimed(p))
+			queue_job(p, LC_JOB_PAUSED);
+	}
 	spin_unlock_irqrestore(&lc_lock, f);
 	return e;
 }
@@ -140,7 +178,8 @@ static int operator_stop(struct lc_part *p, bool restart)
 		begin_stop(p, restart);
 		return 0;
 	case PART_STARTING:
-		p->stop_asked = true;
+	case PART_PAUSED:
+		p->stop_asked = p->stop_by_op = true;
 		p->restart = restart;
 		return 0;
 	case PART_STOPPING:
@@ -159,6 +198,10 @@ int lc_stop(struct lc_part *p, bool restart, enum lc_who who)
 		e = operator_stop(p, restart);
 	else if (p->state == PART_RUNNING) {
 		begin_stop(p, restart);
+		e = 0;
+	} else if (p->state == PART_PAUSED && !p->stop_by_op) {
+		p->stop_asked = true;
+		p->restart = restart;
 		e = 0;
 	}
 	spin_unlock_irqrestore(&lc_lock, f);
@@ -180,8 +223,12 @@ void lc_unclaim(struct lc_part *p, unsigned idx)
 {
 	uint64_t f = spin_lock_irqsave(&lc_lock);
 	p->vcpu[idx].loaded = false;
-	if (p->state == PART_STOPPING && p->job == LC_JOB_NONE && !any_claimed(p))
-		queue_job(p, LC_JOB_RELEASE);
+	if (p->job == LC_JOB_NONE && !any_claimed(p)) {
+		if (p->state == PART_STOPPING)
+			queue_job(p, LC_JOB_RELEASE);
+		else if (p->state == PART_PAUSED)
+			queue_job(p, LC_JOB_PAUSED);
+	}
 	spin_unlock_irqrestore(&lc_lock, f);
 }
 
@@ -195,6 +242,7 @@ static void built(struct lc_part *p, int e)
 {
 	if (e || p->stop_asked) {
 		bool restart = !e && p->restart;
+		p->restoring = false;
 		p->state = PART_STOPPING;
 		if (e)
 			ops->note(p, LC_START_FAILED, e);
@@ -202,8 +250,24 @@ static void built(struct lc_part *p, int e)
 		queue_job(p, LC_JOB_RELEASE);
 		return;
 	}
+	if (p->restoring)
+		for (unsigned i = 0; i < p->nvcpus; i++)
+			p->vcpu[i].power = p->restored_on & BIT(i) ? VCPU_ON : VCPU_OFF;
+	p->restoring = false;
 	p->state = PART_RUNNING;
 	ops->note(p, LC_STARTED, 0);
+	ops->place(p);
+}
+
+/* The paused job ended: run again, or stop as asked meanwhile. */
+static void resumed(struct lc_part *p)
+{
+	if (p->stop_asked) {
+		begin_stop(p, p->restart);
+		return;
+	}
+	p->state = PART_RUNNING;
+	ops->note(p, LC_RESUMED, 0);
 	ops->place(p);
 }
 
@@ -226,6 +290,8 @@ static void finish_job(unsigned cpu, struct lc_part *p, enum lc_job job, int e)
 	__atomic_store_n(&job_of[cpu], NULL, __ATOMIC_RELEASE);
 	if (job == LC_JOB_BUILD)
 		built(p, e);
+	else if (job == LC_JOB_PAUSED)
+		resumed(p);
 	else
 		released(p);
 	spin_unlock_irqrestore(&lc_lock, f);
@@ -244,6 +310,8 @@ void lc_run_job(unsigned cpu)
 	int e = 0;
 	if (job == LC_JOB_BUILD)
 		e = ops->build(p);
+	else if (job == LC_JOB_PAUSED)
+		ops->paused(p);
 	else
 		ops->release(p);
 	finish_job(cpu, p, job, e);
@@ -254,7 +322,8 @@ int lc_cpu_on(struct lc_part *p, unsigned idx, uint64_t entry, uint64_t arg)
 	struct lc_vcpu *v = &p->vcpu[idx];
 	uint64_t f = spin_lock_irqsave(&lc_lock);
 	int e = 0;
-	if (p->state != PART_RUNNING)
+	/* PAUSED too: the caller's exit may have begun before the pause */
+	if (p->state != PART_RUNNING && p->state != PART_PAUSED)
 		e = -EBUSY;
 	else if (v->power == VCPU_ON || v->loaded)
 		e = -EEXIST;

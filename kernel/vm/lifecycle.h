@@ -13,11 +13,18 @@
 #define LC_MAX_CPUS  64
 
 enum vcpu_power { VCPU_OFF, VCPU_ON };
-enum part_state { PART_STOPPED, PART_STARTING, PART_RUNNING, PART_STOPPING, PART_FAILED };
-enum lc_job { LC_JOB_NONE, LC_JOB_BUILD, LC_JOB_RELEASE };
+enum part_state {
+	PART_STOPPED,
+	PART_STARTING,
+	PART_RUNNING,
+	PART_STOPPING,
+	PART_FAILED,
+	PART_PAUSED, /* its vCPUs leave their CPUs, then the paused job runs */
+};
+enum lc_job { LC_JOB_NONE, LC_JOB_BUILD, LC_JOB_RELEASE, LC_JOB_PAUSED };
 /* Who asks for a stop: an operator's request always wins over a guest's. */
 enum lc_who { LC_OPERATOR, LC_GUEST };
-enum lc_event { LC_STARTED, LC_STOPPED, LC_START_FAILED };
+enum lc_event { LC_STARTED, LC_STOPPED, LC_START_FAILED, LC_RESUMED };
 
 struct lc_vcpu {
 	volatile int power;   /* enum vcpu_power */
@@ -26,11 +33,14 @@ struct lc_vcpu {
 };
 
 struct lc_part {
-	volatile int state; /* enum part_state */
-	bool restart;	    /* build again once released */
-	bool stop_asked;    /* an operator stop arrived while STARTING */
-	uint8_t job;	    /* enum lc_job queued on job_cpu */
-	unsigned job_cpu;   /* where building and releasing run */
+	volatile int state;   /* enum part_state */
+	bool restart;	      /* build again once released */
+	bool stop_asked;      /* a stop arrived while STARTING or PAUSED */
+	bool stop_by_op;      /* ... from an operator (a guest's never overrides it) */
+	bool restoring;	      /* this build restores a snapshot (lc_start_restore) */
+	uint32_t restored_on; /* vCPUs the restore left on (bit i: vCPU i) */
+	uint8_t job;	      /* enum lc_job queued on job_cpu */
+	unsigned job_cpu;     /* where building and releasing run */
 	uint64_t cpu_mask;
 	unsigned nvcpus;
 	struct lc_vcpu vcpu[LC_MAX_VCPUS];
@@ -45,6 +55,10 @@ struct lc_part {
  */
 struct lc_ops {
 	int (*build)(struct lc_part *p);
+	/* PAUSED, every vCPU unloaded: the long work done on a paused
+	 * partition (a snapshot save), like build; the partition runs again
+	 * afterwards, whatever it returns. */
+	void (*paused)(struct lc_part *p);
 	void (*release)(struct lc_part *p);
 	void (*place)(struct lc_part *p);
 	void (*unplace)(struct lc_part *p);
@@ -61,6 +75,13 @@ void lc_part_init(struct lc_part *p, bool valid, uint64_t cpu_mask, unsigned nvc
 /* Operator requests (shell, autostart): 0, or -EBUSY, -EAGAIN, -EINVAL, -EPERM. */
 int lc_start(struct lc_part *p);
 int lc_stop(struct lc_part *p, bool restart, enum lc_who who);
+/* Start with restoring set: build restores a snapshot instead of booting,
+ * and sets restored_on; the vCPUs it names come up on. Same answers. */
+int lc_start_restore(struct lc_part *p);
+/* RUNNING -> PAUSED: once no vCPU is loaded, ops->paused runs as the
+ * partition's job, then RUNNING again (or a stop asked meanwhile is acted
+ * on). 0, -EBUSY (not RUNNING) or -EPERM (FAILED). */
+int lc_pause(struct lc_part *p);
 
 /* The CPU loop: claim before loading a vCPU, unclaim after unloading it. */
 bool lc_claim(struct lc_part *p, unsigned idx);

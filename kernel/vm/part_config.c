@@ -6,6 +6,7 @@
  * starting.
  */
 #include "kernel/vm/guest.h"
+#include "snapshot/snapshot.h"
 #include <errno.h>
 #include <libfdt.h>
 #include <stdarg.h>
@@ -204,6 +205,18 @@ static void prop_sve_max_vl(struct part_cfg *p, const char *prop, const void *v,
 		p->sve_vl = n;
 }
 
+/* Checked as the snapshot format checks names, so a typo is reported at
+ * boot rather than as a missing snapshot. */
+static void prop_restore(struct part_cfg *p, const char *prop, const void *v, int len)
+{
+	if (get_str(p, prop, v, len, p->restore, sizeof(p->restore)) &&
+	    !snap_name_valid(p->restore)) {
+		bad(p, prop, "\"%s\" is not a snapshot name ([A-Za-z0-9._-], up to 47)",
+		    p->restore);
+		p->restore[0] = '\0';
+	}
+}
+
 static void prop_ignored(struct part_cfg *p, const char *prop, const void *v, int len)
 {
 }
@@ -226,6 +239,7 @@ static const struct prop_rule {
     {"no-autostart", prop_no_autostart, P_OTHER},
     {"status", prop_status, P_OTHER},
     {"sve-max-vl", prop_sve_max_vl, P_OTHER},
+    {"restore", prop_restore, P_OTHER},
     {"compatible", prop_ignored, P_OTHER},
     {"phandle", prop_ignored, P_OTHER},
 };

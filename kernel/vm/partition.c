@@ -5,8 +5,10 @@
  * placing vCPUs on their CPUs' run lists.
  */
 #include "kernel/vm/vm.h"
+#include "kernel/vm/snap_state.h"
 #include <errno.h>
 #include <libfdt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +46,8 @@ static int64_t module_size(void *ctx, const char *path)
 
 const char *partition_state_name(int state)
 {
-	static const char *const names[] = {"stopped", "starting", "running", "stopping", "failed"};
+	static const char *const names[] = {"stopped",	"starting", "running",
+					    "stopping", "failed",   "paused"};
 	return state >= 0 && state < (int)ARRAY_SIZE(names) ? names[state] : "?";
 }
 
@@ -396,6 +399,31 @@ static bool cpus_usable(uint64_t mask)
 	return true;
 }
 
+/* Booting its kernel: images, devices, vCPUs at the kernel's entry. */
+static int build_boot(struct partition *p)
+{
+	int e = load_images(p);
+	if (e)
+		return e;
+	init_devices(p);
+	init_vcpus(p);
+	if ((e = init_sve(p)))
+		return e;
+	p->cntvoff = timer_now();
+	return 0;
+}
+
+/* Resuming a snapshot: fresh devices and vCPUs, then its state over them
+ * (it sets cntvoff and which vCPUs are on). */
+static int build_restore(struct partition *p)
+{
+	p->entry = p->dtb_ipa = 0;
+	init_devices(p);
+	init_vcpus(p);
+	int e = init_sve(p);
+	return e ? e : snap_restore_job(p);
+}
+
 static int build(struct lc_part *lc)
 {
 	struct partition *p = of(lc);
@@ -408,15 +436,22 @@ static int build(struct lc_part *lc)
 	}
 	memset((void *)p->ram_pa, 0, p->cfg.mem_size);
 	p->nvcpus = p->cfg.vcpus;
-	if ((e = build_stage2(p)) || (e = load_images(p)))
-		return e;
-	init_devices(p);
-	init_vcpus(p);
-	if ((e = init_sve(p)))
-		return e;
-	p->cntvoff = timer_now();
 	p->faults = 0; /* per run: the fault log limit starts again */
-	return 0;
+	if ((e = build_stage2(p)))
+		return e;
+	if (!lc->restoring)
+		return build_boot(p);
+	if (!(e = build_restore(p)) || !p->snap_boot)
+		return e;
+	/* a restore at boot that cannot be done boots the kernel (snap_restore_job said so) */
+	memset((void *)p->ram_pa, 0, p->cfg.mem_size);
+	lc->restored_on = BIT(0);
+	return build_boot(p);
+}
+
+static void paused(struct lc_part *lc)
+{
+	snap_paused_job(of(lc));
 }
 
 static void release(struct lc_part *lc)
@@ -439,15 +474,23 @@ static void note(struct lc_part *lc, enum lc_event ev, int err)
 		kprintf("%s: stopped\n", p->cfg.name);
 		return;
 	}
+	if (ev == LC_RESUMED) {
+		kprintf("%s: resumed\n", p->cfg.name);
+		return;
+	}
 	if (ev == LC_START_FAILED) {
 		kprintf("%s: start failed (%d)\n", p->cfg.name, err);
 		return;
 	}
 	p->starts++;
-	kprintf("%s: started on CPUs 0x%llx, %u vCPUs, %llu MiB at 0x%llx, entry 0x%llx\n",
-		p->cfg.name, (unsigned long long)p->cfg.cpu_mask, p->nvcpus,
-		(unsigned long long)(p->cfg.mem_size >> 20), (unsigned long long)p->ram_pa,
-		(unsigned long long)p->entry);
+	char how[64];
+	if (p->entry) /* a kernel booted; a restore has none */
+		snprintf(how, sizeof(how), "entry 0x%llx", (unsigned long long)p->entry);
+	else
+		snprintf(how, sizeof(how), "from snapshot %s", p->snap_name);
+	kprintf("%s: started on CPUs 0x%llx, %u vCPUs, %llu MiB at 0x%llx, %s\n", p->cfg.name,
+		(unsigned long long)p->cfg.cpu_mask, p->nvcpus,
+		(unsigned long long)(p->cfg.mem_size >> 20), (unsigned long long)p->ram_pa, how);
 	if (console && console->started)
 		console->started(p);
 }
@@ -455,6 +498,7 @@ static void note(struct lc_part *lc, enum lc_event ev, int err)
 static const struct lc_ops lc_ops = {
     .build = build,
     .release = release,
+    .paused = paused,
     .place = place_vcpus,
     .unplace = unplace_vcpus,
     .reset_vcpu = reset_vcpu,

@@ -8,6 +8,7 @@
  */
 #include "kernel/vm/vm.h"
 #include "kernel/io/io.h"
+#include <errno.h>
 
 #define SLICE_MS   10
 #define ICH_HCR_EN BIT(0)
@@ -148,6 +149,46 @@ static void unload(struct vcpu *v)
 	lc_unclaim(&v->part->lc, v->idx);
 }
 
+/* Hypervisor work that belongs to no partition (the snapshot commands
+ * list, verify, delete): at most one per CPU, run between vCPUs like a
+ * partition's job. */
+static struct sched_job *volatile cpu_job[MAX_CPUS];
+
+int sched_job(unsigned cpu, struct sched_job *j)
+{
+	struct sched_job *none = NULL;
+	if (cpu >= MAX_CPUS || !percpu_data[cpu].online)
+		return -EINVAL;
+	if (!__atomic_compare_exchange_n(&cpu_job[cpu], &none, j, false, __ATOMIC_RELEASE,
+					 __ATOMIC_RELAXED))
+		return -EBUSY;
+	sched_kick(cpu);
+	return 0;
+}
+
+static bool cpu_job_pending(unsigned cpu)
+{
+	return __atomic_load_n(&cpu_job[cpu], __ATOMIC_ACQUIRE) != NULL;
+}
+
+/* Taken off the slot before it runs: from then on sched_job_cancel fails
+ * and the next job may be queued. */
+static void run_cpu_job(struct percpu *c)
+{
+	struct sched_job *j = __atomic_exchange_n(&cpu_job[c->id], NULL, __ATOMIC_ACQUIRE);
+	if (!j)
+		return; /* cancelled meanwhile */
+	irq_enable();
+	j->fn(j);
+	irq_disable();
+}
+
+bool sched_job_cancel(unsigned cpu, struct sched_job *j)
+{
+	return cpu < MAX_CPUS && __atomic_compare_exchange_n(&cpu_job[cpu], &j, NULL, false,
+							     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
 /* Building or releasing a partition (lifecycle.c) is long: interrupts
  * stay open meanwhile so this CPU keeps answering (the shell on CPU 0). */
 static void run_job(struct percpu *c)
@@ -188,7 +229,7 @@ static void run_once(struct vcpu *v)
  * while others can run, or its slice is over and another vCPU is eligible. */
 static bool must_leave(struct vcpu *head, struct vcpu *cur, uint64_t slice_end)
 {
-	if (!on_list(head, cur) || !runnable(cur))
+	if (!on_list(head, cur) || !runnable(cur) || cpu_job_pending(this_cpu()->id))
 		return true;
 	if (cur->waiting)
 		return true;
@@ -208,6 +249,10 @@ void sched_step(struct sched_cpu *s)
 	}
 	if (!cur && lc_job_pending(c->id)) {
 		run_job(c);
+		return;
+	}
+	if (!cur && cpu_job_pending(c->id)) {
+		run_cpu_job(c);
 		return;
 	}
 	if (!cur && (cur = pick(head, on_list(head, s->last) ? s->last : NULL))) {

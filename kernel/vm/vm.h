@@ -53,6 +53,10 @@ struct partition {
 	struct spinlock vgic_lock;
 	struct vuart uart; /* locks itself */
 	uint64_t starts, faults;
+	/* snapshot work asked of its next job (snap_cmds.c) */
+	char snap_name[48];
+	bool snap_boot;	  /* a restore at boot: boot its kernel if it fails */
+	uint64_t snap_t0; /* when it was asked (timer_now) */
 	/* SVE: vector length in bytes (0: none) and the vCPUs' save areas */
 	unsigned sve_vl;
 	uint8_t *sve_area;
@@ -90,6 +94,15 @@ struct sched_cpu {
 };
 void sched_step(struct sched_cpu *s);
 void sched_kick(unsigned pcpu);
+/* Runs j->fn(j) on CPU cpu between its vCPUs, interrupts open (long
+ * hypervisor work of no partition's); j must live until fn returns. 0,
+ * -EBUSY (that CPU has one queued) or -EINVAL. */
+struct sched_job {
+	void (*fn)(struct sched_job *j);
+};
+int sched_job(unsigned cpu, struct sched_job *j);
+/* Takes j back if it has not started: true, and it never will. */
+bool sched_job_cancel(unsigned cpu, struct sched_job *j);
 /* Sleeps in WFI until an interrupt and handles it (IRQs masked around). */
 void sched_idle(void);
 /* Another vCPU pinned to this CPU could run now (WFI gives way to it). */
@@ -136,5 +149,11 @@ struct vm_console_ops {
 	void (*started)(struct partition *p);
 };
 void vm_set_console(const struct vm_console_ops *ops);
+
+/* snap_cmds.c: `snapshot save|restore|list|verify|delete` (README), and the
+ * restore at boot of a partition with a "restore" property (instead of
+ * partition_start). */
+int cmd_snapshot(int argc, char **argv);
+int snapshot_boot_restore(struct partition *p);
 
 #endif

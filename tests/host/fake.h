@@ -90,9 +90,10 @@ unsigned fake_writes(unsigned cpu, const char *name);
 struct fake_part_spec {
 	const char *name;
 	uint64_t cpu_mask;
-	unsigned vcpus;	   /* 0: one per CPU */
-	uint64_t mem_mib;  /* 0: 16 */
-	uint64_t mem_base; /* 0: any */
+	unsigned vcpus;	     /* 0: one per CPU */
+	uint64_t mem_mib;    /* 0: 16 */
+	uint64_t mem_base;   /* 0: any */
+	const char *restore; /* "restore" property, NULL: none */
 };
 #define FAKE_POOL_SIZE (96ull << 20)
 #define FAKE_KERNEL    "/k.bin"
@@ -118,6 +119,19 @@ void fake_run_jobs(void);
 /* Takes a vCPU onto its CPU as sched.c would (claim + load), without the
  * loop: for exit tests. Makes that CPU current. */
 void fake_load(struct vcpu *v);
+/* The hypervisor's disk (kernel/io's disk_submit, disk_geometry,
+ * disk_scratch) as memory; no disk until attached. fail_in = n: the nth
+ * request from now and every one after it fail with -EIO. */
+#define FAKE_DISK_BLOCK	  512u
+#define FAKE_DISK_SCRATCH (4ull << 20)
+struct fake_disk {
+	uint8_t *data;
+	uint64_t blocks;
+	unsigned requests, fail_in;
+	bool failed;
+};
+extern struct fake_disk fake_disk;
+void fake_disk_attach(uint64_t mib); /* 0: detach */
 /* kprintf output since the last fake_log_clear. */
 const char *fake_log(void);
 void fake_log_clear(void);

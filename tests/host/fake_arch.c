@@ -121,6 +121,12 @@ void dcache_clean_range(uintptr_t va, size_t size)
 	fake.dcache_irqs_on = cur()->irqs_on; /* a build job: interrupts open? */
 }
 
+void dcache_clean_inval_range(uintptr_t va, size_t size)
+{
+	fake.dcache_cleans++;
+	fake.dcache_irqs_on = cur()->irqs_on;
+}
+
 unsigned cpu_pa_bits(void)
 {
 	return 40;

@@ -14,8 +14,11 @@
 
 #include "tests/host/fake.h"
 #include "kernel/io/io.h"
+#include "drivers/drivers.h"
+#include <errno.h>
 
 struct hw hw;
+unsigned boot_cpu;
 const struct boot_info *boot_info;
 
 static struct boot_info bi;
@@ -77,6 +80,8 @@ static const void *config(const struct fake_part_spec *specs, unsigned n)
 		ok(fdt_property_string(cfg_blob, "kernel-format", "raw"));
 		ok(fdt_property_u64(cfg_blob, "load-address", FAKE_LOAD_ADDR));
 		ok(fdt_property(cfg_blob, "no-autostart", NULL, 0));
+		if (s->restore)
+			ok(fdt_property_string(cfg_blob, "restore", s->restore));
 		ok(fdt_end_node(cfg_blob));
 	}
 	ok(fdt_end_node(cfg_blob));
@@ -133,6 +138,59 @@ const uint32_t *fake_kernel_data(void)
 uint64_t disk_next_poll(void)
 {
 	return fake.disk_next_poll;
+}
+
+/* A memory disk: requests complete at once, inside disk_submit. */
+struct fake_disk fake_disk;
+
+bool disk_geometry(uint32_t *block_size, uint64_t *blocks)
+{
+	if (!fake_disk.data)
+		return false;
+	*block_size = FAKE_DISK_BLOCK;
+	*blocks = fake_disk.blocks;
+	return true;
+}
+
+uint64_t disk_scratch(uint64_t *lba)
+{
+	*lba = fake_disk.blocks - FAKE_DISK_SCRATCH / FAKE_DISK_BLOCK;
+	return FAKE_DISK_SCRATCH / FAKE_DISK_BLOCK;
+}
+
+int disk_submit(struct nvme_req *r)
+{
+	if (!fake_disk.data)
+		return -ENODEV;
+	if (r->op != NVME_OP_FLUSH && r->lba + r->nblocks > fake_disk.blocks)
+		return -EINVAL;
+	int err = 0;
+	if (fake_disk.fail_in && --fake_disk.fail_in == 0)
+		err = -EIO; /* this one and every later request fail */
+	if (fake_disk.failed)
+		err = -EIO;
+	fake_disk.failed = err != 0;
+	uint8_t *at = fake_disk.data + r->lba * FAKE_DISK_BLOCK;
+	size_t n = r->nblocks * FAKE_DISK_BLOCK;
+	if (!err && r->op == NVME_OP_READ)
+		memcpy((void *)(uintptr_t)r->pa, at, n);
+	else if (!err && r->op == NVME_OP_WRITE)
+		memcpy(at, (const void *)(uintptr_t)r->pa, n);
+	fake_disk.requests++;
+	fake.now += 1000; /* a microsecond each: jobs take time */
+	r->done(r, err);
+	return 0;
+}
+
+void fake_disk_attach(uint64_t mib)
+{
+	free(fake_disk.data);
+	fake_disk = (struct fake_disk){0};
+	if (!mib)
+		return;
+	fake_disk.blocks = (mib << 20) / FAKE_DISK_BLOCK;
+	fake_disk.data = calloc(1, mib << 20);
+	assert_non_null(fake_disk.data);
 }
 
 uint64_t fake_pool_base(void)

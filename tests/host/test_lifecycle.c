@@ -33,7 +33,7 @@ struct fake_part {
 	bool built; /* resources held (also after a half-done build) */
 	bool in_job;
 	int fail_next; /* the next build fails with this */
-	unsigned starts, stops, failures;
+	unsigned starts, stops, failures, pauses, restores, resumes;
 };
 
 static struct fake_cpu cpu[NCPUS];
@@ -75,6 +75,11 @@ static int fake_build(struct lc_part *p)
 	f->in_job = true;
 	f->built = true;
 	mem_used += 1;
+	if (p->restoring) {
+		f->restores++;
+		p->restored_on = 1u + rnd(1u << p->nvcpus); /* any set, vCPU 0 maybe off */
+		p->restored_on &= (1u << p->nvcpus) - 1;
+	}
 	for (unsigned n = nesting ? rnd(4) : 0; n-- && depth < 2;) {
 		depth++;
 		random_action((int)p->job_cpu);
@@ -105,6 +110,29 @@ static void fake_release(struct lc_part *p)
 	f->in_job = false;
 }
 
+static void fake_paused(struct lc_part *p)
+{
+	struct fake_part *f = &fp[id(p)];
+	assert_int_equal(p->state, PART_PAUSED);
+	assert_true(f->built);
+	assert_false(f->in_job);
+	for (unsigned i = 0; i < p->nvcpus; i++)
+		assert_false(p->vcpu[i].loaded);
+	for (unsigned c = 0; c < NCPUS; c++)
+		for (unsigned j = 0; j < cpu[c].nlist; j++)
+			assert_int_not_equal(cpu[c].list_part[j], id(p));
+	f->in_job = true;
+	f->pauses++;
+	for (unsigned n = nesting ? rnd(4) : 0; n-- && depth < 2;) {
+		depth++;
+		random_action((int)p->job_cpu);
+		depth--;
+		for (unsigned i = 0; i < p->nvcpus; i++)
+			assert_false(p->vcpu[i].loaded); /* nothing runs it meanwhile */
+	}
+	f->in_job = false;
+}
+
 static void fake_place(struct lc_part *p)
 {
 	assert_int_equal(p->state, PART_RUNNING);
@@ -131,7 +159,7 @@ static void fake_unplace(struct lc_part *p)
 
 static void fake_reset_vcpu(struct lc_part *p, unsigned idx, uint64_t entry, uint64_t arg)
 {
-	assert_int_equal(p->state, PART_RUNNING);
+	assert_true(p->state == PART_RUNNING || p->state == PART_PAUSED);
 	assert_false(p->vcpu[idx].loaded);
 	assert_int_equal(p->vcpu[idx].power, VCPU_OFF);
 }
@@ -154,6 +182,8 @@ static void fake_note(struct lc_part *p, enum lc_event ev, int err)
 		f->starts++;
 	else if (ev == LC_STOPPED)
 		f->stops++;
+	else if (ev == LC_RESUMED)
+		f->resumes++;
 	else
 		f->failures++;
 }
@@ -161,6 +191,7 @@ static void fake_note(struct lc_part *p, enum lc_event ev, int err)
 static const struct lc_ops fake_ops = {
     .build = fake_build,
     .release = fake_release,
+    .paused = fake_paused,
     .place = fake_place,
     .unplace = fake_unplace,
     .reset_vcpu = fake_reset_vcpu,
@@ -294,9 +325,19 @@ static void operator(int p, int what)
 		if (e == 0)
 			intent[p] = 0;
 		break;
-	default:
+	case 2:
 		e = lc_stop(&part[p], true, LC_OPERATOR);
 		assert_true(e == 0 || e == -EINVAL);
+		if (e == 0)
+			intent[p] = 1;
+		break;
+	case 3:
+		e = lc_pause(&part[p]);
+		assert_true(e == 0 || e == -EBUSY);
+		break;
+	default:
+		e = lc_start_restore(&part[p]);
+		assert_true(e == 0 || e == -EBUSY || e == -EAGAIN);
 		if (e == 0)
 			intent[p] = 1;
 	}
@@ -306,7 +347,7 @@ static void random_action(int exclude_cpu)
 {
 	steps++;
 	if (rnd(10) < 2) {
-		operator((int)rnd(NPARTS), (int)rnd(3));
+		operator((int)rnd(NPARTS), (int)rnd(5));
 		return;
 	}
 	unsigned n = rnd(NCPUS);
@@ -327,7 +368,8 @@ static void check_invariants(void)
 			continue;
 		const struct lc_part *p = &part[c->lpart];
 		assert_true(fp[c->lpart].built); /* never a freed partition */
-		assert_true(p->state == PART_RUNNING || p->state == PART_STOPPING);
+		assert_true(p->state == PART_RUNNING || p->state == PART_STOPPING ||
+			    p->state == PART_PAUSED);
 		assert_false(claimed[c->lpart][c->lidx]);
 		claimed[c->lpart][c->lidx] = true;
 	}
@@ -356,7 +398,8 @@ static void run(unsigned n)
 static bool quiet(void)
 {
 	for (int i = 0; i < NPARTS; i++)
-		if (part[i].state == PART_STARTING || part[i].state == PART_STOPPING)
+		if (part[i].state == PART_STARTING || part[i].state == PART_STOPPING ||
+		    part[i].state == PART_PAUSED)
 			return false;
 	for (unsigned n = 0; n < NCPUS; n++)
 		if (lc_job_pending(n))
@@ -547,6 +590,90 @@ static void test_restart_by_operator(void **s)
 	assert_int_equal(fp[1].stops, 1);
 }
 
+/* ---- pausing and restoring ---- */
+
+/* A pause waits for the loaded vCPU, runs the job once, and places the
+ * vCPUs again; nothing claims meanwhile. */
+static void test_pause_resume(void **s)
+{
+	setup_machine();
+	started(0);
+	load_vcpu0(0);
+	assert_int_equal(lc_pause(&part[0]), 0);
+	assert_int_equal(part[0].state, PART_PAUSED);
+	assert_int_equal(cpu[0].nlist, 0);
+	assert_false(lc_job_pending(0)); /* vCPU 0 still loaded */
+	assert_int_equal(lc_pause(&part[0]), -EBUSY);
+	unload(&cpu[0]);
+	assert_false(lc_claim(&part[0], 0));
+	run_jobs();
+	assert_int_equal(fp[0].pauses, 1);
+	assert_int_equal(part[0].state, PART_RUNNING);
+	assert_int_equal(cpu[0].nlist, 1);
+	assert_true(lc_claim(&part[0], 0));
+	assert_int_equal(fp[0].starts, 1); /* a resume is not a start */
+	assert_int_equal(fp[0].resumes, 1);
+	assert_int_equal(lc_pause(&part[1]), -EBUSY); /* stopped */
+}
+
+/* A stop while paused waits for the job and then stops: the operator's
+ * wins over a guest reset that finished its exit meanwhile. */
+static void test_stop_while_paused(void **s)
+{
+	setup_machine();
+	started(0);
+	load_vcpu0(0);
+	assert_int_equal(lc_pause(&part[0]), 0);
+	assert_int_equal(lc_stop(&part[0], false, LC_OPERATOR), 0);
+	assert_int_equal(lc_stop(&part[0], true, LC_GUEST), -EINVAL); /* the operator's stands */
+	unload(&cpu[0]);
+	run_jobs();
+	assert_int_equal(fp[0].pauses, 1);
+	assert_int_equal(part[0].state, PART_STOPPED);
+	assert_int_equal(fp[0].starts, 1);
+	assert_int_equal(mem_used, 0);
+}
+
+/* A guest's power-off or reset issued by an exit that was finishing as the
+ * pause came is not lost: it is acted on after the job. */
+static void test_guest_stop_while_paused(void **s)
+{
+	setup_machine();
+	started(0);
+	load_vcpu0(0);
+	assert_int_equal(lc_pause(&part[0]), 0);
+	assert_int_equal(lc_stop(&part[0], true, LC_GUEST), 0);
+	unload(&cpu[0]);
+	run_jobs();
+	assert_int_equal(fp[0].pauses, 1);
+	assert_int_equal(part[0].state, PART_RUNNING); /* released and built again */
+	assert_int_equal(fp[0].starts, 2);
+	assert_int_equal(fp[0].stops, 1);
+}
+
+/* A restore brings up the vCPUs the snapshot had on, vCPU 0 included or not. */
+static void test_restore_powers(void **s)
+{
+	setup_machine();
+	rng = 5;
+	assert_int_equal(lc_start_restore(&part[1]), 0);
+	assert_true(part[1].restoring);
+	run_jobs();
+	assert_int_equal(fp[1].restores, 1);
+	assert_int_equal(part[1].state, PART_RUNNING);
+	assert_false(part[1].restoring);
+	for (unsigned i = 0; i < part[1].nvcpus; i++)
+		assert_int_equal(part[1].vcpu[i].power,
+				 part[1].restored_on & (1u << i) ? VCPU_ON : VCPU_OFF);
+	/* a plain restart afterwards boots vCPU 0 alone */
+	assert_int_equal(lc_stop(&part[1], true, LC_OPERATOR), 0);
+	settle();
+	assert_int_equal(part[1].state, PART_RUNNING);
+	assert_int_equal(fp[1].restores, 1);
+	assert_int_equal(part[1].vcpu[0].power, VCPU_ON);
+	assert_int_equal(part[1].vcpu[1].power, VCPU_OFF);
+}
+
 /* ---- random interleavings ---- */
 
 static void final_states(void)
@@ -617,6 +744,10 @@ int main(void)
 	    cmocka_unit_test(test_cpus_exclusive_and_failed),
 	    cmocka_unit_test(test_build_failure),
 	    cmocka_unit_test(test_restart_by_operator),
+	    cmocka_unit_test(test_pause_resume),
+	    cmocka_unit_test(test_stop_while_paused),
+	    cmocka_unit_test(test_guest_stop_while_paused),
+	    cmocka_unit_test(test_restore_powers),
 	    cmocka_unit_test(test_random_interleavings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,12 +87,14 @@ class Machine:
 
     def __init__(self, name, smp=4, mem="4G", config=TEST_CONFIG, icount=False,
                  qemu_extra="", deadline=None, fatal=(FIRMWARE_EXCEPTION,), efi=None,
-                 firmware=None, acpi=None):
+                 firmware=None, acpi=None, disk=None):
         self.name = name
         self.dir = RUN_ROOT / name
         self.log_path = self.dir / "console.log"
         self.env = dict(os.environ, SMP=str(smp), MEM=mem, CONFIG=str(config or ""),
-                        RUN_DIR=str(self.dir / "run"), DISK=str(self.dir / "nvme.img"),
+                        RUN_DIR=str(self.dir / "run"),
+                        # a disk given outside the run directory outlives it (restarts)
+                        DISK=str(disk or self.dir / "nvme.img"),
                         ICOUNT="1" if icount else "0", QEMU_EXTRA=qemu_extra)
         # the files the configs name, as the Makefile lays them out
         self.env.setdefault("ESP_FILES", " ".join([

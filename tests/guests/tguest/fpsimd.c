@@ -290,3 +290,25 @@ enum result t_fpsimd_state(char *why)
 	regs_load(&zero);
 	return res;
 }
+
+void fp_fill(unsigned seed)
+{
+	unsigned me = this_cpu();
+
+	fp_enable();
+	pattern(&want[me], seed);
+	regs_load(&want[me]);
+}
+
+/* Reading the registers back leaves them as they are. */
+bool fp_intact(char *buf, size_t n)
+{
+	unsigned me = this_cpu();
+	uint32_t bad;
+
+	regs_store(&got[me]);
+	bad = compare(&got[me], &want[me]);
+	if (bad)
+		describe(buf, n, bad, &got[me], &want[me]);
+	return !bad;
+}

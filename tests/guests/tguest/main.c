@@ -47,7 +47,7 @@ void irq_dispatch(uint32_t intid)
 {
 	unsigned me = this_cpu();
 
-	if (storm_irq(intid) || timers_irq(intid) || pmu_irq(intid))
+	if (storm_irq(intid) || timers_irq(intid) || pmu_irq(intid) || snap_irq(intid))
 		return;
 	switch (intid) {
 	case TIMER_PPI:
@@ -163,6 +163,26 @@ static unsigned find_self(void)
 	return 0;
 }
 
+/* tguest.fill=<MiB>: that much RAM from 16 MiB up gets noise (xorshift
+ * from a fixed seed), so a snapshot of it has chunks that do not compress;
+ * the sum printed lets a test compare it from outside. */
+static void fill_ram(const char *args)
+{
+	char v[12];
+	uint64_t mib = 0, x = 0x9e3779b97f4a7c15ull, sum = 0;
+	if (!bootarg(args, "tguest.fill", v, sizeof(v)))
+		return;
+	for (const char *c = v; *c >= '0' && *c <= '9'; c++)
+		mib = mib * 10 + (uint64_t)(*c - '0');
+	volatile uint64_t *w = (volatile uint64_t *)(RAM_BASE + (16UL << 20));
+	for (uint64_t i = 0; i < (mib << 20) / 8; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		w[i] = x;
+		sum += x;
+	}
+	tg_printf("TGUEST-FILL mib=%lu sum=0x%lx\n", mib, sum);
+}
+
 void tguest_main(uint64_t x0)
 {
 	char mode[16] = "all", name[32] = "tguest";
@@ -185,6 +205,7 @@ void tguest_main(uint64_t x0)
 	bootarg(dt.bootargs, "tguest.name", name, sizeof(name));
 
 	tg_printf("TGUEST: start mode=%s vcpus=%u dtb=%s\n", mode, dt.ncpus, where);
+	fill_ram(dt.bootargs);
 	gic_dist_init();
 	if (!gic_cpu_init())
 		tg_printf("TGUEST: no redistributor for MPIDR 0x%lx\n", read_sysreg(mpidr_el1));
@@ -217,6 +238,8 @@ void tguest_main(uint64_t x0)
 		run_exitbench();
 		system_off();
 	}
+	if (!tg_strncmp(mode, "snap", 5))
+		run_snap();
 	if (!tg_strncmp(mode, "rx", 3))
 		run_rx();
 	if (tg_strncmp(mode, "all", 4))

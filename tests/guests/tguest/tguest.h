@@ -86,7 +86,8 @@ static inline uint64_t timer_freq(void)
 /* Logical vCPU index (position in the DT /cpus list), kept in TPIDR_EL1. */
 static inline unsigned this_cpu(void)
 {
-	return (unsigned)read_sysreg(tpidr_el1);
+	/* low 16 bits: mode=snap keeps a pattern in the rest */
+	return (unsigned)read_sysreg(tpidr_el1) & 0xffff;
 }
 
 /* Affinity fields of an MPIDR (Aff3 moved down next to Aff2..0). */
@@ -259,6 +260,12 @@ bool storm_irq(uint32_t intid);
 extern volatile uint32_t ipi_bursts;
 void __attribute__((noreturn)) run_rx(void);
 void rx_irq(void);
+/* snap.c: mode=snap, state kept across snapshot save and restore */
+void __attribute__((noreturn)) run_snap(void);
+bool snap_irq(uint32_t intid);
+/* fpsimd.c: this vCPU's V0-V31/FPSR/FPCR filled with a pattern, checked */
+void fp_fill(unsigned seed);
+bool fp_intact(char *buf, size_t n);
 
 /* timers.c, pmu.c: checks run_all() lists. They return tests.c's enum
  * result values (0 pass, 1 fail with the reason in why, 2 skip). Their
