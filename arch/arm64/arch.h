@@ -123,6 +123,61 @@ static inline size_t sve_state_size(unsigned vl)
 #define sev()	    __asm__ volatile("sev" ::: "memory")
 #define cpu_relax() __asm__ volatile("yield" ::: "memory")
 
+/* The list-register accessors the fast exit path inlines (vcpu_ctx.c has
+ * the out-of-line ones the vGIC model reaches through vgic_ops). */
+#define ICH_LR_CASE(n, crm, op2)                                                                   \
+	case n:                                                                                    \
+		write_sysreg(S3_4_C12_##crm##_##op2, v);                                           \
+		break
+static inline void ich_lr_put(unsigned i, uint64_t v)
+{
+	/* the first LRs by compare and branch: a jump table costs more */
+	if (i == 0) {
+		write_sysreg(S3_4_C12_C12_0, v);
+		return;
+	}
+	if (i == 1) {
+		write_sysreg(S3_4_C12_C12_1, v);
+		return;
+	}
+	switch (i) {
+		ICH_LR_CASE(0, C12, 0);
+		ICH_LR_CASE(1, C12, 1);
+		ICH_LR_CASE(2, C12, 2);
+		ICH_LR_CASE(3, C12, 3);
+		ICH_LR_CASE(4, C12, 4);
+		ICH_LR_CASE(5, C12, 5);
+		ICH_LR_CASE(6, C12, 6);
+		ICH_LR_CASE(7, C12, 7);
+		ICH_LR_CASE(8, C13, 0);
+		ICH_LR_CASE(9, C13, 1);
+		ICH_LR_CASE(10, C13, 2);
+		ICH_LR_CASE(11, C13, 3);
+		ICH_LR_CASE(12, C13, 4);
+		ICH_LR_CASE(13, C13, 5);
+		ICH_LR_CASE(14, C13, 6);
+		ICH_LR_CASE(15, C13, 7);
+	}
+}
+#undef ICH_LR_CASE
+static inline uint32_t ich_elrsr_get(void)
+{
+	return (uint32_t)read_sysreg(S3_4_C12_C11_5);
+}
+/* ICC_IAR1_EL1 / ICC_EOIR1_EL1 (gic_ack, gic_priority_drop), inline for
+ * the same path. */
+static inline unsigned icc_ack(void)
+{
+	unsigned v = read_sysreg(S3_0_C12_C12_0) & 0xffffff;
+	dsb(sy);
+	return v;
+}
+static inline void icc_drop(unsigned intid)
+{
+	write_sysreg(S3_0_C12_C12_1, intid);
+	isb();
+}
+
 static inline void irq_enable(void)
 {
 	__asm__ volatile("msr daifclr, #2" ::: "memory");
@@ -338,13 +393,15 @@ void gic_deactivate(unsigned intid);
 void gic_priority_drop(unsigned intid);
 uint32_t ich_elrsr_read(void); /* ICH_ELRSR_EL2: bit i set = LR i holds nothing */
 
-/* The fast exit path (entry.S fast_vector): called from the exception
- * vector with the guest's x0-x18 and x30 saved in ctx and everything else
- * (x19-x29, FP/SIMD, SVE) still live in the registers, so it must not use
- * vector registers or call library code. Returns 0 if it handled the exit
- * (the vector returns straight to the guest, with ctx's x0-x18/x30 and
- * the current ELR/SPSR), else the exit kind for guest_exit and the full
- * path. Implemented above arch (kernel/vm/fast_exit.c). */
+/* The fast exit path (entry.S light_vector): called from the exception
+ * vector with the guest's x0-x18, x29 and x30 saved in ctx and everything
+ * else (x19-x28, FP/SIMD, SVE) still live in the registers (ctx's copies
+ * of x19-x28 are stale: an exit that reads or writes them must go the full
+ * way), so it must not use vector registers or call library code. Returns
+ * 0 if it handled the exit (the vector returns straight to the guest, with
+ * ctx's x0-x18/x29/x30 and the current ELR/SPSR), else the exit kind for
+ * guest_exit and the full path. Implemented above arch
+ * (kernel/vm/fast_exit.c). */
 unsigned vcpu_fast_exit(struct vcpu_ctx *ctx, unsigned kind);
 extern uint8_t guest_serror_ras; /* el2.c: FEAT_RAS, so the ESB defers SErrors */
 #define GIC_NO_IRQ 1023u

@@ -107,23 +107,33 @@
  * fast_exit.c), which runs C on the EL2 stack with the guest's FP/SIMD
  * state still live (C code here is built with -mgeneral-regs-only) and
  * either returns to the guest at once or hands the exit to the full path.
- * x29 is cleared for the call so a backtrace stops there instead of
- * following the guest's frame pointer. */
-.macro fast_vector kind, exit=guest_exit
-	guest_vector \kind, fast_tail_\exit
-.endm
-
-.macro fast_tail exit
-fast_tail_\exit:
-	mov	x29, xzr
-	bl	vcpu_fast_exit
-	cbnz	w0, 1f
+ * Only the registers the call may clobber (x0-x18, x30) and x29 (cleared
+ * for the call, so a backtrace stops there instead of following the
+ * guest's frame pointer) are saved first: x19-x28 are callee-saved, live
+ * through the call (the fast path leaves exits naming them to the full
+ * path), and stored only if the exit goes the full way. */
+.macro light_vector kind
+	.align 7
+	hint	#16			/* esb */
+	stp	x0, x1, [sp, #-16]!
 	mrs	x0, tpidr_el2
 	ldr	x0, [x0, #PERCPU_GUEST_CTX]
-	b	guest_resume
-1:	mov	w1, w0			/* the exit kind */
-	b	\exit
+	stp	x2, x3, [x0, #16 * 1]
+	stp	x4, x5, [x0, #16 * 2]
+	stp	x6, x7, [x0, #16 * 3]
+	stp	x8, x9, [x0, #16 * 4]
+	stp	x10, x11, [x0, #16 * 5]
+	stp	x12, x13, [x0, #16 * 6]
+	stp	x14, x15, [x0, #16 * 7]
+	stp	x16, x17, [x0, #16 * 8]
+	str	x18, [x0, #16 * 9]
+	stp	x29, x30, [x0, #16 * 14 + 8]
+	ldp	x2, x3, [sp], #16
+	stp	x2, x3, [x0, #16 * 0]
+	mov	x1, #\kind
+	b	light_tail
 .endm
+
 
 /* Synchronous exception at EL2. Before touching the stack, check that SP
  * still lies in a stack (bit STACK_SHIFT set): an overflow into the guard
@@ -165,7 +175,32 @@ fast_tail_\exit:
 
 	.text
 /* Shared tails, out of line: a vector slot holds only 32 instructions. */
-	fast_tail guest_exit
+light_tail:
+	mov	x29, xzr
+	bl	vcpu_fast_exit
+	mrs	x2, tpidr_el2
+	ldr	x2, [x2, #PERCPU_GUEST_CTX]
+	cbnz	w0, 1f
+	ldp	x0, x1, [x2, #16 * 0]	/* handled: back with what was saved */
+	ldp	x3, x4, [x2, #16 * 1 + 8]
+	ldp	x5, x6, [x2, #16 * 2 + 8]
+	ldp	x7, x8, [x2, #16 * 3 + 8]
+	ldp	x9, x10, [x2, #16 * 4 + 8]
+	ldp	x11, x12, [x2, #16 * 5 + 8]
+	ldp	x13, x14, [x2, #16 * 6 + 8]
+	ldp	x15, x16, [x2, #16 * 7 + 8]
+	ldp	x17, x18, [x2, #16 * 8 + 8]
+	ldp	x29, x30, [x2, #16 * 14 + 8]
+	ldr	x2, [x2, #16 * 1]
+	eret
+1:	str	x19, [x2, #16 * 9 + 8]	/* the full way: the rest of them */
+	stp	x20, x21, [x2, #16 * 10]
+	stp	x22, x23, [x2, #16 * 11]
+	stp	x24, x25, [x2, #16 * 12]
+	stp	x26, x27, [x2, #16 * 13]
+	str	x28, [x2, #16 * 14]
+	mov	w1, w0			/* the exit kind */
+	b	guest_exit
 el2_sync_tail:
 	save_frame
 	mov	x1, #4
@@ -225,8 +260,8 @@ vectors:
 	vector unexpected_tail, 6
 	el2_serror_vector
 	/* lower EL (a guest): save its registers, return from guest_enter */
-	fast_vector 8
-	fast_vector 9
+	light_vector 8
+	light_vector 9
 	guest_vector 10
 	guest_vector 11
 	guest_vector 12

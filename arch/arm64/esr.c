@@ -164,12 +164,9 @@ static void put_fsc(struct out *o, unsigned fsc)
 
 /* ---- per-class ISS decoders ---- */
 
-#define ISS_ISV	  (1u << 24)
-#define ISS_SF	  (1u << 15)
 #define ISS_FNV	  (1u << 10)
 #define ISS_CM	  (1u << 8)
 #define ISS_S1PTW (1u << 7)
-#define ISS_WNR	  (1u << 6)
 
 /* Rt as a register name: 31 is the zero register in loads and stores. */
 static void put_reg(struct out *o, unsigned r, int wide)
@@ -252,44 +249,23 @@ int esr_describe(uint64_t esr, char *buf, size_t len)
 
 /* ---- MMIO access decoding (data aborts with ISV=1) ---- */
 
-#define ISS_SAS(iss) (((iss) >> 22) & 3)
-#define ISS_SSE	     (1u << 21)
-#define ISS_SRT(iss) (((iss) >> 16) & 0x1f)
-#define ISS_AR	     (1u << 14)
-
 int esr_decode_mmio(uint64_t esr, struct mmio_access *a)
 {
 	unsigned ec = (unsigned)ESR_EC(esr);
-	uint32_t iss = (uint32_t)ESR_ISS(esr);
 
-	if ((ec != ESR_EC_DABT_LOW && ec != ESR_EC_DABT_CUR) || !(iss & ISS_ISV))
+	if ((ec != ESR_EC_DABT_LOW && ec != ESR_EC_DABT_CUR) || !esr_mmio_iss(esr, a))
 		return -EINVAL;
-	a->write = (iss & ISS_WNR) != 0;
-	a->size = 1u << ISS_SAS(iss);
-	a->reg = ISS_SRT(iss);
-	a->sign_extend = (iss & ISS_SSE) != 0;
-	a->sf = (iss & ISS_SF) != 0;
-	a->acquire_release = (iss & ISS_AR) != 0;
 	return 0;
-}
-
-static uint64_t size_mask(unsigned size)
-{
-	return size >= 8 ? UINT64_MAX : (1ull << (size * 8)) - 1;
 }
 
 uint64_t mmio_load_value(const struct mmio_access *a, uint64_t raw)
 {
-	uint64_t v = raw & size_mask(a->size);
-
-	if (a->sign_extend && a->size >= 1 && a->size < 8 && (v >> (a->size * 8 - 1)) & 1)
-		v |= ~size_mask(a->size);
-	return a->sf ? v : v & 0xffffffffull;
+	return mmio_load(a, raw);
 }
 
 uint64_t mmio_store_value(const struct mmio_access *a, uint64_t reg_value)
 {
-	return reg_value & size_mask(a->size);
+	return reg_value & mmio_size_mask(a->size);
 }
 
 bool esr_dabt_is_s1ptw(uint64_t esr)

@@ -35,6 +35,44 @@ struct mmio_access {
 	bool sf; /* 64-bit register */
 	bool acquire_release;
 };
+#define ISS_ISV	     (1u << 24)
+#define ISS_SAS(iss) (((iss) >> 22) & 3)
+#define ISS_SSE	     (1u << 21)
+#define ISS_SRT(iss) (((iss) >> 16) & 0x1f)
+#define ISS_SF	     (1u << 15)
+#define ISS_AR	     (1u << 14)
+#define ISS_WNR	     (1u << 6)
+
+/* The decoder itself, inline for the fast exit path (which knows the
+ * class already): fills *a from the ISS; false if ISV = 0. */
+static inline bool esr_mmio_iss(uint64_t esr, struct mmio_access *a)
+{
+	uint32_t iss = (uint32_t)ESR_ISS(esr);
+	if (!(iss & ISS_ISV))
+		return false;
+	a->write = (iss & ISS_WNR) != 0;
+	a->size = 1u << ISS_SAS(iss);
+	a->reg = ISS_SRT(iss);
+	a->sign_extend = (iss & ISS_SSE) != 0;
+	a->sf = (iss & ISS_SF) != 0;
+	a->acquire_release = (iss & ISS_AR) != 0;
+	return true;
+}
+static inline uint64_t mmio_size_mask(unsigned size)
+{
+	return size >= 8 ? UINT64_MAX : (1ull << (size * 8)) - 1;
+}
+/* mmio_load_value, inline: the access's bytes shifted to the top and
+ * back, arithmetically for a sign-extending load (nothing moves for 8) */
+static inline uint64_t mmio_load(const struct mmio_access *a, uint64_t raw)
+{
+	unsigned sh = 64 - 8 * a->size;
+	uint64_t v = raw << sh;
+
+	v = a->sign_extend ? (uint64_t)((int64_t)v >> sh) : v >> sh;
+	return a->sf ? v : v & 0xffffffffull;
+}
+
 /* Fills *a; -EINVAL if esr is not a data abort (EC 0x24/0x25) or has no
  * valid instruction syndrome (ISV=0: e.g. load/store pair, writeback,
  * SIMD&FP or cache maintenance), which the caller cannot emulate. */

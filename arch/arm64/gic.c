@@ -174,15 +174,12 @@ void gic_send_sgi_others(unsigned sgi)
 
 unsigned gic_ack(void)
 {
-	unsigned v = read_sysreg(S3_0_C12_C12_0) & 0xffffff; /* ICC_IAR1_EL1 */
-	dsb(sy);
-	return v;
+	return icc_ack();
 }
 
 void gic_priority_drop(unsigned intid)
 {
-	write_sysreg(S3_0_C12_C12_1, intid); /* ICC_EOIR1_EL1 */
-	isb();
+	icc_drop(intid);
 }
 
 void gic_deactivate(unsigned intid)

@@ -6,7 +6,7 @@
  *            effect at once. One security state, as in a guest at EL1.
  *   TYPER    ITLinesNumber for VGIC_NR_SPIS, IDbits 9 (10 INTID bits), no
  *            LPIs, MBIs, ESPIs, security extension, range selector or Aff3.
- *   IIDR     VGIC_IIDR (see vgic_internal.h); TYPER2, STATUSR read 0.
+ *   IIDR     VGIC_IIDR (see fast.h); TYPER2, STATUSR read 0.
  *   IGROUPR, IS/ICENABLER, IS/ICPENDR, IS/ICACTIVER, IPRIORITYR (byte
  *            accessible), ICFGR for SPIs; their SGI/PPI words are RAZ/WI,
  *            those live in the redistributors when ARE = 1.
@@ -17,14 +17,11 @@
 #include "kernel/vgic/internal.h"
 #include <errno.h>
 
-#define VGIC_DIST_SIZE 0x10000
-#define CTLR_ENABLES   0x3u
-#define CTLR_ARE       BIT(4)
-#define CTLR_DS	       BIT(6)
+#define CTLR_ENABLES 0x3u
 
 static uint64_t ctlr_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size)
 {
-	return a->g->ctlr | CTLR_ARE | CTLR_DS;
+	return a->g->ctlr | VGIC_CTLR_ARE_DS;
 }
 
 /* Enabling a group can release interrupts already pending on any vCPU. */
@@ -37,17 +34,10 @@ static void ctlr_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned of
 		a->kick |= vgic_kick_deliverable(a->g, a->self);
 }
 
-static inline uint32_t typer(void)
-{
-	uint32_t it_lines = VGIC_NR_IRQS / 32 - 1;
-	uint32_t id_bits = 10 - 1;
-	return it_lines | id_bits << 19;
-}
-
 static uint64_t typer_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off,
 			   unsigned size)
 {
-	return typer();
+	return vgic_dist_typer();
 }
 
 /* IROUTER<n> at 0x6000 + 8n; n < 32 are reserved (RAZ/WI). */
@@ -109,33 +99,4 @@ int vgic_dist_access(struct vgic *g, unsigned vcpu, uint64_t off, unsigned size,
 		return -EINVAL;
 	struct vgic_acc a = {.g = g, .cpu = NULL, .rd = 0, .self = vcpu, .kick = 0};
 	return vgic_mmio(&a, dist_regs, ARRAY_SIZE(dist_regs), off, size, write, val);
-}
-
-/* The registers Linux and RTOSes read at run time that hold constants or
- * one field (CTLR, TYPER, IIDR, TYPER2, STATUSR, the ID block), answered
- * without the table walk or the lock: a racing GICD_CTLR write is seen
- * either before or after, as on hardware. The rest: false (vgic_mmio). */
-bool vgic_dist_read_fast(const struct vgic *g, uint64_t off, unsigned size, uint64_t *val)
-{
-	if (size != 4 || (off & 3))
-		return false;
-	switch (off) {
-	case 0x0000:
-		*val = __atomic_load_n(&g->ctlr, __ATOMIC_RELAXED) | CTLR_ARE | CTLR_DS;
-		return true;
-	case 0x0004:
-		*val = typer();
-		return true;
-	case 0x0008:
-		*val = VGIC_IIDR;
-		return true;
-	case 0x000c:
-	case 0x0010:
-		*val = 0;
-		return true;
-	}
-	if (off < 0xffd0 || off >= VGIC_DIST_SIZE)
-		return false;
-	*val = vgic_id_reg((unsigned)(off - 0xffd0));
-	return true;
 }

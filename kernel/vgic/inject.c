@@ -6,23 +6,13 @@
  */
 #include "kernel/vgic/internal.h"
 
-/* A new line level: level-triggered inputs are pending while it is high;
- * an edge-configured one latches on the rising edge only. */
-static inline void set_line(struct vgic *g, struct vgic_irq *irq, bool level)
-{
-	if (irq->edge && level && !irq->level)
-		irq->latch = true;
-	irq->level = level;
-	vgic_mark(g, irq);
-}
-
 void vgic_set_level(struct vgic *g, unsigned vcpu, unsigned intid, bool level)
 {
 	uint32_t kick = 0;
 	vgic_enter(g);
 	struct vgic_irq *irq = vgic_irq_of(g, vcpu, intid);
 	if (irq) {
-		set_line(g, irq, level);
+		vgic_set_line(g, irq, level);
 		vgic_note(g, irq, VGIC_NO_VCPU, &kick);
 	}
 	vgic_leave(g, kick);
@@ -44,9 +34,6 @@ void vgic_inject(struct vgic *g, unsigned vcpu, unsigned intid)
 /* The link stays once made: the physical interrupt is the only source of
  * that INTID (the timer PPIs), and a guest-side ISPENDR then merely EOIs an
  * inactive physical interrupt, which has no effect. */
-/* The link stays once made: the physical interrupt is the only source of
- * that INTID (the timer PPIs), and a guest-side ISPENDR then merely EOIs an
- * inactive physical interrupt, which has no effect. */
 static struct vgic_irq *raise_hw(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid,
 				 unsigned self, uint32_t *kick)
 {
@@ -56,7 +43,7 @@ static struct vgic_irq *raise_hw(struct vgic *g, unsigned vcpu, unsigned intid, 
 	irq->hw = true;
 	irq->pintid = (uint16_t)pintid;
 	irq->phys_active = true;
-	set_line(g, irq, true);
+	vgic_set_line(g, irq, true);
 	if (intid < 32)
 		g->cpu[vcpu].hw_busy = true;
 	vgic_note(g, irq, self, kick);
@@ -85,6 +72,8 @@ bool vgic_inject_hw_fast(struct vgic *g, unsigned vcpu, unsigned intid, unsigned
 	if (vcpu >= g->nvcpus)
 		return false;
 	vgic_enter(g);
+	if (g->cpu[vcpu].fresh) /* the lock-free path's LRs first */
+		vgic_adopt(g, vcpu, NULL, &kick);
 	struct vgic_irq *irq = raise_hw(g, vcpu, intid, pintid, vcpu, &kick);
 	bool ok = settled(g, vcpu, irq, &kick);
 	vgic_leave(g, kick);
@@ -111,7 +100,7 @@ static bool hw_level_update(struct vgic *g, unsigned vcpu, struct vgic_irq *irq,
 {
 	irq->hw = true; /* a line seen high before its interrupt was taken */
 	irq->pintid = irq->intid;
-	set_line(g, irq, level);
+	vgic_set_line(g, irq, level);
 	vgic_note(g, irq, vcpu, kick);
 	bool release = irq->phys_active && !level && !guest_holds(irq);
 	if (release)
@@ -210,6 +199,8 @@ bool vgic_sgi_fast(struct vgic *g, unsigned vcpu, uint64_t sgi1r)
 	if (vcpu >= g->nvcpus)
 		return false;
 	vgic_enter(g);
+	if (g->cpu[vcpu].fresh)
+		vgic_adopt(g, vcpu, NULL, &kick);
 	bool ok = settled(g, vcpu, raise_sgi(g, vcpu, sgi1r, &kick), &kick);
 	vgic_leave(g, kick);
 	return ok;

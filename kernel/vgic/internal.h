@@ -8,18 +8,8 @@
 
 #include "kernel/vgic/vgic.h"
 
-#define VGIC_NO_VCPU   0xff    /* vgic_irq.target: routed to no vCPU */
-#define VGIC_LR_FREE   0xffff  /* vgic_cpu.lr_intid: not filled by the model */
-#define VGIC_PRIO_MASK 0xf8    /* 5 priority bits, as GIC-500 and KVM */
-#define VGIC_RD_STRIDE 0x20000 /* one vCPU's redistributor: RD_base frame, */
-#define VGIC_SGI_FRAME 0x10000 /* then SGI_base */
-
-/* GICD_IIDR / GICR_IIDR: Implementer 0x43b (Arm's JEP106 code, as KVM
- * uses), ProductID 0x54 ('T'), Variant 0, Revision 0. A ProductID no real
- * GIC has, so guests apply no silicon errata workarounds (Linux keys those
- * on IIDR; IIDR 0 would even match the HIP07 one). */
-#define VGIC_IIDR  0x5400043bu
-#define VGIC_PIDR2 0x30u /* ArchRev 3 (GICv3) in bits [7:4] */
+#define VGIC_NO_VCPU   0xff /* vgic_irq.target: routed to no vCPU */
+#define VGIC_PRIO_MASK 0xf8 /* 5 priority bits, as GIC-500 and KVM */
 
 /* One MMIO access in progress. */
 struct vgic_acc {
@@ -113,11 +103,31 @@ static inline void vgic_note(const struct vgic *g, const struct vgic_irq *irq, u
  * re-routed, re-prioritised): that vCPU must exit, so its next flush
  * rewrites the LR from the model instead of letting it take a stale
  * copy at any later time. */
+/* The same for an SGI or PPI the owner's lock-free path may just have
+ * put in an LR the model does not know of yet (vgic_cpu.fresh): that path
+ * publishes the LR, then reads the configuration; this one changed the
+ * configuration, then reads fresh. With a full barrier on both sides one
+ * of them sees the other's write. */
 static inline void vgic_note_held(const struct vgic *g, const struct vgic_irq *irq, unsigned self,
 				  uint32_t *kick)
 {
-	if (irq->in_lr && irq->lr_vcpu != self && irq->lr_vcpu < g->nvcpus)
+	if (irq->in_lr && irq->lr_vcpu != self && irq->lr_vcpu < g->nvcpus) {
 		*kick |= (uint32_t)BIT(irq->lr_vcpu);
+	} else if (irq->intid < 32 && irq->target != self && irq->target < g->nvcpus) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&g->cpu[irq->target].fresh, __ATOMIC_RELAXED))
+			*kick |= (uint32_t)BIT(irq->target);
+	}
+}
+
+/* A new line level: level-triggered inputs are pending while it is high;
+ * an edge-configured one latches on the rising edge only. */
+static inline void vgic_set_line(struct vgic *g, struct vgic_irq *irq, bool level)
+{
+	if (irq->edge && level && !irq->level)
+		irq->latch = true;
+	irq->level = level;
+	vgic_mark(g, irq);
 }
 
 #define VGIC_IROUTER_VALID 0xff80ffffffull /* Aff3, IRM, Aff2, Aff1, Aff0 */
@@ -129,6 +139,9 @@ uint32_t vgic_kick_deliverable(const struct vgic *g, unsigned self);
 
 /* lr.c: irq, just made pending for the loaded vcpu, into a free LR */
 bool vgic_place(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, uint32_t *kick);
+/* lr.c: the model takes over the LRs the lock-free path filled (its own
+ * CPU, lock held); taken as in vgic_sync, or NULL. */
+void vgic_adopt(struct vgic *g, unsigned vcpu, int *taken, uint32_t *kick);
 
 /* vgic_mmio.c: takes the lock itself, only for what reads or changes
  * model state; kicks a->kick after unlocking. */
@@ -148,7 +161,6 @@ uint64_t vgic_cfg_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned of
 void vgic_cfg_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size,
 		    uint64_t val);
 uint64_t vgic_id_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size);
-uint32_t vgic_id_reg(unsigned off); /* off from 0xffd0, a multiple of 4 below 0x30 */
 uint64_t vgic_iidr_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size);
 struct vgic_irq *vgic_acc_irq(struct vgic_acc *a, unsigned intid);
 

@@ -272,12 +272,64 @@ static uint64_t lr_fill(struct vgic *g, unsigned vcpu, const struct vgic_irq *x)
 	return (irq ? VGIC_HCR_UIE : 0) | (held ? VGIC_HCR_NPIE : 0);
 }
 
+/* The model's entry old of an LR the lock-free path reused: the guest
+ * had completed it (ICH_ELRSR_EL2 said so), so it leaves as lr_fold_irq
+ * would with state 0, without touching the LR, which holds the new one. */
+static void adopt_done(struct vgic *g, unsigned vcpu, struct vgic_irq *old, int *taken,
+		       uint32_t *kick)
+{
+	unsigned was = old->lr_state;
+	if (taken && (was & VGIC_LR_PENDING) && old->act_prio > taken[old->group1])
+		taken[old->group1] = old->act_prio;
+	old->active = false;
+	if (!old->edge && (was & VGIC_LR_PENDING))
+		old->latch = false;
+	if (old->hw)
+		old->phys_active = false;
+	old->lr_state = 0;
+	old->in_lr = false;
+	vgic_mark(g, old);
+	vgic_note(g, old, vcpu, kick);
+}
+
+/* The new entry: pending as written; a HW-linked one is what
+ * vgic_inject_hw would have made it (line high, physical one active). */
+static void adopt_new(struct vgic *g, unsigned vcpu, unsigned i)
+{
+	struct vgic_cpu *cpu = &g->cpu[vcpu];
+	struct vgic_irq *irq = vgic_irq_of(g, vcpu, cpu->lr_intid[i]);
+	if (irq->hw) {
+		irq->phys_active = true;
+		vgic_set_line(g, irq, true);
+		cpu->hw_busy = true;
+	}
+	irq->in_lr = true;
+	irq->lr_vcpu = (uint8_t)vcpu;
+	irq->lr_state = VGIC_LR_PENDING;
+	irq->act_prio = (uint8_t)(cpu->lr_hw[i] >> 48);
+}
+
+void vgic_adopt(struct vgic *g, unsigned vcpu, int *taken, uint32_t *kick)
+{
+	struct vgic_cpu *cpu = &g->cpu[vcpu];
+	for (uint32_t f = cpu->fresh; f; f &= f - 1) {
+		unsigned i = (unsigned)__builtin_ctz(f);
+		struct vgic_irq *old = vgic_irq_of(g, vcpu, cpu->lr_was[i]);
+		if (cpu->lr_was[i] != VGIC_LR_FREE && old)
+			adopt_done(g, vcpu, old, taken, kick);
+		adopt_new(g, vcpu, i);
+	}
+	__atomic_store_n(&cpu->fresh, 0, __ATOMIC_RELAXED);
+}
+
 uint64_t vgic_flush(struct vgic *g, unsigned vcpu)
 {
 	uint32_t kick = 0;
 	if (vcpu >= g->nvcpus)
 		return 0;
 	vgic_enter(g);
+	if (g->cpu[vcpu].fresh) /* no sync since the guest ran: keep what it has */
+		vgic_adopt(g, vcpu, NULL, &kick);
 	const struct vgic_irq *x = starved_irq(g, vcpu);
 	for (unsigned i = 0; i < g->nr_lrs; i++)
 		lr_refresh(g, vcpu, i, x, &kick);
@@ -290,12 +342,15 @@ void vgic_unload(struct vgic *g, unsigned vcpu)
 {
 	if (vcpu >= g->nvcpus)
 		return;
+	uint32_t kick = 0;
 	vgic_enter(g);
+	if (g->cpu[vcpu].fresh)
+		vgic_adopt(g, vcpu, NULL, &kick);
 	for (unsigned i = 0; i < g->nr_lrs; i++) {
 		g->ops.write_lr(g->ops.ctx, i, 0);
 		g->cpu[vcpu].lr_hw[i] = 0;
 	}
-	vgic_leave(g, 0);
+	vgic_leave(g, kick);
 }
 
 /* Folds LR i back after the guest ran. An edge interrupt still pending
@@ -402,6 +457,8 @@ void vgic_sync(struct vgic *g, unsigned vcpu)
 	if (vcpu >= g->nvcpus)
 		return;
 	vgic_enter(g);
+	if (g->cpu[vcpu].fresh)
+		vgic_adopt(g, vcpu, taken, &kick);
 	for (unsigned i = 0; i < g->nr_lrs; i++) {
 		struct vgic_irq *irq = lr_irq(g, vcpu, i);
 		if (!irq)

@@ -16,34 +16,23 @@
 #include "kernel/vgic/internal.h"
 #include <errno.h>
 
-#define WAKER_SLEEP  BIT(1)
-#define WAKER_ASLEEP BIT(2)
-
-static inline uint64_t typer(const struct vgic *g, uint64_t rd)
-{
-	uint64_t v = rd << 32 | rd << 8; /* Aff0 = Processor_Number = rd */
-	if (rd == g->nvcpus - 1)
-		v |= BIT(4); /* Last */
-	return v;
-}
-
 static uint64_t typer_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off,
 			   unsigned size)
 {
-	return vgic_half_read(typer(a->g, a->rd), off, size);
+	return vgic_half_read(vgic_redist_typer(a->g, a->rd), off, size);
 }
 
 static uint64_t waker_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off,
 			   unsigned size)
 {
-	return a->cpu->sleep ? WAKER_SLEEP | WAKER_ASLEEP : 0;
+	return a->cpu->sleep ? VGIC_WAKER_SLEEP | VGIC_WAKER_ASLEEP : 0;
 }
 
 /* Nothing to quiesce: the "children" are asleep as soon as asked. */
 static void waker_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size,
 			uint64_t val)
 {
-	a->cpu->sleep = val & WAKER_SLEEP;
+	a->cpu->sleep = val & VGIC_WAKER_SLEEP;
 }
 
 #define BITS(o, arg)                                                                               \
@@ -93,42 +82,4 @@ int vgic_redist_access(struct vgic *g, unsigned vcpu, uint64_t off, unsigned siz
 		e = vgic_mmio(&a, sgi_regs, ARRAY_SIZE(sgi_regs), frame - VGIC_SGI_FRAME, size,
 			      write, val);
 	return e;
-}
-
-/* RD_base registers that are constants or one field (CTLR, IIDR, TYPER
- * and its halves, STATUSR, WAKER, the ID block), without the table walk
- * or the lock; anything else (the SGI_base frame): false (vgic_mmio). */
-bool vgic_redist_read_fast(const struct vgic *g, uint64_t off, unsigned size, uint64_t *val)
-{
-	uint64_t rd = off / VGIC_RD_STRIDE, frame = off % VGIC_RD_STRIDE;
-	if (rd >= g->nvcpus || (size != 4 && size != 8) || (frame & (size - 1)))
-		return false;
-	if (frame == 0x0008) {
-		*val = typer(g, rd);
-		return true;
-	}
-	if (frame == 0x000c && size == 4) {
-		*val = typer(g, rd) >> 32;
-		return true;
-	}
-	if (size != 4)
-		return false;
-	switch (frame) {
-	case 0x0000:
-	case 0x0010:
-		*val = 0;
-		return true;
-	case 0x0004:
-		*val = VGIC_IIDR;
-		return true;
-	case 0x0014:
-		*val = __atomic_load_n(&g->cpu[rd].sleep, __ATOMIC_RELAXED)
-			   ? WAKER_SLEEP | WAKER_ASLEEP
-			   : 0;
-		return true;
-	}
-	if (frame < 0xffd0 || frame >= VGIC_SGI_FRAME)
-		return false;
-	*val = vgic_id_reg((unsigned)(frame - 0xffd0));
-	return true;
 }

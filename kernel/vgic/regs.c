@@ -137,12 +137,6 @@ void vgic_cfg_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, 
 /* 0xFFD0..0xFFFF: PIDR4-7, PIDR0-3, CIDR0-3. Only ArchRev in PIDR2 means
  * anything to guests (Linux checks it to find GICv3 frames); the component
  * IDs are the CoreSight ones every GIC has. */
-uint32_t vgic_id_reg(unsigned off)
-{
-	static const uint8_t ids[12] = {0, 0, 0, 0, 0, 0, VGIC_PIDR2, 0, 0x0d, 0xf0, 0x05, 0xb1};
-	return ids[off / 4];
-}
-
 uint64_t vgic_id_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size)
 {
 	return vgic_id_reg(off);

@@ -43,7 +43,12 @@
  * set (as on hardware).
  *
  * Locking: every public function takes ops.lock for its whole body and
- * calls ops.kick only after ops.unlock, so kick may take other locks.
+ * calls ops.kick only after ops.unlock, so kick may take other locks;
+ * except vgic_sgi_self_lr and vgic_hw_lr (fast.h), which run lock-free on
+ * the vCPU's own CPU while it is loaded and leave the LRs they fill to be
+ * adopted by the model under the lock (at the next sync at the latest):
+ * until then those LRs are the truth for their interrupts, as LRs are
+ * while the guest runs.
  */
 #ifndef KERNEL_VGIC_H
 #define KERNEL_VGIC_H
@@ -54,6 +59,7 @@
 #define VGIC_NR_SPIS   64 /* INTIDs 32..95 */
 #define VGIC_NR_IRQS   (32 + VGIC_NR_SPIS)
 #define VGIC_MAX_LRS   16
+#define VGIC_LR_FREE   0xffff /* vgic_cpu.lr_intid: not filled by the model */
 
 /* ICH_LR<n>_EL2 fields */
 #define VGIC_LR_VINTID_MASK 0xffffffffull
@@ -121,7 +127,15 @@ struct vgic_cpu {
 	/* a HW-linked PPI may have its line high or its physical interrupt
 	 * active: vgic_hw_lines must look (own CPU only, like those fields) */
 	bool hw_busy;
-};
+	/* LRs the lock-free path (vgic_*_lr below) filled since the model
+	 * last looked: lr_intid and lr_hw say with what, lr_was what the
+	 * model had there (completed since, or 0xffff). Written on the
+	 * vCPU's own CPU only; others read it to kick (internal.h). */
+	uint32_t fresh;
+	uint16_t lr_was[VGIC_MAX_LRS];
+	/* aligned: the size (5 * 256) makes &g->cpu[n] two instructions,
+	 * not a multiply, on every path that looks at a vCPU's state */
+} __attribute__((aligned(256)));
 
 struct vgic {
 	unsigned nvcpus, nr_lrs;
@@ -188,12 +202,28 @@ void vgic_sgi(struct vgic *g, unsigned vcpu, uint64_t sgi1r);
  * the interrupt held in an LR already). */
 bool vgic_sgi_fast(struct vgic *g, unsigned vcpu, uint64_t sgi1r);
 bool vgic_inject_hw_fast(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid);
+/* The same without the lock, for the usual case only: an SGI the sender
+ * sends only to itself, or a HW-linked PPI already linked to pintid,
+ * enabled, nothing of it pending or active outside an LR, no interrupt
+ * waiting for an LR. empty: ICH_ELRSR_EL2 (no bits at or above nr_lrs).
+ * Returns the LR the caller must write *lr to now (before re-entering the
+ * guest), or -1: nothing done, use vgic_sgi_fast / vgic_inject_hw_fast.
+ * The model takes such LRs over (vgic_cpu.fresh) at the next sync, flush
+ * or locked fast call. Inline, with the reasoning, in fast.h. */
+static inline int vgic_sgi_self_lr(struct vgic *g, unsigned vcpu, uint64_t sgi1r, uint32_t empty,
+				   uint64_t *lr);
+static inline int vgic_hw_lr(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid,
+			     uint32_t empty, uint64_t *lr);
 /* Reads of registers that hold constants or one field (IDs, TYPER,
  * CTLR, GICR_WAKER), lock-free, for the fast exit path: true with the
  * value; false for anything else (vgic_dist_access / vgic_redist_access
- * then decide, including which accesses abort). off as there. */
-bool vgic_dist_read_fast(const struct vgic *g, uint64_t off, unsigned size, uint64_t *val);
-bool vgic_redist_read_fast(const struct vgic *g, uint64_t off, unsigned size, uint64_t *val);
+ * then decide, including which accesses abort). off as there. Inline in
+ * fast.h; *val may hold more than size bytes (the caller's load takes
+ * what the access reads). */
+static inline bool vgic_dist_read_fast(const struct vgic *g, uint64_t off, unsigned size,
+				       uint64_t *val);
+static inline bool vgic_redist_read_fast(const struct vgic *g, uint64_t off, unsigned size,
+					 uint64_t *val);
 /* Whether a read at off (of the distributor, or of the redistributor
  * region) returns pending or active state, which the vCPU's LRs hold
  * while it runs: such a read needs vgic_sync first. */
@@ -262,5 +292,7 @@ void vgic_save(struct vgic *g, struct snap_vgic *out, struct snap_vgic_irq *spis
  * starved or underflow notes (the first flush makes them again). */
 int vgic_restore(struct vgic *g, const struct snap_vgic *in, const struct snap_vgic_irq *spis,
 		 const struct snap_vgic_cpu *cpus, char *why, size_t whylen);
+
+#include "kernel/vgic/fast.h"
 
 #endif

@@ -26,10 +26,6 @@
 #define SYSREG_MASK 0x3ffc1eull /* Op0, Op2, Op1, CRn, CRm in ISS */
 #define KEY_SGI1R   0x3a3016ull /* ICC_SGI1R_EL1: Op0 3, Op1 0, C12, C11, 5 */
 #define DISR_EL1    S3_0_C12_C1_1
-#define ISS_ISV	    BIT(24)
-#define ISS_SSE	    BIT(21)
-#define ISS_SF	    BIT(15)
-#define ISS_WNR	    BIT(6)
 
 /* With FEAT_RAS the vector's ESB moved a pending SError of this guest
  * into DISR_EL1: the full path must see it (guest.S exit_common). */
@@ -58,50 +54,53 @@ static bool fast_call(struct vcpu *v, bool smc)
 	return true;
 }
 
+/* Guest registers the vector left live (entry.S light_vector): their
+ * copies in ctx are stale, so an exit naming one goes the full way. */
+static bool live(unsigned rt)
+{
+	return rt - 19 < 10;
+}
+
 static bool fast_sysreg(struct vcpu *v, uint64_t esr)
 {
 	unsigned rt = (esr >> 5) & 0x1f;
-	if ((esr & SYSREG_MASK) != KEY_SGI1R || (esr & 1))
+	if ((esr & SYSREG_MASK) != KEY_SGI1R || (esr & 1) || live(rt))
 		return false;
-	if (!vgic_sgi_fast(&v->part->vgic, v->idx, rt == 31 ? 0 : v->ctx.x[rt]))
+	uint64_t sgi1r = rt == 31 ? 0 : v->ctx.x[rt], lr;
+	int i = vgic_sgi_self_lr(&v->part->vgic, v->idx, sgi1r, ich_elrsr_get(), &lr);
+	if (i >= 0)
+		ich_lr_put((unsigned)i, lr);
+	else if (!vgic_sgi_fast(&v->part->vgic, v->idx, sgi1r))
 		return false;
 	skip();
 	return true;
 }
 
-/* A load of a vGIC register that holds a constant or one field: decoded
- * here (esr.c's decode and sign extension, for the 4- and 8-byte loads
- * these registers allow) and answered without the register tables. */
-static bool fast_gic_read(struct vcpu *v, uint64_t ipa, uint64_t esr)
+/* A load of a vGIC register that holds a constant or one field, answered
+ * without the register tables; *val is the raw register value. */
+static bool fast_gic_read(struct vcpu *v, uint64_t ipa, unsigned size, uint64_t *val)
 {
 	const struct vgic *g = &v->part->vgic;
-	unsigned size = 1u << ((esr >> 22) & 3), rt = (esr >> 16) & 0x1f;
-	uint64_t val;
-	bool ok;
-	if ((esr & (ISS_ISV | ISS_WNR)) != ISS_ISV)
-		return false;
 	if (ipa - GUEST_GICD_BASE < GUEST_GICD_SIZE)
-		ok = vgic_dist_read_fast(g, ipa - GUEST_GICD_BASE, size, &val);
-	else if (ipa >= GUEST_GICR_BASE)
-		ok = vgic_redist_read_fast(g, ipa - GUEST_GICR_BASE, size, &val);
-	else
-		return false;
-	if (!ok)
-		return false;
-	if ((esr & ISS_SSE) && size == 4)
-		val = (uint64_t)(int64_t)(int32_t)val;
-	if (!(esr & ISS_SF))
-		val &= 0xffffffffull;
-	if (rt != 31)
-		v->ctx.x[rt] = val;
-	return true;
+		return vgic_dist_read_fast(g, ipa - GUEST_GICD_BASE, size, val);
+	if (ipa >= GUEST_GICR_BASE)
+		return vgic_redist_read_fast(g, ipa - GUEST_GICR_BASE, size, val);
+	return false;
 }
 
+/* Loads only (a store changes state the full path owns), decoded once
+ * by esr.h's decoder for both readers. */
 static bool fast_dabt(struct vcpu *v, uint64_t esr)
 {
-	uint64_t ipa = ((read_sysreg(hpfar_el2) >> 4) << 12) | (read_sysreg(far_el2) & 0xfff);
-	if (!fast_gic_read(v, ipa, esr) && !mmio_fast_read(v, ipa, esr))
+	struct mmio_access a;
+	uint64_t val;
+	if (!esr_mmio_iss(esr, &a) || a.write || live(a.reg))
 		return false;
+	uint64_t ipa = ((read_sysreg(hpfar_el2) >> 4) << 12) | (read_sysreg(far_el2) & 0xfff);
+	if (!fast_gic_read(v, ipa, a.size, &val) && !mmio_fast_read(v, ipa, a.size, &val))
+		return false;
+	if (a.reg != 31)
+		v->ctx.x[a.reg] = mmio_load(&a, val);
 	v->mmios++;
 	skip();
 	return true;
@@ -130,7 +129,7 @@ static bool fast_sync(struct vcpu *v)
 static bool fast_irq(struct vcpu *v)
 {
 	struct percpu *c = this_cpu();
-	unsigned intid = gic_ack();
+	unsigned intid = icc_ack();
 	if (intid != PPI_VTIMER) {
 		if (intid < GIC_NO_IRQ)
 			c->acked_irq = intid;
@@ -138,8 +137,14 @@ static bool fast_irq(struct vcpu *v)
 	}
 	c->irqs++;
 	v->irqs++;
-	bool placed = vgic_inject_hw_fast(&v->part->vgic, v->idx, intid, intid);
-	gic_priority_drop(intid);
+	uint64_t lr;
+	int i = vgic_hw_lr(&v->part->vgic, v->idx, intid, intid, ich_elrsr_get(), &lr);
+	bool placed = true;
+	if (i >= 0)
+		ich_lr_put((unsigned)i, lr);
+	else
+		placed = vgic_inject_hw_fast(&v->part->vgic, v->idx, intid, intid);
+	icc_drop(intid);
 	return placed;
 }
 

@@ -38,14 +38,11 @@ bool mmio_emulate(struct vcpu *v, uint64_t ipa, uint64_t esr)
 	return true;
 }
 
-bool mmio_fast_read(struct vcpu *v, uint64_t ipa, uint64_t esr)
+bool mmio_fast_read(struct vcpu *v, uint64_t ipa, unsigned size, uint64_t *val)
 {
 	struct partition *p = v->part;
-	struct mmio_access a;
-	uint64_t val = 0, off;
+	uint64_t off;
 	bool redist;
-	if (esr_decode_mmio(esr, &a) || a.write)
-		return false;
 	if (in(ipa, GUEST_GICD_BASE, GUEST_GICD_SIZE))
 		off = ipa - GUEST_GICD_BASE, redist = false;
 	else if (in(ipa, GUEST_GICR_BASE, (uint64_t)p->nvcpus * GUEST_GICR_STRIDE))
@@ -54,10 +51,8 @@ bool mmio_fast_read(struct vcpu *v, uint64_t ipa, uint64_t esr)
 		return false;
 	if (vgic_read_needs_sync(redist, off))
 		return false;
-	if ((redist ? vgic_redist_access : vgic_dist_access)(&p->vgic, v->idx, off, a.size, false,
-							     &val))
-		return false; /* the full path reads again (no side effects) and aborts */
-	if (a.reg != 31)
-		v->ctx.x[a.reg] = mmio_load_value(&a, val);
-	return true;
+	*val = 0;
+	/* on an error the full path reads again (no side effects) and aborts */
+	return !(redist ? vgic_redist_access : vgic_dist_access)(&p->vgic, v->idx, off, size, false,
+								 val);
 }

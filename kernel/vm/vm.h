@@ -135,10 +135,11 @@ bool psci_fast(struct vcpu *v);
 /* mmio_emul.c: true if an emulated device answered (abort injected
  * otherwise by the caller). */
 bool mmio_emulate(struct vcpu *v, uint64_t ipa, uint64_t esr);
-/* A read of a vGIC register whose value does not depend on the loaded
- * vCPU's list registers, emulated on the fast exit path; false if it is
- * not one (the full path emulates it, or injects the abort). */
-bool mmio_fast_read(struct vcpu *v, uint64_t ipa, uint64_t esr);
+/* A read (size bytes) of a vGIC register whose value does not depend on
+ * the loaded vCPU's list registers, emulated on the fast exit path: the
+ * raw value; false if it is not one (the full path emulates it, or
+ * injects the abort). */
+bool mmio_fast_read(struct vcpu *v, uint64_t ipa, unsigned size, uint64_t *val);
 
 /* What the console (kernel/console, above this folder) does for partitions,
  * registered at boot: print a line of a partition's vUART output (ctx is

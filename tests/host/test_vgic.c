@@ -36,15 +36,22 @@ static void fake_write_lr(void *ctx, unsigned i, uint64_t v)
 	assert_true(i < NLRS);
 	F.lr[F.cur][i] = v;
 }
-/* As ICH_ELRSR_EL2 for the vCPU F.cur: LRs whose State is 0. */
-static uint32_t fake_empty_lrs(void *ctx)
+/* ICH_ELRSR_EL2 of vCPU v: LRs whose State is 0 and that do not wait
+ * for an EOI maintenance interrupt (HW = 1 or EOI = 0). */
+static uint32_t elrsr(unsigned v)
 {
 	uint32_t e = 0;
-	assert_int_equal(F.depth, 1);
-	for (unsigned i = 0; i < NLRS; i++)
-		if (!(F.lr[F.cur][i] >> 62))
+	for (unsigned i = 0; i < NLRS; i++) {
+		uint64_t lr = F.lr[v][i];
+		if (!(lr >> 62) && ((lr & BIT(61)) || !(lr & BIT(41))))
 			e |= 1u << i;
+	}
 	return e;
+}
+static uint32_t fake_empty_lrs(void *ctx)
+{
+	assert_int_equal(F.depth, 1);
+	return elrsr(F.cur);
 }
 static void fake_kick(void *ctx, unsigned vcpu)
 {
@@ -1057,7 +1064,9 @@ static void fast_sgi_defers(void **state)
 }
 
 /* A level interrupt the guest completed while its line stays high must be
- * placed again: folding it on the fast path means a flush is needed. */
+ * placed again: its LR waits for the EOI maintenance interrupt (it is not
+ * empty in ICH_ELRSR_EL2), the SGI takes another, and the exit the
+ * maintenance interrupt causes re-places the level one. */
 static void fast_fold_repends_level(void **state)
 {
 	enable_grp1();
@@ -1068,10 +1077,19 @@ static void fast_fold_repends_level(void **state)
 	int i = lr_find(0, 40);
 	guest_ack(0, i);
 	guest_eoi(0, i);
-	assert_false(sgi_fast(0, 2, BIT(0)));
+	assert_true(sgi_fast(0, 2, BIT(0)));
+	assert_true(lr_find(0, 2) >= 0 && lr_find(0, 2) != i);
+	assert_true(F.lr[0][i] & BIT(41)); /* untouched */
 	sync_(0);
 	flush(0);
-	assert_true(lr_find(0, 40) >= 0 && lr_find(0, 2) >= 0);
+	/* SGI 2 counts as passed over (pending beside the completed 40): 40
+	 * waits until the guest took it */
+	i = lr_find(0, 2);
+	guest_ack(0, i);
+	guest_eoi(0, i);
+	sync_(0);
+	flush(0);
+	assert_true(lr_find(0, 40) >= 0);
 }
 
 /* The guest's timer on the fast path: HW-linked LR at once, and again
@@ -1493,6 +1511,342 @@ static void random_ties_bounded_wait(void **state)
 	assert_true(worst <= 2 * 32 + NLRS);
 }
 
+/* ---- the lock-free path (fast.h), as kernel/vm/fast_exit.c uses it ---- */
+
+static bool lockfree; /* whether the last lf_* call placed without the lock */
+
+/* The LR a lock-free call returned gets its value, as the caller writes
+ * it to the hardware; the call itself must not take the lock. */
+static bool lf_put(unsigned v, int i, uint64_t lr, unsigned locks)
+{
+	assert_int_equal(F.locks, locks);
+	lockfree = i >= 0;
+	if (i < 0)
+		return false;
+	assert_true(i < NLRS);
+	assert_true(elrsr(v) & BIT(i)); /* only an empty LR is overwritten */
+	F.lr[v][i] = lr;
+	return true;
+}
+/* An ICC_SGI1R_EL1 write by vCPU v; false: the full exit path must run. */
+static bool lf_sgi(unsigned v, uint64_t sgi1r)
+{
+	uint64_t lr = 0;
+	unsigned locks = F.locks;
+	F.cur = v;
+	int i = vgic_sgi_self_lr(&g, v, sgi1r, elrsr(v), &lr);
+	if (lf_put(v, i, lr, locks))
+		return true;
+	F.cur = v;
+	return vgic_sgi_fast(&g, v, sgi1r);
+}
+/* vCPU v's virtual timer (PPI 27, physical 27) fired. */
+static bool lf_timer(unsigned v)
+{
+	uint64_t lr = 0;
+	unsigned locks = F.locks;
+	F.cur = v;
+	int i = vgic_hw_lr(&g, v, 27, 27, elrsr(v), &lr);
+	if (lf_put(v, i, lr, locks))
+		return true;
+	F.cur = v;
+	return vgic_inject_hw_fast(&g, v, 27, 27);
+}
+
+/* An SGI to self goes into an empty LR without the lock; the model knows
+ * nothing of it until the next sync, which adopts it: pending, then
+ * active, then gone, and never placed a second time. Sent again after the
+ * guest completed it (no sync between), it reuses that LR. */
+static void lockfree_sgi_adopted_at_sync(void **state)
+{
+	enable_grp1();
+	rwrite(RD(0) + SGI + 0x100, BIT(3));
+	rwrite(RD(0) + SGI + 0x400, 0xa0u << 24); /* SGI 3: priority 0xa0 */
+	flush(0);
+	assert_true(lf_sgi(0, 3ull << 24 | BIT(0)));
+	assert_true(lockfree);
+	int i = lr_find(0, 3);
+	assert_true(i >= 0);
+	assert_int_equal(F.lr[0][i], 3 | 0xa0ull << 48 | BIT(60) | 1ull << 62);
+	sync_(0);
+	assert_int_equal(rread(RD(0) + SGI + 0x200) & BIT(3), BIT(3)); /* ISPENDR0 */
+	assert_true(vgic_pending(&g, 0));
+	flush(0);
+	assert_int_equal(lr_used(0), 1);
+	guest_ack(0, i);
+	sync_(0);
+	assert_int_equal(rread(RD(0) + SGI + 0x300) & BIT(3), BIT(3)); /* ISACTIVER0 */
+	assert_int_equal(rread(RD(0) + SGI + 0x200) & BIT(3), 0);
+	flush(0);
+	guest_eoi(0, i);
+	assert_true(lf_sgi(0, 3ull << 24 | BIT(0))); /* the completed LR again */
+	assert_true(lockfree);
+	assert_int_equal(lr_find(0, 3), i);
+	guest_ack(0, i);
+	guest_eoi(0, i);
+	sync_(0);
+	flush(0);
+	assert_int_equal(lr_used(0), 0); /* each instance once */
+	assert_false(vgic_pending(&g, 0));
+	assert_int_equal(rread(RD(0) + SGI + 0x300) & BIT(3), 0);
+	assert_int_equal(F.kicks[0], 0);
+}
+
+/* The lock-free path leaves everything unusual to the locked one. */
+static void lockfree_defers_the_unusual(void **state)
+{
+	uint64_t lr;
+	enable_grp1();
+	rwrite(RD(0) + SGI + 0x100, 0x00ff); /* SGIs 0-7 */
+	rwrite(RD(1) + SGI + 0x100, 0x00ff);
+	flush(0);
+	assert_int_equal(vgic_sgi_self_lr(&g, 0, 9ull << 24 | BIT(0), elrsr(0), &lr), -1);
+	assert_int_equal(vgic_sgi_self_lr(&g, 0, 1ull << 24 | 3, elrsr(0), &lr), -1); /* + vCPU 1 */
+	assert_int_equal(vgic_sgi_self_lr(&g, 0, 1ull << 24 | BIT(40), elrsr(0), &lr), -1);
+	assert_int_equal(vgic_sgi_self_lr(&g, 0, 1ull << 24 | BIT(0) | 1ull << 16, elrsr(0), &lr),
+			 -1); /* Aff1 = 1: not us */
+	assert_int_equal(vgic_sgi_self_lr(&g, 0, 1ull << 24 | BIT(1), elrsr(0), &lr), -1);
+	assert_int_equal(vgic_sgi_self_lr(&g, NVCPUS, 1ull << 24 | BIT(0), 0xf, &lr), -1);
+	vgic_sgi(&g, 1, 4ull << 24 | BIT(0)); /* pending in the model, not in an LR */
+	assert_int_equal(vgic_sgi_self_lr(&g, 0, 4ull << 24 | BIT(0), elrsr(0), &lr), -1);
+	sync_(0);
+	flush(0);
+	assert_true(lf_sgi(0, 1ull << 24 | BIT(0)));
+	assert_true(lockfree);
+	assert_false(lf_sgi(0, 1ull << 24 | BIT(0))); /* still pending in its LR */
+	assert_false(lockfree);
+	assert_true(lf_sgi(0, 2ull << 24 | BIT(0)));
+	assert_true(lf_sgi(0, 3ull << 24 | BIT(0)));
+	assert_int_equal(lr_used(0), NLRS);
+	assert_false(lf_sgi(0, 5ull << 24 | BIT(0))); /* no empty LR */
+	assert_false(lockfree);
+	sync_(0);
+	flush(0);
+	assert_true(vgic_wants_underflow(&g, 0));
+	int i = lr_find(0, 2);
+	guest_ack(0, i);
+	guest_eoi(0, i);
+	assert_int_equal(vgic_sgi_self_lr(&g, 0, 6ull << 24 | BIT(0), elrsr(0), &lr), -1);
+	/* the timer: lock-free only once linked by the locked path */
+	rwrite(RD(1) + SGI + 0x100, BIT(27));
+	flush(1);
+	assert_int_equal(vgic_hw_lr(&g, 1, 27, 27, elrsr(1), &lr), -1);
+	assert_true(lf_timer(1));
+	assert_false(lockfree);
+	guest_ack(1, lr_find(1, 27));
+	guest_eoi(1, lr_find(1, 27) < 0 ? 0 : lr_find(1, 27));
+	assert_int_equal(vgic_hw_lr(&g, 1, 27, 26, elrsr(1), &lr), -1); /* other pintid */
+	assert_int_equal(vgic_hw_lr(&g, 1, 33, 33, elrsr(1), &lr), -1);
+	assert_true(lf_timer(1));
+	assert_true(lockfree);
+}
+
+/* Another vCPU changes an SGI the owner just put in an LR without the
+ * model knowing: the owner is kicked, and its next flush applies the
+ * change (disabled: out of the LR; re-enabled: back, still pending). */
+static void lockfree_config_change_kicks_owner(void **state)
+{
+	enable_grp1();
+	rwrite(RD(0) + SGI + 0x100, BIT(3) | BIT(4));
+	flush(0);
+	assert_true(lf_sgi(0, 3ull << 24 | BIT(0)));
+	assert_true(lockfree);
+	racc(1, RD(0) + SGI + 0x180, 4, true, BIT(3)); /* ICENABLER0 from vCPU 1 */
+	assert_int_equal(F.kicks[0], 1);
+	sync_(0);
+	flush(0);
+	assert_int_equal(lr_find(0, 3), -1);
+	racc(1, RD(0) + SGI + 0x100, 4, true, BIT(3));
+	sync_(0);
+	flush(0);
+	assert_true(lr_find(0, 3) >= 0);
+	assert_true(lf_sgi(0, 4ull << 24 | BIT(0)));
+	assert_true(lockfree);
+	unsigned kicks = F.kicks[0];
+	racc(1, RD(0) + SGI + 0x404, 4, true, 0x80); /* IPRIORITYR: SGI 4 */
+	assert_int_equal(F.kicks[0], kicks + 1);
+	sync_(0);
+	flush(0);
+	assert_int_equal((F.lr[0][lr_find(0, 4)] >> 48) & 0xff, 0x80);
+}
+
+/* The timer adopted at sync is what vgic_inject_hw makes it: physical
+ * interrupt active, so a line that drops before the guest took it has it
+ * deactivated (else the next expiry could never fire). */
+static void lockfree_timer_adopted_as_hw(void **state)
+{
+	enable_grp1();
+	rwrite(RD(0) + SGI + 0x100, BIT(27));
+	flush(0);
+	assert_true(lf_timer(0)); /* links it */
+	int i = lr_find(0, 27);
+	guest_ack(0, i);
+	guest_eoi(0, i); /* deactivates the physical one */
+	assert_true(lf_timer(0));
+	assert_true(lockfree);
+	i = lr_find(0, 27);
+	assert_int_equal(F.lr[0][i], 27 | 27ull << 32 | BIT(60) | BIT(61) | 1ull << 62);
+	sync_(0);
+	assert_true(vgic_hw_level(&g, 0, 27, false)); /* dropped, not taken: release */
+	flush(0);
+	assert_int_equal(lr_find(0, 27), -1);
+	assert_true(lf_timer(0)); /* fires again */
+	assert_true(lockfree);
+	i = lr_find(0, 27);
+	guest_ack(0, i);
+	sync_(0);
+	assert_false(vgic_hw_level(&g, 0, 27, false)); /* the guest holds it active */
+	flush(0);
+	guest_eoi(0, i);
+	sync_(0);
+	flush(0);
+	assert_int_equal(lr_used(0), 0);
+}
+
+/* Random traffic to vCPU 0 mixing both paths: SGIs it sends itself (lock
+ * free when it can) or through a full exit, SGIs from vCPU 1, its timer
+ * (lock-free or locked), SGIs enabled and disabled by vCPU 1 meanwhile,
+ * the guest taking and completing interrupts in any order, exits at
+ * random and on every kick. Every acknowledge must follow a send or
+ * expiry not yet taken (nothing twice), never of a disabled SGI; once
+ * drained, everything sent was taken (nothing lost). */
+struct lf_world {
+	bool want[32];	 /* sent or expired since last taken */
+	bool enabled[8]; /* SGIs 0-7, as vCPU 1 last set them */
+	bool line;	 /* the timer's output: high from expiry to the handler */
+	bool phys;	 /* its physical interrupt active */
+	unsigned kicks, takes, lockfree;
+};
+/* The full exit path: sync, the timer's line sampled (vlines.c), and
+ * then, after the exit's own work, flush. */
+static void lf_sync(struct lf_world *w)
+{
+	static const uint8_t ppi[1] = {27};
+	sync_(0);
+	if (vgic_hw_lines(&g, 0, ppi, 1, w->line))
+		w->phys = false;
+}
+static void lf_exit(struct lf_world *w)
+{
+	lf_sync(w);
+	flush(0);
+	w->kicks = F.kicks[0];
+}
+static void lf_guest_take(struct lf_world *w)
+{
+	int i = guest_hppi(0, rnd(2));
+	if (i < 0)
+		return;
+	unsigned id = (uint32_t)F.lr[0][i];
+	assert_true(id < 32 && w->want[id]);
+	if (id < 8)
+		assert_true(w->enabled[id]);
+	w->want[id] = false;
+	w->takes++;
+	if (id == 27)
+		w->line = false; /* the handler moves CVAL on */
+	guest_ack(0, i);
+}
+static void lf_guest_complete(struct lf_world *w)
+{
+	int i = (int)rnd(NLRS);
+	if (!(lr_st(0, i) & 2))
+		return;
+	if (F.lr[0][i] & BIT(61))
+		w->phys = false;     /* HW = 1: the EOI deactivates it */
+	F.lr[0][i] &= ~(2ull << 62); /* pending + active: pending stays */
+}
+/* Each SGI sent and not yet taken is pending somewhere: in the model
+ * (latch) or in an LR. */
+static void lf_check(const struct lf_world *w, unsigned op)
+{
+	for (unsigned n = 0; n < 8; n++) {
+		bool held = g.cpu[0].priv[n].latch;
+		for (int k = 0; k < NLRS; k++)
+			held |= (lr_st(0, k) & 1) && (uint32_t)F.lr[0][k] == n;
+		assert_true(!w->want[n] || held);
+	}
+}
+static void lf_step(struct lf_world *w)
+{
+	unsigned n = rnd(8), op = rnd(16);
+	switch (op) {
+	case 0:
+	case 1:
+		w->want[n] = true;
+		if (!lf_sgi(0, (uint64_t)n << 24 | BIT(0)))
+			lf_exit(w);
+		w->lockfree += lockfree;
+		break;
+	case 2: /* trapped the full way: sync, then the SGI, then flush */
+		lf_sync(w);
+		w->want[n] = true;
+		vgic_sgi(&g, 0, (uint64_t)n << 24 | BIT(0));
+		flush(0);
+		break;
+	case 3:
+		w->want[n] = true;
+		F.cur = 1;
+		if (rnd(2))
+			vgic_sgi(&g, 1, (uint64_t)n << 24 | BIT(0));
+		else
+			assert_true(vgic_sgi_fast(&g, 1, (uint64_t)n << 24 | BIT(0)));
+		break;
+	case 4:
+		if (w->phys)
+			break;
+		w->phys = w->line = w->want[27] = true;
+		if (rnd(2) ? !lf_timer(0) : (F.cur = 0, !vgic_inject_hw_fast(&g, 0, 27, 27)))
+			lf_exit(w);
+		w->lockfree += lockfree;
+		break;
+	case 5:
+		w->enabled[n] = rnd(3);
+		racc(1, RD(0) + SGI + (w->enabled[n] ? 0x100 : 0x180), 4, true, BIT(n));
+		break;
+	case 15:
+		lf_exit(w);
+		break;
+	default:
+		if (op <= 10)
+			lf_guest_take(w);
+		else
+			lf_guest_complete(w);
+	}
+	if (F.kicks[0] != w->kicks) /* the kick's IPI: an exit before the guest runs on */
+		lf_exit(w);
+	lf_check(w, op);
+}
+static void lockfree_random_traffic_exactly_once(void **state)
+{
+	struct lf_world w = {.phys = false};
+	enable_grp1();
+	rwrite(RD(0) + SGI + 0x100, 0xff | BIT(27));
+	for (unsigned n = 0; n < 8; n++)
+		w.enabled[n] = true;
+	flush(0);
+	for (unsigned r = 0; r < 50000; r++)
+		lf_step(&w);
+	rwrite(RD(0) + SGI + 0x100, 0xff);
+	for (unsigned n = 0; n < 8; n++)
+		w.enabled[n] = true;
+	for (unsigned r = 0; r < 64; r++) { /* drain */
+		lf_exit(&w);
+		for (int i = 0; i < NLRS; i++) {
+			lf_guest_take(&w);
+			for (int k = 0; k < NLRS; k++)
+				if (lr_st(0, k) & 2) {
+					w.phys &= !(F.lr[0][k] & BIT(61));
+					F.lr[0][k] &= ~(2ull << 62);
+				}
+		}
+	}
+	for (unsigned n = 0; n < 32; n++)
+		assert_false(w.want[n]);
+	print_message("%u takes, %u placed lock-free\n", w.takes, w.lockfree);
+	assert_true(w.takes > 5000 && w.lockfree > 1000);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1515,6 +1869,11 @@ int main(void)
 	    T(fast_sgi_defers),
 	    T(fast_fold_repends_level),
 	    T(fast_timer_hw),
+	    T(lockfree_sgi_adopted_at_sync),
+	    T(lockfree_defers_the_unusual),
+	    T(lockfree_config_change_kicks_owner),
+	    T(lockfree_timer_adopted_as_hw),
+	    T(lockfree_random_traffic_exactly_once),
 	    T(fast_read_needs_sync),
 	    T(dist_ctlr),
 	    T(dist_enable_pend_active),
