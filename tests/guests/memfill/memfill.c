@@ -7,10 +7,10 @@
 typedef unsigned long u64;
 typedef long s64;
 
-#define SYS_write 64
-#define SYS_exit 93
+#define SYS_write     64
+#define SYS_exit      93
 #define SYS_nanosleep 101
-#define SYS_mmap 222
+#define SYS_mmap      222
 
 static s64 sys6(s64 n, s64 a, s64 b, s64 c, s64 d, s64 e, s64 f)
 {
@@ -28,7 +28,10 @@ static s64 sys6(s64 n, s64 a, s64 b, s64 c, s64 d, s64 e, s64 f)
 	return x0;
 }
 
-static void out(const char *s, u64 n) { sys6(SYS_write, 1, (s64)s, (s64)n, 0, 0, 0); }
+static void out(const char *s, u64 n)
+{
+	sys6(SYS_write, 1, (s64)s, (s64)n, 0, 0, 0);
+}
 
 static char *put_dec(char *p, u64 v)
 {
@@ -51,14 +54,21 @@ static char *put_hex(char *p, u64 v)
 }
 
 /* Non-zero everywhere (so every page is touched, none is a zero page) and
- * repetitive per page (so a compressing store can shrink it). */
-static u64 pattern(u64 i) { return 0x5a5a000000000001ul ^ ((i & 511) * 0x9e3779b97f4a7c15ul); }
+ * repetitive within a page (so a compressing store can shrink it); each
+ * page's first word holds its number, so a page restored in the wrong
+ * place changes the checksum. */
+static u64 pattern(u64 i)
+{
+	if ((i & 511) == 0)
+		return 0xa5a5000000000000ul | (i >> 9);
+	return 0x5a5a000000000001ul ^ ((i & 511) * 0x9e3779b97f4a7c15ul);
+}
 
 static u64 checksum(const u64 *m, u64 words)
 {
 	u64 h = 0;
 	for (u64 i = 0; i < words; i++)
-		h = ((h << 7) | (h >> 57)) ^ m[i];
+		h = (h ^ m[i]) * 0x100000001b3ul; /* FNV-1a-like: order matters, no cancelling */
 	return h;
 }
 
@@ -100,6 +110,10 @@ static void run(u64 mib)
 }
 
 /* The kernel enters with sp at argc, then argv[]. */
-void cstart(u64 *sp) { run(sp[0] > 1 ? parse_mib((const char *)sp[2]) : 64); }
+void cstart(u64 *sp)
+{
+	run(sp[0] > 1 ? parse_mib((const char *)sp[2]) : 64);
+}
 
-__asm__(".globl _start\n_start:\n\tmov x0, sp\n\tbl cstart\n\tmov x0, #0\n\tmov x8, #93\n\tsvc #0\n");
+__asm__(
+    ".globl _start\n_start:\n\tmov x0, sp\n\tbl cstart\n\tmov x0, #0\n\tmov x8, #93\n\tsvc #0\n");
