@@ -213,7 +213,7 @@ def snap_save_restore():
     """Snapshot of a 512 MiB Linux with 128 MiB touched by memfill (its
     pattern: non-zero, repeating every 4 KiB, so it compresses), against the
     raw NVMe rates of `disk bench` (bypass) in the same run."""
-    with Machine("bench_snap", config=CONFIGS / "snap-linux.dts", icount=True,
+    with Machine("bench_snap", config=CONFIGS / "bench-snap-linux.dts", icount=True,
                  deadline=time.monotonic() + 1800) as m:
         m.wait_prompt(timeout=300)
         out = m.command("disk bench", timeout=600)
