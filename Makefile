@@ -121,7 +121,7 @@ $(B)/snaptool: $(SNAPTOOL_SRCS) $(SNAP_SRCS) $(wildcard snapshot/*.h tools/snap/
 # Test guests (tests/guests) and the Linux kit (Debian's kernel + busybox).
 -include tests/guests/guests.mk
 LINUX_KIT := $(B)/linux-guest
-$(LINUX_KIT)/Image: tools/linux-guest.sh tools/mkcpio.py | $(STAMP)
+$(LINUX_KIT)/Image: tools/linux-guest.sh tools/mkcpio.py tests/guests/memfill/memfill.c | $(STAMP)
 	tools/linux-guest.sh $(LINUX_KIT)
 linux-guest: $(LINUX_KIT)/Image
 # Where the configs in configs/ expect their files on the ESP.

@@ -1455,6 +1455,115 @@ def snap_boot(m):
         m2.kill()
 
 
+# MEMFILL lines of /bin/memfill (tests/guests/memfill), with or without the
+# console's partition tag (untagged while the console's focus is on linux)
+MEMFILL = r"(?:\[linux\] )?MEMFILL (\d+) ([0-9a-f]{16})"
+
+
+def memfills(text):
+    return [(int(n), c) for n, c in re.findall(MEMFILL, text)]
+
+
+def linux_memfill_saved(m, name):
+    """Linux's shell runs memfill (64 MiB, checksummed every 100 ms); snapshot
+    name is saved while it prints. Returns the MEMFILL lines seen before
+    `linux: paused` and all seen until after the resume (a few more)."""
+    m.wait_prompt()
+    m.expect(r"\[linux\] GUEST-LINUX-SHELL", 180)
+    m.send_bytes(b"\x1d")
+    m.expect(r"console: partition linux")
+    shell_answers(m, "echo ready-$((6*7))", r"ready-42")
+    m.send("memfill &")
+    for _ in range(3):
+        m.expect(MEMFILL, 60)
+    m.send_bytes(b"\x1d")  # back to the shell
+    m.expect(r"console: tessera shell")
+    cut = len(m.transcript())
+    snap_save(m, "linux", name, timeout=300)
+    text = m.transcript()
+    before = memfills(text[:text.index("linux: paused", cut)])
+    check(before, "no MEMFILL line before the save")
+    for _ in range(3):  # the original carries on
+        m.expect(MEMFILL, 60)
+    return before, memfills(m.transcript())
+
+
+def check_memfill_restored(text, before, name):
+    """The first MEMFILL lines in text (after a restore) carry on from the save:
+    the counter after the last one seen before `paused` (or the one after it,
+    which the guest may have written just before the pause and the console
+    showed after it) and the same checksum."""
+    after = memfills(text)
+    check(len(after) >= 2, f"{name}: {len(after)} MEMFILL lines after the restore")
+    last, csum = before[-1]
+    check(after[0][0] in (last + 1, last + 2),
+          f"{name}: first MEMFILL after the restore {after[0]}, the last before the save "
+          f"{before[-1]}: want counter {last + 1} (or {last + 2})")
+    check(all(c == csum for _, c in before + after),
+          f"{name}: checksums changed: before {before[-3:]}, after {after[:3]}")
+    check(after[1][0] == after[0][0] + 1, f"{name}: counters after the restore {after[:3]}")
+    return after
+
+
+def linux_alive(m):
+    m.send_bytes(b"\x1d")
+    m.expect(r"console: partition linux")
+    shell_answers(m, "echo ALIVE-$((6*7))", r"ALIVE-42")
+    m.send_bytes(b"\x1d")
+    m.expect(r"console: tessera shell")
+
+
+@test(config=cfg("snap-linux"), smp=4, test_timeout=900)
+def snap_linux(m):
+    """Linux (2 vCPUs, 512 MiB) saved while memfill checksums 64 MiB, run on,
+    stopped and restored: memfill carries on from the saved counter with the
+    same checksum, and the shell answers."""
+    before, seen = linux_memfill_saved(m, "s1")
+    check(seen[-1][0] >= before[-1][0] + 3, f"the original did not run on: {seen[-3:]}")
+    m.send("stop linux")
+    m.expect(r"linux: stopped", 60)
+    cut = len(m.transcript())
+    snap_restore(m, "s1", "linux", timeout=300)
+    for _ in range(3):
+        m.expect(MEMFILL, 60)
+    after = check_memfill_restored(m.transcript()[cut:], before, "snap_linux")
+    check(after[0][0] < seen[-1][0], f"restored counter {after[0]} is not a rewind to the save")
+    print(f"  snap_linux: saved after MEMFILL {before[-1][0]}, ran on to {seen[-1][0]}, "
+          f"restored at {after[0][0]}")
+    linux_alive(m)
+    reject(m.transcript(), r"CRASH|Oops|BUG:|Kernel panic", "crash")
+    poweroff(m)
+
+
+@test(config=cfg("snap-linux"), smp=4, test_timeout=900)
+def snap_linux_boot(m):
+    """snap_linux across a power cycle: QEMU started again on the same disk with
+    `restore = "s1"` on linux carries memfill on from the save, no kernel boot."""
+    before, _ = linux_memfill_saved(m, "s1")
+    poweroff(m)
+    disk = m.dir / "kept.img"
+    shutil.copyfile(m.dir / "nvme.img", disk)
+    m2 = Machine("snap_linux_boot-restart", config=cfg("snap-linux-restore"), smp=4,
+                 disk=disk, deadline=m.deadline, efi=m.env.get("EFI_IMAGE"))
+    try:
+        m2.start()
+        m2.expect(r"linux: restoring from snapshot s1", 120)
+        m2.expect(r"snapshot: restored s1 into linux: ram=\d+ read=\d+ time_us=\d+", 300)
+        m2.expect(r"linux: started", 30)
+        cut = len(m2.transcript())
+        for _ in range(3):
+            m2.expect(MEMFILL, 60)
+        text = m2.transcript()
+        after = check_memfill_restored(text[cut:], before, "snap_linux_boot")
+        reject(text, r"GUEST-LINUX-UP|Booting Linux", "a boot of linux's kernel")
+        print(f"  snap_linux_boot: saved after MEMFILL {before[-1][0]}, restored at {after[0][0]}")
+        linux_alive(m2)
+        reject(m2.transcript(), r"CRASH|Oops|BUG:|Kernel panic", "crash")
+        poweroff(m2)
+    finally:
+        m2.kill()
+
+
 # ---- runner ----
 
 print_lock = threading.Lock()
