@@ -1482,7 +1482,9 @@ def snap_crash(m):
     """QEMU SIGKILLed at random points of `snapshot save`, 50 times: every boot after
     a kill lists only snapshots that verify OK, keeps the last one whose save
     completed, and a killed save is either absent or whole; the host agrees."""
-    rng = random.Random(int(os.environ.get("SNAP_CRASH_SEED", time.time())))
+    seed = int(os.environ.get("SNAP_CRASH_SEED", time.time()))
+    print(f"  seed: SNAP_CRASH_SEED={seed}", flush=True)
+    rng = random.Random(seed)
     kills = int(os.environ.get("SNAP_CRASH_KILLS", "50"))
     m.wait_prompt()
     m.expect(r"\[g\] TGUEST-FILL mib=12", 60)
@@ -1586,7 +1588,9 @@ def snap_corrupt(m):
     """Single bit flips inside a snapshot's payloads, manifest and superblock entry:
     each one makes snaptool verify fail, `snapshot verify` say BAD and `snapshot
     restore` refuse (g stays stopped); flipped back, the snapshot is good again."""
-    rng = random.Random(int(os.environ.get("SNAP_CORRUPT_SEED", time.time())))
+    seed = int(os.environ.get("SNAP_CORRUPT_SEED", time.time()))
+    print(f"  seed: SNAP_CORRUPT_SEED={seed}", flush=True)
+    rng = random.Random(seed)
     m.wait_prompt()
     m.expect(r"\[g\] TGUEST-FILL mib=12", 60)
     snap_save(m, "g", "s")
