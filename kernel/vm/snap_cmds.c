@@ -220,8 +220,10 @@ static void cmd_job_run(struct sched_job *j)
 		do_delete(s, c->name);
 	else
 		p = do_find(s, c->name);
-	if (s && c->op != OP_LIST && c->op != OP_FIND)
-		store_drop(); /* verify and delete saw the disk as it is: start from there */
+	/* verify and delete saw the disk as it is, and a name not found may be a
+	 * fallback to an older superblock: start from the disk next time */
+	if (s && c->op != OP_LIST && !(c->op == OP_FIND && p))
+		store_drop();
 	store_give();
 	if (p)
 		restore_into(p, c->name, false);
