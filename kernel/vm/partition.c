@@ -275,7 +275,7 @@ static void vgic_kick(void *ctx, unsigned vcpu)
 {
 	struct partition *p = ctx;
 	if (vcpu < p->nvcpus)
-		sched_kick(p->vcpus[vcpu].pcpu);
+		sched_kick_virq(p->vcpus[vcpu].pcpu);
 }
 static void vgic_lock(void *ctx)
 {

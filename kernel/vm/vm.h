@@ -94,6 +94,9 @@ struct sched_cpu {
 };
 void sched_step(struct sched_cpu *s);
 void sched_kick(unsigned pcpu);
+/* The same for the vGIC: an interrupt is pending for a vCPU on pcpu
+ * (SGI_VIRQ, which the fast exit path answers when that vCPU runs). */
+void sched_kick_virq(unsigned pcpu);
 /* Runs j->fn(j) on CPU cpu between its vCPUs, interrupts open (long
  * hypervisor work of no partition's); j must live until fn returns. 0,
  * -EBUSY (that CPU has one queued) or -EINVAL. */
