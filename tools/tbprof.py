@@ -4,10 +4,11 @@
 Run QEMU (e.g. through tests/qemu/harness.py's qemu_extra) with
   -d exec,nochain,in_asm -dfilter BASE+SIZE -D LOG
 where BASE and SIZE are the boot report's "image:" line, then
-  tools/tbprof.py LOG BASE [build/tessera.so]
+  tools/tbprof.py LOG BASE [build/tessera.so] [FUNCTION]
 prints each function's share of the instructions executed in that range
 (every translation block's instruction count times its executions), most
-first. A profiler for the exit path: under -icount those counts are what
+first; with FUNCTION, that function's translation blocks instead (offset
+in the .so, executions, instructions). A profiler for the exit path: under -icount those counts are what
 the benchmarks measure. Needs aarch64-linux-gnu-nm.
 """
 import bisect
@@ -54,13 +55,19 @@ def parse(log):
 def main():
     log, base = sys.argv[1], int(sys.argv[2], 16)
     elf = sys.argv[3] if len(sys.argv) > 3 else "build/tessera.so"
+    func = sys.argv[4] if len(sys.argv) > 4 else None
     syms = symbols(elf)
     addrs = [a for a, _ in syms]
     sizes, execs = parse(log)
     per = collections.Counter()
-    for pc, n in execs.items():
+    for pc, n in sorted(execs.items()):
         i = bisect.bisect_right(addrs, pc - base) - 1
-        per[syms[i][1] if i >= 0 else "?"] += n * sizes.get(pc, 0)
+        name = syms[i][1] if i >= 0 else "?"
+        per[name] += n * sizes.get(pc, 0)
+        if name == func:
+            print(f"{pc - base:#x} {n:10d} x {sizes.get(pc, 0)}")
+    if func:
+        return
     total = sum(per.values())
     for name, n in per.most_common(40):
         print(f"{n:12d} {100 * n / max(total, 1):5.1f}% {name}")

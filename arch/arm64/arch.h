@@ -18,7 +18,7 @@
 #define SGI_KICK   1  /* "look at your requests": scheduler messages */
 /* "a virtual interrupt is pending for a vCPU of yours" (vgic kicks only):
  * apart from SGI_KICK so the fast exit path can answer it alone */
-#define SGI_VIRQ 2
+#define SGI_VIRQ   2
 #define PPI_MAINT  25 /* GIC virtual interface maintenance */
 #define PPI_VTIMER 27
 #define PPI_PTIMER 30
@@ -179,6 +179,11 @@ static inline void icc_drop(unsigned intid)
 {
 	write_sysreg(S3_0_C12_C12_1, intid);
 	isb();
+}
+/* The same right before an ERET, which synchronizes the write itself. */
+static inline void icc_drop_eret(unsigned intid)
+{
+	write_sysreg(S3_0_C12_C12_1, intid);
 }
 
 static inline void icc_deactivate(unsigned intid)

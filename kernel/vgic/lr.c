@@ -428,13 +428,20 @@ bool vgic_place(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, uint32_t *k
 }
 
 /* A marked interrupt of vcpu's that vgic_place may put in an LR: pending
- * for it and not active (an active one needs a flush: only that orders
- * its pending half). In an LR already is fine: vgic_place reuses that LR
- * if the guest completed it since, and refuses otherwise. */
-static inline bool kicked_candidate(const struct vgic *g, const struct vgic_irq *irq,
-				    unsigned vcpu)
+ * for it. In an LR already is fine: vgic_place reuses that LR if the
+ * guest completed it since, and refuses otherwise. */
+static inline bool kicked_candidate(const struct vgic *g, const struct vgic_irq *irq, unsigned vcpu)
 {
-	return irq->target == vcpu && !irq->active && vgic_deliverable(g, irq);
+	return irq->target == vcpu && vgic_deliverable(g, irq);
+}
+
+/* What only the full exit may place: an active interrupt (a flush orders
+ * its pending half), and a HW-linked one, whose line level the model
+ * learns only there (vgic_hw_lines): a timer the guest has handled since
+ * would still look pending and fire a second time. */
+static inline bool kicked_needs_exit(const struct vgic_irq *irq)
+{
+	return irq->active || irq->hw;
 }
 
 bool vgic_kicked_fast(struct vgic *g, unsigned vcpu)
@@ -454,7 +461,7 @@ bool vgic_kicked_fast(struct vgic *g, unsigned vcpu)
 			if (!irq || !kicked_candidate(g, irq, vcpu))
 				continue;
 			any = true;
-			ok = vgic_place(g, vcpu, irq, &kick);
+			ok = !kicked_needs_exit(irq) && vgic_place(g, vcpu, irq, &kick);
 		}
 	vgic_leave(g, kick);
 	return ok && any;

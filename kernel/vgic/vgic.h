@@ -137,9 +137,9 @@ struct vgic_cpu {
 	 * that the model has not latched yet: any CPU sets bits, the owner's
 	 * fast path or any locked entry point (vgic_enter) takes them. */
 	uint32_t mail;
-	/* aligned: the size (5 * 256) makes &g->cpu[n] two instructions,
+	/* aligned: a power-of-two size makes &g->cpu[n] one shifted add,
 	 * not a multiply, on every path that looks at a vCPU's state */
-} __attribute__((aligned(256)));
+} __attribute__((aligned(2048)));
 
 struct vgic {
 	unsigned nvcpus, nr_lrs;

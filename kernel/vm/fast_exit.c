@@ -179,7 +179,6 @@ static bool fast_irq(struct vcpu *v)
 		return false;
 	}
 	c->irqs++;
-	v->irqs++;
 	uint64_t lr;
 	int i = vgic_hw_lr(&v->part->vgic, v->idx, intid, intid, ich_elrsr_get(), &lr);
 	bool placed = true;
@@ -187,7 +186,7 @@ static bool fast_irq(struct vcpu *v)
 		ich_lr_put((unsigned)i, lr);
 	else
 		placed = vgic_inject_hw_fast(&v->part->vgic, v->idx, intid, intid);
-	icc_drop(intid);
+	icc_drop_eret(intid);
 	return placed;
 }
 
@@ -198,7 +197,6 @@ unsigned vcpu_fast_exit(struct vcpu_ctx *ctx, unsigned kind)
 		return kind;
 	if (kind == KIND_SYNC ? !fast_sync(v) : kind != KIND_IRQ || !fast_irq(v))
 		return kind;
-	v->exits++;
 	this_cpu()->exits++;
 	return 0;
 }

@@ -231,7 +231,6 @@ static void run_once(struct vcpu *v)
 		ich_hcr_write(ICH_HCR_EN);
 	vgic_sync(&p->vgic, v->idx);
 	this_cpu()->exits++;
-	v->exits++;
 	vcpu_handle_exit(v, kind);
 }
 

@@ -291,7 +291,6 @@ void vcpu_handle_exit(struct vcpu *v, unsigned kind)
 		break;
 	case KIND_IRQ:
 	case KIND_FIQ:
-		v->irqs++;
 		arch_irq_entry(NULL, kind);
 		break;
 	case KIND_SERROR:

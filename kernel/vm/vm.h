@@ -36,7 +36,7 @@ struct vcpu {
 	 * for a plain WFI); written whenever waiting is set (vcpu_exit.c). */
 	uint64_t wake_at;
 	struct vcpu_ctx ctx;
-	uint64_t exits, hvcs, mmios, wfis, irqs, injected;
+	uint64_t hvcs, mmios, wfis, injected;
 };
 
 struct partition {
