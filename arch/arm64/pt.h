@@ -6,7 +6,10 @@
  * Updates are two-phase: pt_map()/pt_unmap() first reserve every table they
  * may need (this can fail, and then nothing has changed), then write entries
  * (this cannot fail). Replacing a valid entry follows break-before-make:
- * write invalid, invalidate through ops->tlb_inval, write the new entry.
+ * write invalid, invalidate through ops->tlb_inval, write the new entry;
+ * except a leaf that keeps its size, output address and memory type and
+ * changes only its permissions, which is written in place and then
+ * invalidated (so write-protecting live memory never unmaps it).
  */
 #ifndef ARCH_ARM64_PT_H
 #define ARCH_ARM64_PT_H
