@@ -484,6 +484,33 @@ int pt_translate(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *attrs
 	return -ENOENT;
 }
 
+int pt_page_perm(struct pt *pt, uint64_t va, unsigned attrs)
+{
+	uint64_t *table = pt->root;
+
+	if (!table || (va >> pt->ia_bits) || check_attrs(pt->fmt, attrs) || (attrs & PT_DEVICE))
+		return -EINVAL;
+	for (unsigned l = pt->start_level; l < PT_LAST_LEVEL; l++) {
+		uint64_t d = read_desc(&table[table_index(pt, l, va)]);
+
+		if (!desc_is_table(d, l))
+			return -ENOENT; /* a block or nothing: pt_map decides */
+		table = desc_table(pt, d);
+	}
+	uint64_t *ep = &table[table_index(pt, PT_LAST_LEVEL, va)];
+	uint64_t old = read_desc(ep);
+	uint64_t leaf = pt->fmt == PT_S2 ? s2_attrs(attrs) : s1_attrs(pt->fmt, attrs);
+	uint64_t new = (old & DESC_ADDR_MASK) | leaf | DESC_PAGE;
+
+	if (!desc_is_leaf(old, PT_LAST_LEVEL) || !perm_only(old, new, PT_LAST_LEVEL))
+		return -ENOENT;
+	if (old != new) {
+		write_desc(ep, new);
+		pt->ops->tlb_inval(pt->ctx, ALIGN_DOWN(va, PAGE_SIZE), PAGE_SIZE);
+	}
+	return 0;
+}
+
 void pt_destroy(struct pt *pt)
 {
 	if (!pt->root)

@@ -80,6 +80,13 @@ int pt_unmap(struct pt *pt, uint64_t va, uint64_t size);
  * Any of the out pointers may be NULL. */
 int pt_translate(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *attrs, unsigned *level);
 
+/* The permissions of the page (level-3 leaf) mapping va set to attrs in
+ * place, invalidated: what pt_map would do for that page, without its two
+ * walks (a stage-2 dirty-tracking fault's path). -ENOENT when va is not
+ * mapped by a page with the same memory type (a block, nothing, a device
+ * page: use pt_map), -EINVAL for bad attrs or va. Never allocates. */
+int pt_page_perm(struct pt *pt, uint64_t va, unsigned attrs);
+
 /* Frees every table (not the mapped memory). */
 void pt_destroy(struct pt *pt);
 

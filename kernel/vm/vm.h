@@ -39,6 +39,16 @@ struct vcpu {
 	uint64_t hvcs, mmios, wfis, injected;
 };
 
+/* Stage-2 dirty tracking (dirty.c): a bit per 4 KiB page of RAM written
+ * since tracking started; fields under lock. */
+struct dirty_log {
+	struct spinlock lock;
+	bool ready; /* the stage-2 tables exist (between build and release) */
+	bool on;
+	uint64_t *bits;
+	uint64_t faults; /* write faults taken */
+};
+
 struct partition {
 	struct part_cfg cfg;
 	unsigned id;	   /* index; VMID = id + 1 */
@@ -52,6 +62,7 @@ struct partition {
 	struct vgic vgic;
 	struct spinlock vgic_lock;
 	struct vuart uart; /* locks itself */
+	struct dirty_log dirty;
 	uint64_t starts, faults;
 	/* snapshot work asked of its next job (snap_cmds.c) */
 	char snap_name[48];
@@ -83,6 +94,22 @@ static inline int vcpu_power(const struct vcpu *v)
 	return v->part->lc.vcpu[v->idx].power;
 }
 const char *partition_state_name(int state);
+
+/* dirty.c: stage-2 dirty tracking of a partition's RAM, for snapshots.
+ * start: RAM write-protected, the bitmap empty (0, -EBUSY, -ENOMEM);
+ * stop: RAM writable again, the bitmap gone (also when the partition's
+ * memory is released). dirty_fault: a stage-2 abort at ipa (write: a
+ * write or a stage-1 walk's update); true if tracking answered it and the
+ * guest must retry the access. */
+int dirty_start(struct partition *p);
+void dirty_stop(struct partition *p);
+/* partition.c: the stage-2 tables were built (ready) or are about to be
+ * freed (not ready: tracking stops and cannot start again until built). */
+void dirty_ready(struct partition *p, bool ready);
+bool dirty_fault(struct partition *p, uint64_t ipa, bool write);
+bool dirty_on(struct partition *p);
+uint64_t dirty_count(struct partition *p);
+uint64_t dirty_faults(struct partition *p);
 
 /* sched.c */
 void sched_loop(void) __attribute__((noreturn));

@@ -394,6 +394,39 @@ static void test_permission_change_in_place(void **state)
 	env_free(e);
 }
 
+/* pt_page_perm: a page's permissions in place (as pt_map would), one page
+ * invalidated; a block, a hole or a device page is left to pt_map. */
+static void test_page_perm(void **state)
+{
+	struct env *e = env_new(PT_S2, 40);
+	uint64_t ipa = 0x40000000ull, pa = 0x80000000ull;
+
+	assert_int_equal(pt_map(&e->pt, ipa, pa, SZ_2M, PT_R | PT_X), 0);
+	assert_int_equal(pt_page_perm(&e->pt, ipa + 0x3000, PT_R | PT_W | PT_X), -ENOENT);
+	assert_int_equal(pt_map(&e->pt, ipa + 0x3000, pa + 0x3000, 0x1000, PT_R | PT_W | PT_X), 0);
+	e->f.pt = &e->pt;
+	int calls = e->f.tlb_calls;
+	assert_int_equal(pt_page_perm(&e->pt, ipa + 0x4000, PT_R | PT_W | PT_X), 0);
+	assert_int_equal(e->f.tlb_calls, calls + 1);
+	assert_int_equal(e->f.tlb[calls].va, ipa + 0x4000);
+	assert_int_equal(e->f.tlb[calls].size, PAGE_SIZE);
+	assert_int_equal(e->f.inval_mapped, 1);
+	expect_map(&e->pt, ipa + 0x4000, pa + 0x4000, PT_R | PT_W | PT_X, 3);
+	expect_map(&e->pt, ipa + 0x5000, pa + 0x5000, PT_R | PT_X, 3);
+	assert_int_equal(pt_page_perm(&e->pt, ipa + 0x4000, PT_R | PT_W | PT_X), 0);
+	assert_int_equal(e->f.tlb_calls, calls + 1); /* unchanged: no invalidation */
+	assert_int_equal(pt_page_perm(&e->pt, ipa + 0x4fff, PT_R | PT_X), 0);
+	expect_map(&e->pt, ipa + 0x4000, pa + 0x4000, PT_R | PT_X, 3);
+	assert_int_equal(pt_page_perm(&e->pt, ipa + SZ_2M, PT_R | PT_W), -ENOENT); /* hole */
+	assert_int_equal(pt_page_perm(&e->pt, ipa + 0x4000, PT_R | PT_W | PT_DEVICE), -EINVAL);
+	assert_int_equal(pt_page_perm(&e->pt, ipa + 0x4000, PT_W), -EINVAL);
+	assert_int_equal(pt_map(&e->pt, ipa + 0x6000, pa + 0x6000, 0x1000, PT_R | PT_W | PT_DEVICE),
+			 0);
+	assert_int_equal(pt_page_perm(&e->pt, ipa + 0x6000, PT_R | PT_W | PT_X), -ENOENT);
+	assert_int_equal(pt_page_perm(&e->pt, 1ull << 40, PT_R), -EINVAL);
+	env_free(e);
+}
+
 /* ---- splits --------------------------------------------------------------- */
 
 static void test_unmap_half_block_splits(void **state)
@@ -661,6 +694,7 @@ int main(void)
 	    cmocka_unit_test(test_translate_roundtrip),
 	    cmocka_unit_test(test_replace_calls_tlb_inval),
 	    cmocka_unit_test(test_permission_change_in_place),
+	    cmocka_unit_test(test_page_perm),
 	    cmocka_unit_test(test_block_replaces_table),
 	    cmocka_unit_test(test_unmap_half_block_splits),
 	    cmocka_unit_test(test_map_into_1g_block_splits_twice),
