@@ -16,7 +16,9 @@
 #define GUEST_GICD_BASE	  0x08000000ull
 #define GUEST_GICD_SIZE	  0x10000ull
 #define GUEST_GICR_BASE	  0x080a0000ull
-#define GUEST_GICR_STRIDE 0x20000ull /* RD_base + SGI_base frames per vCPU */
+#define GUEST_GICR_STRIDE 0x20000ull	/* RD_base + SGI_base frames per vCPU */
+#define GUEST_ITS_BASE	  0x08080000ull /* as QEMU virt; partitions with "its" */
+#define GUEST_ITS_SIZE	  0x20000ull
 #define GUEST_UART_BASE	  0x09000000ull
 #define GUEST_UART_SIZE	  0x1000ull
 #define GUEST_UART_SPI	  1 /* INTID 33 */
@@ -50,6 +52,7 @@ struct part_cfg {
 	bool autostart;	  /* true unless "no-autostart" (or status = "disabled") */
 	unsigned sve_vl;  /* "sve-max-vl": SVE's maximum vector length in bytes; 0 = no SVE */
 	char restore[48]; /* "restore": a snapshot to resume at boot instead of booting */
+	bool its;	  /* "its": a virtual GICv3 ITS and LPIs (kernel/vgic/its.h) */
 	bool valid;
 	char error[PART_ERR_MAX]; /* why the partition cannot start */
 };
@@ -104,10 +107,11 @@ struct guest_dt_params {
 	uint64_t initrd_start, initrd_end; /* IPA; 0,0 if none */
 	unsigned timer_freq;		   /* CNTFRQ, for the timer node (0: omit) */
 	bool no_pmu;			   /* the CPU has no PMUv3: no pmu node */
+	bool its;			   /* an ITS node (msi-controller) under the GIC */
 };
 /* Builds the DTB handed to the guest in x0: memory, cpus (enable-method
  * psci, reg = vCPU index as MPIDR Aff0), psci (hvc, 1.0), GICv3 with
- * distributor and redistributors, armv8 timer (PPIs 13, 14, 11, 10), the
+ * distributor and redistributors (and its ITS, with its), armv8 timer (PPIs 13, 14, 11, 10), the
  * armv8 PMU (PPI 7 = INTID 23) unless no_pmu, PL011
  * with its apb_pclk clock and stdout-path, chosen (bootargs, initrd).
  * Returns 0 or a libfdt error. */

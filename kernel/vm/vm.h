@@ -51,7 +51,8 @@ struct partition {
 	struct vcpu vcpus[GUEST_MAX_VCPUS];
 	struct vgic vgic;
 	struct spinlock vgic_lock;
-	struct vuart uart; /* locks itself */
+	struct vgic_its its; /* with cfg.its: attached to vgic */
+	struct vuart uart;   /* locks itself */
 	uint64_t starts, faults;
 	/* snapshot work asked of its next job (snap_cmds.c) */
 	char snap_name[48];

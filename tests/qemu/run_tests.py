@@ -466,6 +466,77 @@ def ipi_delivery(m):
     poweroff(m)
 
 
+# ---- virtual ITS and LPIs (issue 11) ----
+
+ITS_DONE = r"TGUEST-ITS-DONE pass=(\d+) fail=(\d+)"
+ITS_CHECKS = ["gicd-typer-lpis", "gicd-typer-idbits", "gicr-typer-plpis", "iidr-read-only",
+              "typer-read-only", "typer-id-bits", "baser-types", "setup", "int-cpu0", "int-cpu1",
+              "disabled-not-delivered", "inv-enables", "invall-disables", "invall-enables",
+              "clear", "movi", "discard"]
+
+
+def check_its_run(out, prefix, where):
+    """Every check of tguest mode=its reported ok, none FAIL."""
+    done = need(out, prefix + ITS_DONE, f"{where}: TGUEST-ITS-DONE")
+    oks = re.findall(rf"^{prefix}TGUEST-ITS ok (\S+)", out, re.M)
+    fails = re.findall(rf"^{prefix}TGUEST-ITS FAIL (\S+)", out, re.M)
+    check(not fails and done.group(2) == "0", f"{where}: ITS checks failed: {fails}")
+    missing = [c for c in ITS_CHECKS if c not in oks]
+    check(not missing, f"{where}: ITS checks that never passed: {missing}")
+
+
+def its_bare():
+    """tguest mode=its on bare QEMU (-M virt,gic-version=3,its=on), as
+    bench.py's exits_bare runs tguest: QEMU's own ITS is the reference."""
+    dtb = TOP / "build" / "guests" / "virt-smp2-256M.dtb"
+    subprocess.run(["make", "-s", str(dtb.relative_to(TOP))], cwd=TOP, check=True)
+    cmd = [os.environ.get("QEMU", "qemu-system-aarch64"), "-M", "virt,gic-version=3,its=on",
+           "-cpu", "max,pauth-impdef=on", "-smp", "2", "-m", "256", "-nographic",
+           "-kernel", str(TOP / "build/guests/tguest.elf"), "-dtb", str(dtb),
+           "-append", "tguest.mode=its"]
+    out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=120,
+                         text=True, errors="replace").stdout
+    check_its_run(out, "", "bare QEMU")
+
+
+@test(config=cfg("tguest-its"), smp=4)
+def its_checks(m):
+    """kvm-unit-tests-style ITS checks (introspection; MAPD/MAPC/MAPTI/INT/INV/
+    INVALL/CLEAR/MOVI/DISCARD with LPIs reaching the right vCPU and no other)
+    in a partition with `its`, then the same guest on bare QEMU's ITS."""
+    m.wait_prompt()
+    m.expect(r"\[its\] " + ITS_DONE, 90)
+    check_its_run(m.transcript(), r"\[its\] ", "tessera")
+    expect_partition_stopped(m, "its")
+    m.expect(r"\[neighbour\] TGUEST-ALIVE \d+", 10)
+    reject(m.transcript(), r"CRASH|panic", "crash")
+    poweroff(m)
+    its_bare()
+
+
+@test(config=cfg("tguest-its-scribble"), smp=4)
+def its_scribble(m):
+    """A guest writing random words over its ITS command queue, device,
+    collection and ITT tables and LPI tables, and random values into
+    GITS_CBASER/CWRITER/BASER and GICR_PROPBASER/CTLR: tessera logs the
+    errors (rate-limited), the scribbler keeps running, and so does its
+    neighbour."""
+    m.wait_prompt()
+    m.expect(r"\[scribbler\] TGUEST-ITS-SCRIBBLE setup=ok", 60)
+    m.expect(r"\[scribbler\] TGUEST-ITS-SCRIBBLE rounds=[1-9]\d{3,}", 120)
+    out = m.transcript()
+    need(out, r"^scribbler: (ITS|LPI) .*\(0x[0-9a-f]+\)", "an ITS error logged for the scribbler")
+    need(out, r"^scribbler: further ITS/LPI errors not logged", "the error log rate-limited")
+    n0 = len(re.findall(r"\[neighbour\] TGUEST-ALIVE", out))
+    for _ in range(3):
+        m.expect(r"\[neighbour\] TGUEST-ALIVE \d+", 10)
+    check(len(re.findall(r"\[neighbour\] TGUEST-ALIVE", m.transcript())) >= n0 + 3,
+          "neighbour heartbeat")
+    need(m.command("list"), r"^\s+scribbler\s+running\b", "scribbler still running")
+    reject(m.transcript(), r"CRASH|panic", "crash")
+    poweroff(m)
+
+
 # ---- interrupt storms (issue 8) ----
 
 def sched_slice_ns():
