@@ -1,7 +1,6 @@
 /*
  * The ITS frame (its.h) as the guest sees it:
- *   CTLR      Enabled (bit 0), Quiescent (bit 31) always 1: commands run
- *             in the write that hands them over.
+ *   CTLR      Enabled (bit 0), Quiescent (bit 31) when no command waits.
  *   IIDR      VITS_IIDR. TYPER (64-bit or halves): Physical, ITT entry
  *             size 8, 16 EventID and 16 DeviceID bits, PTA 0 (RDbase is
  *             a processor number), HCC 0, CIL with 6 collection ID bits.
@@ -9,7 +8,8 @@
  *             Enabled is 0; a write resets CREADR and a stall.
  *   CWRITER   Offset (bits 19:5) and Retry (bit 0, clears a stall);
  *             a write runs the commands up to it.
- *   CREADR    Offset, Stalled (bit 0). Read-only.
+ *   CREADR    Offset, Stalled (bit 0). Read-only; a read runs the next
+ *             batch of a long queue.
  *   BASER0    Device table, BASER1 Collection table: Type and Entry_Size
  *             read-only, Indirect RAZ/WI, the rest as written, except that
  *             a table not wholly inside the partition's RAM reads back with
@@ -69,11 +69,13 @@ static void baser_write(struct vgic_acc *a, unsigned n, uint64_t v)
 
 static uint64_t its_read(struct vgic_acc *a, uint64_t off, unsigned size)
 {
-	const struct vgic_its *its = a->g->its;
+	struct vgic_its *its = a->g->its;
 	uint64_t reg;
 	switch (off & ~7ull) {
 	case 0x0000:
-		reg = its->ctlr | GITS_CTLR_QUIESC | (uint64_t)VITS_IIDR << 32;
+		reg = its->ctlr | (uint64_t)VITS_IIDR << 32;
+		if (its->creadr == its->cwriter || its->stalled || !(its->ctlr & GITS_CTLR_ENABLED))
+			reg |= GITS_CTLR_QUIESC;
 		break;
 	case 0x0008:
 		reg = GITS_TYPER;
@@ -85,6 +87,7 @@ static uint64_t its_read(struct vgic_acc *a, uint64_t off, unsigned size)
 		reg = its->cwriter;
 		break;
 	case 0x0090:
+		vgic_its_run_queue(a); /* the rest of a long queue */
 		reg = its->creadr | (its->stalled ? 1 : 0);
 		break;
 	case 0x0100:

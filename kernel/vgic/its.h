@@ -35,8 +35,10 @@
  * flush) and frees completed ones. The lock-free LR path may reuse an LR
  * the guest emptied; the next sync or flush sees the LPI is gone from it.
  *
- * Commands run synchronously in the GITS_CWRITER (or GITS_CTLR) write, under
- * the vGIC lock: GITS_CTLR.Quiescent always reads 1, SYNC is a no-op.
+ * Commands run in the GITS_CWRITER (or GITS_CTLR) write, and go on in each
+ * GITS_CREADR read while more are queued (VITS_BATCH at a time), under the
+ * vGIC lock: GITS_CTLR.Quiescent reads 1 when none is queued; SYNC is a
+ * no-op (every command before it is done when it runs).
  * Not modelled: GITS_TRANSLATER writes from a CPU (ignored: no DeviceID),
  * indirect tables, direct LPIs (GICR_SETLPIR), GICv4, the pending table
  * written back (the pending state lives in the model), snapshots.
@@ -56,6 +58,7 @@
 #define VITS_EVBITS	  16u
 #define VITS_ENTRY_SIZE	  8u /* device, collection and ITT entries, bytes */
 #define VITS_MAX_LOGGED	  16u
+#define VITS_BATCH	  64u	     /* commands run per CWRITER write or CREADR read */
 #define VITS_FRAME_SIZE	  0x20000ull /* ITS_base control + translation frame */
 #define VITS_NO_VCPU	  0xffu
 #define VITS_IIDR	  0x5400043bu /* as GICD_IIDR (fast.h) */

@@ -6,6 +6,8 @@
  * the partition's RAM, no free ITE) is ignored and reported, and the
  * queue goes on, as a GICv3 ITS without SEIS may do. The queue itself
  * outside RAM, or CWRITER past its end, stalls it (GITS_CREADR.Stalled).
+ * At most VITS_BATCH commands run per GITS_CWRITER write or GITS_CREADR
+ * read; a guest waits for CREADR to reach CWRITER anyway.
  */
 #include "kernel/vgic/internal.h"
 #include <errno.h>
@@ -287,8 +289,10 @@ void vgic_its_run_queue(struct vgic_acc *a)
 		stall(a, "ITS GITS_CWRITER past the end of the command queue", its->cwriter);
 		return;
 	}
-	/* at most one lap: CREADR < size, each command moves it on */
-	while (its->creadr != its->cwriter) {
+	/* a bounded batch per access, so one trap never holds the lock (and
+	 * its CPU) for a whole queue: the guest polls CREADR, whose reads go
+	 * on with the rest */
+	for (unsigned n = 0; its->creadr != its->cwriter && n < VITS_BATCH; n++) {
 		struct cmd c = {.a = a, .its = its};
 		if (its->ops.read(its->ops.ctx, base + its->creadr, c.dw, sizeof(c.dw))) {
 			stall(a, "ITS command queue read failed", base + its->creadr);

@@ -623,6 +623,24 @@ static void queue_outside_ram_stalls(void **state)
 	assert_int_equal(iread(0x80), BIT(63) | CMDQ);
 }
 
+/* A full queue handed over at once runs VITS_BATCH commands per access:
+ * the CWRITER write, then each CREADR read, until it is done. */
+static void long_queue_in_batches(void **state)
+{
+	its_on();
+	for (unsigned i = 0; i < 127; i++) {
+		uint64_t dw[4] = {0x05, 0, 0, 0}; /* SYNC vCPU 0 */
+		memcpy(&F.ram[CMDQ - RAM_BASE + i * 32], dw, sizeof(dw));
+	}
+	iwrite(0x88, 127 * 32);
+	assert_int_equal(its.creadr, VITS_BATCH * 32);
+	assert_int_equal(iacc(0x0, 4, false, 0) & GITS_CTLR_QUIESC, 0);
+	assert_int_equal(iread(0x90), 127 * 32); /* the read ran the rest first */
+	assert_true(iacc(0x0, 4, false, 0) & GITS_CTLR_QUIESC);
+	assert_int_equal(its.commands, 127);
+	assert_int_equal(F.errors, 0);
+}
+
 static void many_errors_logged_once(void **state)
 {
 	its_on();
@@ -740,6 +758,7 @@ int main(void)
 	    T(device_assignment_api),
 	    T(bad_commands_ignored),
 	    T(queue_outside_ram_stalls),
+	    T(long_queue_in_batches),
 	    T(many_errors_logged_once),
 	    T(fuzz_queue),
 	};
