@@ -787,6 +787,27 @@ def linux_to_poweroff(m):
     poweroff(m)
 
 
+@test(config=cfg("linux-its"), smp=4)
+def linux_its(m):
+    """Linux's own GICv3 ITS driver on a partition with `its`: it probes the
+    ITS, allocates its tables and LPI tables, maps each CPU's collection
+    (MAPC, SYNC, INVALL through the command queue), with no error logged by
+    Linux or by tessera; then it powers off only itself."""
+    m.wait_prompt()
+    m.expect(r"\[linux\] GUEST-LINUX-DONE", 150)
+    out = m.transcript()
+    need(out, r"\[linux\] .*ITS@0x0*8080000", "Linux's ITS driver found the ITS")
+    need(out, r"\[linux\] .*GICv3: CPU1: using (allocated|reserved) LPI pending table",
+         "LPIs enabled on CPU 1")
+    reject(out, r"\[linux\] .*(ITS.*(fail|timeout|error|unable)|CPU1: LPIs not enabled)",
+           "an ITS error in Linux")
+    reject(out, r"^linux: (ITS|LPI) ", "an ITS error logged by tessera")
+    expect_partition_stopped(m, "linux")
+    m.expect(r"\[other\] TGUEST-ALIVE", 10)
+    reject_linux_trouble(m)
+    poweroff(m)
+
+
 def shell_answers(m, line, answer, tries=3):
     for i in range(tries):
         m.send(line)
