@@ -131,15 +131,33 @@ void vgic_its_attach(struct vgic *g, struct vgic_its *its, uint64_t ram_base, ui
 int vgic_its_access(struct vgic *g, unsigned vcpu, uint64_t off, unsigned size, bool write,
 		    uint64_t *val);
 
-/* For device assignment: the vLPI (INTID) the guest mapped (DeviceID
- * devid, EventID eventid) to with MAPTI/MAPI, or -ENOENT. A physical MSI
- * of an assigned device (a physical LPI taken at EL2, whose device and
- * event the caller knows from how it programmed the physical ITS) is then
- * injected with vgic_its_inject, as the guest's INT command would: into
- * the vCPU its collection names, kicked. Returns 0, or -ENOENT (not
- * mapped, or the device not this partition's: the caller passes only
- * DeviceIDs it assigned to this partition, so no guest mapping can raise
- * another partition's interrupt). Take the vGIC lock themselves. */
+/* For device assignment (the vpci side; nothing here programs the
+ * physical ITS). What it must do:
+ *  - give the partition an ITS: cfg.its (the `its` property; set it in
+ *    validation when the partition has pci-devices), attached by
+ *    partition.c before the guest runs;
+ *  - in the guest DT, point its host bridge's MSIs at this ITS:
+ *    `msi-map = <0 &its 0 0x10000>` (DeviceID = the guest-visible
+ *    requester ID, bus << 8 | devfn) with the ITS node's phandle
+ *    (guest_dt.c PHANDLE_ITS); the guest then MAPDs that DeviceID;
+ *  - trap the guest's MSI/MSI-X capability and table writes: the guest
+ *    programs address GUEST_ITS_MSI and data = its EventID; keep
+ *    (guest DeviceID, EventID) per vector, and program the device with the
+ *    physical ITS doorbell and a physical event tessera owns, whose
+ *    physical LPI is taken at EL2;
+ *  - on that physical LPI, call vgic_its_inject(&p->vgic, devid, eventid)
+ *    with the guest's DeviceID and EventID of that vector (IRQs masked, as
+ *    for every vgic_* injection). The guest's current mapping (MAPTI,
+ *    MOVI, DISCARD, INV of the configuration byte) is looked up then, so
+ *    remaps need no notification. Only DeviceIDs the caller assigned to
+ *    this partition are passed, so no guest mapping can raise another
+ *    partition's interrupt: each partition's ITS model is its own, and a
+ *    CPU's write to GITS_TRANSLATER is ignored.
+ * vgic_its_translate: the vLPI (INTID) the guest mapped (devid, eventid)
+ * to, or -ENOENT (for logs, `dev` listings, tests). vgic_its_inject:
+ * makes it pending and kicks the vCPU its collection names; 0, or -ENOENT
+ * (not mapped: dropped, as an MSI to an unmapped event is on hardware).
+ * Both take the vGIC lock themselves. */
 int vgic_its_translate(struct vgic *g, uint32_t devid, uint32_t eventid);
 int vgic_its_inject(struct vgic *g, uint32_t devid, uint32_t eventid);
 

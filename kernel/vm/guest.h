@@ -16,9 +16,7 @@
 #define GUEST_GICD_BASE	  0x08000000ull
 #define GUEST_GICD_SIZE	  0x10000ull
 #define GUEST_GICR_BASE	  0x080a0000ull
-#define GUEST_GICR_STRIDE 0x20000ull	/* RD_base + SGI_base frames per vCPU */
-#define GUEST_ITS_BASE	  0x08080000ull /* as QEMU virt; partitions with "its" */
-#define GUEST_ITS_SIZE	  0x20000ull
+#define GUEST_GICR_STRIDE 0x20000ull /* RD_base + SGI_base frames per vCPU */
 #define GUEST_UART_BASE	  0x09000000ull
 #define GUEST_UART_SIZE	  0x1000ull
 #define GUEST_UART_SPI	  1 /* INTID 33 */
@@ -27,6 +25,12 @@
 #define GUEST_PMU_PPI	  23 /* PMU overflow, as on QEMU virt */
 #define GUEST_MAX_VCPUS	  8
 #define GUEST_DTB_MAX	  0x10000ull /* the DTB sits in the last 64 KiB of RAM */
+
+/* The ITS of partitions with "its", where QEMU virt has it; GUEST_ITS_MSI
+ * is its GITS_TRANSLATER, the MSI doorbell a guest programs. */
+#define GUEST_ITS_BASE 0x08080000ull
+#define GUEST_ITS_SIZE 0x20000ull
+#define GUEST_ITS_MSI  (GUEST_ITS_BASE + 0x10040)
 
 /* ---- partition configuration (part_config.c; docs/config.md) ---- */
 #define PART_MAX      8
