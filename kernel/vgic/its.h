@@ -118,6 +118,7 @@ struct vgic_its {
 	uint8_t coll[VITS_MAX_COLLS]; /* target vCPU of each ICID, or VITS_NO_VCPU */
 	struct vits_dev dev[VITS_MAX_DEVICES];
 	struct vits_ite ite[VITS_MAX_ITES];
+	unsigned ite_hi;	   /* no ITE at or above this index was ever used */
 	uint64_t commands, errors; /* executed, refused (commands or tables) */
 };
 

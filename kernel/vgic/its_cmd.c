@@ -64,7 +64,7 @@ static struct vits_dev *find_dev(struct vgic_its *its, uint32_t devid)
 
 static struct vits_ite *find_ite(struct vgic_its *its, uint32_t devid, uint32_t eventid)
 {
-	for (unsigned i = 0; i < VITS_MAX_ITES; i++) {
+	for (unsigned i = 0; i < its->ite_hi; i++) {
 		struct vits_ite *ite = &its->ite[i];
 		if (ite->mapped && ite->devid == devid && ite->eventid == eventid)
 			return ite;
@@ -102,7 +102,7 @@ static int do_mapd(struct cmd *c)
 		return bad(c, "ITS MAPD: DeviceID past the device table", devid);
 	struct vits_dev *d = find_dev(c->its, devid);
 	if (d || !(c->dw[2] & V_BIT)) { /* remapped or unmapped: its events go */
-		for (unsigned i = 0; i < VITS_MAX_ITES; i++)
+		for (unsigned i = 0; i < c->its->ite_hi; i++)
 			if (c->its->ite[i].mapped && c->its->ite[i].devid == devid)
 				unmap_ite(c, &c->its->ite[i]);
 		if (d)
@@ -130,7 +130,7 @@ static int do_mapc(struct cmd *c)
 	if (!icid_ok(c, icid))
 		return bad(c, "ITS MAPC: ICID past the collection table", icid);
 	if (!(c->dw[2] & V_BIT)) {
-		for (unsigned i = 0; i < VITS_MAX_ITES; i++)
+		for (unsigned i = 0; i < c->its->ite_hi; i++)
 			if (c->its->ite[i].mapped && c->its->ite[i].icid == icid)
 				vgic_ite_note(g, &c->its->ite[i], c->a->self, &c->a->kick);
 		c->its->coll[icid] = VITS_NO_VCPU;
@@ -138,13 +138,13 @@ static int do_mapc(struct cmd *c)
 	}
 	if (rd >= g->nvcpus)
 		return bad(c, "ITS MAPC: no such redistributor", rd);
-	for (unsigned i = 0; i < VITS_MAX_ITES; i++) { /* the old target's LRs let go */
+	for (unsigned i = 0; i < c->its->ite_hi; i++) { /* the old target's LRs let go */
 		struct vits_ite *ite = &c->its->ite[i];
 		if (ite->mapped && ite->icid == icid)
 			vgic_ite_note(g, ite, c->a->self, &c->a->kick);
 	}
 	c->its->coll[icid] = (uint8_t)rd;
-	for (unsigned i = 0; i < VITS_MAX_ITES; i++) {
+	for (unsigned i = 0; i < c->its->ite_hi; i++) {
 		struct vits_ite *ite = &c->its->ite[i];
 		if (ite->mapped && ite->icid == icid) {
 			vgic_ite_load_config(g, ite);
@@ -172,11 +172,14 @@ static int do_mapti(struct cmd *c, bool mapi)
 	if (ite) /* remapping a mapped event: the old mapping goes */
 		unmap_ite(c, ite);
 	ite = NULL;
-	for (unsigned i = 0; i < VITS_MAX_ITES && !ite; i++)
+	unsigned i = 0;
+	for (; i < VITS_MAX_ITES && !ite; i++)
 		if (!c->its->ite[i].mapped && !c->its->ite[i].in_lr)
 			ite = &c->its->ite[i];
 	if (!ite)
 		return bad(c, "ITS MAPTI: no free translation entry", VITS_MAX_ITES);
+	if (i > c->its->ite_hi)
+		c->its->ite_hi = i; /* loops over ITEs stop there */
 	*ite = (struct vits_ite){.devid = devid,
 				 .eventid = eventid,
 				 .intid = (uint16_t)intid,
@@ -225,7 +228,7 @@ static int do_invall(struct cmd *c)
 	unsigned icid = icid_of(c);
 	if (!icid_ok(c, icid))
 		return bad(c, "ITS INVALL: ICID past the collection table", icid);
-	for (unsigned i = 0; i < VITS_MAX_ITES; i++) {
+	for (unsigned i = 0; i < c->its->ite_hi; i++) {
 		struct vits_ite *ite = &c->its->ite[i];
 		if (ite->mapped && ite->icid == icid) {
 			vgic_ite_load_config(c->a->g, ite);

@@ -117,7 +117,7 @@ static void lpis_on(struct vgic_acc *a, unsigned rd)
 	uint64_t pend = its->rd[rd].pendbaser & 0x000fffffffff0000ull;
 	bool ptz = its->rd[rd].pendbaser & PENDBASER_PTZ;
 	its->rd[rd].pendbaser &= ~PENDBASER_PTZ;
-	for (unsigned i = 0; i < VITS_MAX_ITES; i++) {
+	for (unsigned i = 0; i < its->ite_hi; i++) {
 		struct vits_ite *ite = &its->ite[i];
 		if (!ite->mapped || vgic_ite_target(its, ite) != rd)
 			continue;
@@ -151,7 +151,7 @@ void vgic_lpi_ctlr_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned 
 		/* the LPIs that go there stop being delivered; held ones leave
 		 * their LRs at the next sync */
 		rd->enabled = false;
-		for (unsigned i = 0; i < VITS_MAX_ITES; i++)
+		for (unsigned i = 0; i < its->ite_hi; i++)
 			if (its->ite[i].in_lr && its->ite[i].lr_vcpu == a->rd && a->rd != a->self)
 				a->kick |= (uint32_t)BIT(a->rd);
 		return;
@@ -191,7 +191,7 @@ void vgic_lpi_baser_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned
 uint32_t vgic_lpi_kick_all(struct vgic *g, unsigned self)
 {
 	uint32_t kick = 0;
-	for (unsigned i = 0; i < VITS_MAX_ITES; i++)
+	for (unsigned i = 0; i < g->its->ite_hi; i++)
 		if (g->its->ite[i].pending)
 			vgic_ite_note(g, &g->its->ite[i], self, &kick);
 	return kick;
@@ -258,7 +258,7 @@ static struct vits_ite *best_lpi(struct vgic *g, unsigned vcpu, unsigned *idx)
 {
 	struct vgic_its *its = g->its;
 	struct vits_ite *best = NULL;
-	for (unsigned n = 0; n < VITS_MAX_ITES; n++) {
+	for (unsigned n = 0; n < its->ite_hi; n++) {
 		struct vits_ite *ite = &its->ite[n];
 		if (!ite->pending || ite->in_lr || vgic_ite_target(its, ite) != vcpu ||
 		    !vgic_ite_deliverable(g, ite))
@@ -295,7 +295,7 @@ uint64_t vgic_lpi_flush(struct vgic *g, unsigned vcpu)
 		ite->in_lr = true;
 		ite->lr_vcpu = (uint8_t)vcpu;
 		vgic_ite_set_pending(g, ite, false);
-		ite = best_lpi(g, vcpu, &n);
+		ite = its->npending ? best_lpi(g, vcpu, &n) : NULL;
 	}
 	if (!ite)
 		return 0;

@@ -245,6 +245,10 @@ void tguest_main(uint64_t x0)
 		run_its();
 		system_off();
 	}
+	if (!tg_strncmp(mode, "itsbench", 9)) {
+		run_its_bench();
+		system_off();
+	}
 	if (!tg_strncmp(mode, "itsscribble", 12))
 		run_its_scribble();
 	if (!tg_strncmp(mode, "rx", 3))
