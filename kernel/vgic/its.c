@@ -24,7 +24,7 @@
 #define GITS_TYPER                                                                                 \
 	(1ull | (uint64_t)(VITS_ENTRY_SIZE - 1) << 4 | (uint64_t)(VITS_EVBITS - 1) << 8 |          \
 	 (uint64_t)(VITS_DEVBITS - 1) << 13 | 5ull << 32 | BIT(36))
-#define CBASER_MASK  0xb8e00ffffffffcffull /* Valid, InnerCache, OuterCache, PA, Share, Size */
+#define CBASER_MASK  0xb8effffffffffcffull /* Valid, InnerCache, OuterCache, PA, Share, Size */
 #define CBASER_VALID BIT(63)
 #define BASER_MASK   0xb8e0ffffffffffffull /* Valid, Inner, Outer, PA, Share, PageSize, Size */
 #define BASER_VALID  BIT(63)

@@ -13,8 +13,8 @@
 /* GICR_PROPBASER: OuterCache, PA, Shareability, InnerCache, IDbits;
  * GICR_PENDBASER: OuterCache, PA[51:16], Shareability, InnerCache */
 #define CTLR_ENABLE_LPIS BIT(0)
-#define PROPBASER_MASK	 0x0700ffffffffff9full
-#define PENDBASER_MASK	 0x0700ffffffff0f80ull
+#define PROPBASER_MASK	 0x070fffffffffff9full
+#define PENDBASER_MASK	 0x070fffffffff0f80ull
 #define PENDBASER_PTZ	 BIT(62)
 #define BASER_PA(v)	 ((v)&0x000ffffffffff000ull)
 

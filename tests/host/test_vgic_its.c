@@ -344,11 +344,15 @@ static void enable_lpis_tables(void **state)
 	racc(0, 0x78, 8, true, RAM_BASE + RAM_SIZE); /* pending table outside */
 	racc(0, 0x0, 4, true, 1);
 	assert_int_equal(racc(0, 0x0, 4, false, 0), 0);
+	racc(0, 0x78, 8, true, PEND | BIT(47)); /* high PA bits are kept, so outside */
+	racc(0, 0x0, 4, true, 1);
+	assert_int_equal(racc(0, 0x0, 4, false, 0), 0);
+	assert_int_equal(racc(0, 0x78, 8, false, 0), PEND | BIT(47));
 	racc(0, 0x78, 4, true, (uint32_t)PEND); /* 32-bit halves */
 	racc(0, 0x7c, 4, true, 0);
 	racc(0, 0x0, 4, true, 1);
 	assert_int_equal(racc(0, 0x0, 4, false, 0), 1);
-	assert_int_equal(F.errors, 3);
+	assert_int_equal(F.errors, 4);
 	racc(0, 0x70, 8, true, 0x1000); /* ignored while enabled */
 	assert_int_equal(racc(0, 0x70, 8, false, 0), PROP | 14);
 	assert_int_equal(racc(1, 0x0, 4, false, 0), 0); /* per redistributor */
@@ -618,6 +622,15 @@ static void queue_outside_ram_stalls(void **state)
 	assert_true(iread(0x90) & 1);
 	iwrite(0x88, 0x20 | 1); /* Retry, now good: a zero command (unknown) */
 	assert_int_equal(iread(0x90), 0x20);
+	iacc(0x0, 4, true, 0);
+	iwrite(0x80, BIT(63) | CMDQ | BIT(51)); /* kept: outside RAM, so it stalls */
+	assert_int_equal(iread(0x80), BIT(63) | CMDQ | BIT(51));
+	iacc(0x0, 4, true, 1);
+	iwrite(0x88, 0x20);
+	assert_true(iread(0x90) & 1);
+	iacc(0x0, 4, true, 0);
+	iwrite(0x80, BIT(63) | CMDQ);
+	iacc(0x0, 4, true, 1);
 	/* CBASER ignored while enabled */
 	iwrite(0x80, BIT(63) | 0x1000);
 	assert_int_equal(iread(0x80), BIT(63) | CMDQ);
