@@ -142,18 +142,25 @@ int vgic_its_access(struct vgic *g, unsigned vcpu, uint64_t off, unsigned size, 
  *    requester ID, bus << 8 | devfn) with the ITS node's phandle
  *    (guest_dt.c PHANDLE_ITS); the guest then MAPDs that DeviceID;
  *  - trap the guest's MSI/MSI-X capability and table writes: the guest
- *    programs address GUEST_ITS_MSI and data = its EventID; keep
- *    (guest DeviceID, EventID) per vector, and program the device with the
- *    physical ITS doorbell and a physical event tessera owns, whose
- *    physical LPI is taken at EL2;
- *  - on that physical LPI, call vgic_its_inject(&p->vgic, devid, eventid)
- *    with the guest's DeviceID and EventID of that vector (IRQs masked, as
- *    for every vgic_* injection). The guest's current mapping (MAPTI,
- *    MOVI, DISCARD, INV of the configuration byte) is looked up then, so
- *    remaps need no notification. Only DeviceIDs the caller assigned to
- *    this partition are passed, so no guest mapping can raise another
- *    partition's interrupt: each partition's ITS model is its own, and a
- *    CPU's write to GITS_TRANSLATER is ignored.
+ *    programs address GUEST_ITS_MSI and data = its EventID; keep (guest
+ *    DeviceID, EventID) per vector;
+ *  - route each vector with kernel/vm's vm_msi_route(p, physical
+ *    DeviceID, physical EventID < 32, guest DeviceID, guest EventID)
+ *    (msi.c: maps the event on the physical ITS, arch/arm64/gits.c, to an
+ *    LPI tessera takes at EL2, and that LPI, when it comes, to
+ *    vgic_its_inject below), then program the device's vector with the
+ *    physical ITS's GITS_TRANSLATER (its base + 0x10040, which the
+ *    device's SMMU domain must let the write reach) and data = the
+ *    physical EventID; vm_msi_unroute(p) once its devices are quiesced.
+ *    The physical DeviceID is what the host's msi-map gives the device
+ *    (its requester ID on QEMU virt).
+ *  - Injection looks up the guest's current mapping (MAPTI, MOVI,
+ *    DISCARD, INV of the configuration byte), so remaps need no
+ *    notification. Only events routed to this partition reach it, so no
+ *    guest mapping can raise another partition's interrupt: each
+ *    partition's ITS model is its own, a physical event has one owner
+ *    (vm_msi_route refuses a second with -EBUSY), and a CPU's write to
+ *    the virtual GITS_TRANSLATER is ignored.
  * vgic_its_translate: the vLPI (INTID) the guest mapped (devid, eventid)
  * to, or -ENOENT (for logs, `dev` listings, tests). vgic_its_inject:
  * makes it pending and kicks the vCPU its collection names; 0, or -ENOENT

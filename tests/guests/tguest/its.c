@@ -19,6 +19,10 @@
  * (under -icount shift=0: instructions of all vCPUs times 1000), for
  * bench.py its_latency to compare with bare QEMU's ITS.
  *
+ * mode=itswait: the same mappings plus event 3 -> LPI 8195 on vCPU 1,
+ * then "TGUEST-ITS-WAIT ready" and one "TGUEST-ITS-WAIT lpi=N cpu=C
+ * count=K" per LPI taken, for MSIs the host raises (the msi test command).
+ *
  * Tables live at RAM + 32 MiB (the partition needs 64 MiB or more).
  */
 #include "tguest.h"
@@ -379,4 +383,23 @@ void run_its_bench(void)
 	tg_printf("TGUEST-ITS-BENCH int_self=%lu int_other=%lu\n",
 		  self * 1000000 / BENCH_ITERS * 1000000 / f,
 		  other * 1000000 / BENCH_ITERS * 1000000 / f);
+}
+
+void __attribute__((noreturn)) run_its_wait(void)
+{
+	static uint32_t seen[MAX_CPUS][NLPIS];
+	unsigned t = boot_cpu == 0 ? 1 : 0;
+	bool ok = boot_cpu == 0 && dt.ncpus >= 2 && other_cpu_up(t) && setup() &&
+		  mapti(DEVID, 3, LPI_BASE + 3, 1) && sync_cmd(1);
+	tg_printf("TGUEST-ITS-WAIT %s\n", ok ? "ready" : "setup failed");
+	for (;;) {
+		for (unsigned c = 0; c < 2; c++)
+			for (unsigned ev = 0; ev < NLPIS; ev++)
+				if (lpi_hits[c][ev] != seen[c][ev]) {
+					seen[c][ev] = lpi_hits[c][ev];
+					tg_printf("TGUEST-ITS-WAIT lpi=%u cpu=%u count=%u\n",
+						  LPI_BASE + ev, c, seen[c][ev]);
+				}
+		wfe();
+	}
 }

@@ -249,6 +249,8 @@ void tguest_main(uint64_t x0)
 		run_its_bench();
 		system_off();
 	}
+	if (!tg_strncmp(mode, "itswait", 8))
+		run_its_wait();
 	if (!tg_strncmp(mode, "itsscribble", 12))
 		run_its_scribble();
 	if (!tg_strncmp(mode, "rx", 3))
