@@ -36,8 +36,8 @@
 #define ITT_BYTES    0x1000ull
 #define MAX_DEVS     16u
 /* InnerShareable, inner write-back read/write-allocate */
-#define ATTR_SHARE  (1ull << 10)
-#define ATTR_ICACHE (7ull << 7) /* GICR_PROPBASER/PENDBASER InnerCache [9:7]: RaWaWb */
+#define ATTR_SHARE	(1ull << 10)
+#define ATTR_ICACHE	(7ull << 7) /* GICR_PROPBASER/PENDBASER InnerCache [9:7]: RaWaWb */
 #define ATTR_ICACHE_ITS (7ull << 59)
 
 enum { OFF_PROP = 0, OFF_PEND = 1, /* then MAX_CPUS pending tables */ };
@@ -222,7 +222,8 @@ int gits_map(uint32_t devid, uint32_t eventid, unsigned cpu)
 		*cfg = LPI_PRIO | 1;
 		clean((uintptr_t)cfg, 1);
 		dsb(ish);
-		e = cmd(0x0a | (uint64_t)devid << 32, eventid | (uint64_t)lpi << 32, cpu, 0); /* MAPTI */
+		e = cmd(0x0a | (uint64_t)devid << 32, eventid | (uint64_t)lpi << 32, cpu,
+			0); /* MAPTI */
 		if (!e)
 			e = cmd(0x0c | (uint64_t)devid << 32, eventid, 0, 0); /* INV */
 		if (!e)

@@ -170,19 +170,21 @@ static int cmd_crash(int argc, char **argv)
 }
 
 /* An MSI through the physical ITS into a partition, from a device that is
- * not there: the physical event (DeviceID 0x100 + the partition's index,
- * EventID = vevent % 32) routed to the guest's (vdevid, vevent), then
- * raised with INT, as an assigned device's MSI write would. */
+ * not there: the physical event (DeviceID PDEVID, by default 0x100 + the
+ * partition's index; EventID = vevent % 32) routed to the guest's
+ * (vdevid, vevent), then raised with INT, as an assigned device's MSI
+ * write would. */
 static int cmd_msi(int argc, char **argv)
 {
-	struct partition *p = argc == 4 ? partition_find(argv[1]) : NULL;
+	struct partition *p = argc == 4 || argc == 5 ? partition_find(argv[1]) : NULL;
 	if (!p) {
-		kprintf("usage: msi PART DEVID EVENTID\n");
+		kprintf("usage: msi PART DEVID EVENTID [PDEVID]\n");
 		return 1;
 	}
-	uint32_t vdev = (uint32_t)strtoul(argv[2], NULL, 0),
-		 vev = (uint32_t)strtoul(argv[3], NULL, 0);
-	uint32_t pdev = 0x100 + p->id, pev = vev % 32;
+	uint32_t vdev = (uint32_t)strtoul(argv[2], NULL, 0);
+	uint32_t vev = (uint32_t)strtoul(argv[3], NULL, 0);
+	uint32_t pdev = argc == 5 ? (uint32_t)strtoul(argv[4], NULL, 0) : 0x100 + p->id;
+	uint32_t pev = vev % 32;
 	int lpi = vm_msi_route(p, pdev, pev, vdev, vev);
 	int e = lpi < 0 ? lpi : vm_msi_raise(p, pdev, pev);
 	if (e) {
@@ -217,8 +219,8 @@ static const struct shell_cmd cmds[] = {
     {"poweroff", "power the machine off (PSCI SYSTEM_OFF)", cmd_poweroff, false},
     {"crash", "data|undef|panic|stack: fault at EL2 on purpose (test-commands only)", cmd_crash,
      true},
-    {"msi", "PART DEVID EVENTID: an MSI through the physical ITS (test-commands only)", cmd_msi,
-     true},
+    {"msi", "PART DEVID EVENTID [PDEVID]: an MSI through the physical ITS (test-commands only)",
+     cmd_msi, true},
 };
 
 static bool available(const struct shell_cmd *c)

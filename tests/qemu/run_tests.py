@@ -555,7 +555,8 @@ def its_msi(m):
     raises it with INT; the physical LPI, taken at EL2, reaches the vCPU the
     guest's collection names, as the vLPI the guest mapped. Both partitions
     map the same guest IDs: each MSI reaches only the partition it was
-    routed to; one to an event the guest never mapped is dropped, counted."""
+    routed to, and a physical event routed to one cannot be routed to the
+    other; one to an event the guest never mapped is dropped, counted."""
     m.wait_prompt()
     for part in ("msia", "msib"):
         m.expect(rf"\[{part}\] TGUEST-ITS-WAIT ready", 60)
@@ -565,6 +566,8 @@ def its_msi(m):
         wait_count(m, r"\[msia\] TGUEST-ITS-WAIT lpi=8195 cpu=1 count=\d+\r?\n", n)
     m.command("msi msib 2 0")
     wait_count(m, r"\[msib\] TGUEST-ITS-WAIT lpi=8192 cpu=0 count=1\r?\n", 1)
+    # msia's physical event (device 0x100, event 3) cannot be routed to msib
+    need(m.command("msi msib 2 3 0x100"), r"msi: error -16\b", "a second owner refused (EBUSY)")
     m.command("msi msia 2 9")  # msia mapped no event 9
     time.sleep(1)
     out = m.command("msi msib 2 0")
