@@ -331,6 +331,23 @@ void gic_send_sgi(unsigned cpu, unsigned sgi);
 unsigned gic_ack(void);
 void gic_eoi(unsigned intid);
 
+/* ---- the physical GICv3 ITS (gits.c), for assigned devices' MSIs ---- */
+/* memory gits_init needs: LPI configuration, a pending table per CPU,
+ * device and collection tables, command queue, ITTs (64 KiB each) */
+#define GITS_MEM_SIZE ((1 + MAX_CPUS + 4) * 0x10000ull)
+#define GITS_LPI_MIN  8192u
+/* Sets up the ITS at its_pa (once; later calls return 0): LPIs on in
+ * every online CPU's redistributor, collection n = CPU n. mem: GITS_MEM_SIZE
+ * bytes of RAM, 64 KiB aligned, the ITS's for good. 0 or -errno. */
+int gits_init(uint64_t its_pa, uintptr_t mem, size_t size);
+bool gits_ready(void);
+/* (DeviceID devid, EventID eventid below 32) -> a free LPI, taken by CPU
+ * cpu: the LPI's INTID (>= GITS_LPI_MIN), or -errno. */
+int gits_map(uint32_t devid, uint32_t eventid, unsigned cpu);
+int gits_unmap(uint32_t devid, uint32_t eventid, unsigned lpi);
+/* Raises a mapped event as its device would (INT): tests. */
+int gits_int(uint32_t devid, uint32_t eventid);
+
 /* ---- generic timer (timer.c) ---- */
 #define PPI_HYP_TIMER 26
 void timer_init_cpu(void);

@@ -47,8 +47,8 @@ void arch_irq_entry(struct exc_frame *f, unsigned kind)
 {
 	for (;;) {
 		unsigned intid = next_irq();
-		if (intid >= 1020)
-			return;
+		if (intid >= 1020 && intid < GITS_LPI_MIN)
+			return; /* special INTIDs; LPIs (gits.c) are real */
 		this_cpu()->irqs++;
 		/* a handler returning true forwarded the interrupt to a guest,
 		 * whose EOI deactivates it */

@@ -199,6 +199,33 @@ static int cmd_crash(int argc, char **argv)
 	return 1;
 }
 
+/* An MSI through the physical ITS into a partition, from a device that is
+ * not there: the physical event (DeviceID PDEVID, by default 0x100 + the
+ * partition's index; EventID = vevent % 32) routed to the guest's
+ * (vdevid, vevent), then raised with INT, as an assigned device's MSI
+ * write would. */
+static int cmd_msi(int argc, char **argv)
+{
+	struct partition *p = argc == 4 || argc == 5 ? partition_find(argv[1]) : NULL;
+	if (!p) {
+		kprintf("usage: msi PART DEVID EVENTID [PDEVID]\n");
+		return 1;
+	}
+	uint32_t vdev = (uint32_t)strtoul(argv[2], NULL, 0);
+	uint32_t vev = (uint32_t)strtoul(argv[3], NULL, 0);
+	uint32_t pdev = argc == 5 ? (uint32_t)strtoul(argv[4], NULL, 0) : 0x100 + p->id;
+	uint32_t pev = vev % 32;
+	int lpi = vm_msi_route(p, pdev, pev, vdev, vev);
+	int e = lpi < 0 ? lpi : vm_msi_raise(p, pdev, pev);
+	if (e) {
+		kprintf("msi: error %d\n", e);
+		return 1;
+	}
+	kprintf("msi: %s device %u event %u: physical LPI %d raised (dropped so far: %llu)\n",
+		p->cfg.name, vdev, vev, lpi, (unsigned long long)vm_msi_dropped());
+	return 0;
+}
+
 static const struct shell_cmd cmds[] = {
     {"help", "list the commands", cmd_help, false},
     {"info", "the boot report again", cmd_info, false},
@@ -224,6 +251,8 @@ static const struct shell_cmd cmds[] = {
      true},
     {"dirty", "NAME [start|stop]: stage-2 dirty tracking of a partition's RAM (test-commands only)",
      cmd_dirty, true},
+    {"msi", "PART DEVID EVENTID [PDEVID]: an MSI through the physical ITS (test-commands only)",
+     cmd_msi, true},
 };
 
 static bool available(const struct shell_cmd *c)

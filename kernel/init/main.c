@@ -75,6 +75,8 @@ static bool irq_route(unsigned intid)
 		console_rx_irq();
 	else if (intid == PPI_HYP_TIMER)
 		timer_hyp_irq();
+	else if (intid >= GITS_LPI_MIN)
+		vm_msi_irq(intid); /* an assigned device's MSI */
 	/* SGI_KICK and the maintenance interrupt only need the exit they cause */
 	return false;
 }

@@ -5,14 +5,12 @@
  *            and DS (bit 6) read as one, RWP (bit 31) as zero: writes take
  *            effect at once. One security state, as in a guest at EL1.
  *   TYPER    ITLinesNumber for VGIC_NR_SPIS, IDbits 9 (10 INTID bits), no
- *            LPIs, MBIs, ESPIs, security extension, range selector or Aff3.
- *   IIDR     VGIC_IIDR (see fast.h); TYPER2, STATUSR read 0.
- *   IGROUPR, IS/ICENABLER, IS/ICPENDR, IS/ICACTIVER, IPRIORITYR (byte
- *            accessible), ICFGR for SPIs; their SGI/PPI words are RAZ/WI,
- *            those live in the redistributors when ARE = 1.
- *   IROUTER  64-bit or 32-bit halves; Aff0 picks the vCPU, IRM = 1 vCPU 0.
- *   IGRPMODR, NSACR, ITARGETSR, SGIR, C/SPENDSGIR: RAZ/WI (ARE = 1, DS = 1).
- *   PIDR2    ArchRev 3; CIDR0-3 the usual 0x0D, 0xF0, 0x05, 0xB1.
+ *            LPIs (with an ITS: LPIS, IDbits 14, its.h), MBIs, ESPIs, security extension, range
+ * selector or Aff3. IIDR     VGIC_IIDR (see fast.h); TYPER2, STATUSR read 0. IGROUPR, IS/ICENABLER,
+ * IS/ICPENDR, IS/ICACTIVER, IPRIORITYR (byte accessible), ICFGR for SPIs; their SGI/PPI words are
+ * RAZ/WI, those live in the redistributors when ARE = 1. IROUTER  64-bit or 32-bit halves; Aff0
+ * picks the vCPU, IRM = 1 vCPU 0. IGRPMODR, NSACR, ITARGETSR, SGIR, C/SPENDSGIR: RAZ/WI (ARE = 1,
+ * DS = 1). PIDR2    ArchRev 3; CIDR0-3 the usual 0x0D, 0xF0, 0x05, 0xB1.
  */
 #include "kernel/vgic/internal.h"
 #include <errno.h>
@@ -32,12 +30,14 @@ static void ctlr_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned of
 	a->g->ctlr = (uint32_t)val & CTLR_ENABLES;
 	if (a->g->ctlr & ~old)
 		a->kick |= vgic_kick_deliverable(a->g, a->self);
+	if (a->g->its && (a->g->ctlr & ~old))
+		a->kick |= vgic_lpi_kick_all(a->g, a->self);
 }
 
 static uint64_t typer_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off,
 			   unsigned size)
 {
-	return vgic_dist_typer();
+	return vgic_dist_typer(a->g);
 }
 
 /* IROUTER<n> at 0x6000 + 8n; n < 32 are reserved (RAZ/WI). */

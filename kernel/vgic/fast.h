@@ -43,15 +43,19 @@
 #define VGIC_IIDR  0x5400043bu
 #define VGIC_PIDR2 0x30u /* ArchRev 3 (GICv3) in bits [7:4] */
 
-/* GICD_TYPER: ITLinesNumber for VGIC_NR_SPIS, IDbits 9 (10 INTID bits) */
-static inline uint32_t vgic_dist_typer(void)
+/* GICD_TYPER: ITLinesNumber for VGIC_NR_SPIS, IDbits 9 (10 INTID bits);
+ * with an ITS (its.h) LPIS and IDbits for VGIC_LPI_IDBITS */
+static inline uint32_t vgic_dist_typer(const struct vgic *g)
 {
+	if (g->its)
+		return (VGIC_NR_IRQS / 32 - 1) | BIT(17) | (15 - 1) << 19;
 	return (VGIC_NR_IRQS / 32 - 1) | (10 - 1) << 19;
 }
-/* GICR_TYPER of vCPU rd: Aff0 = Processor_Number = rd, Last on the last */
+/* GICR_TYPER of vCPU rd: Aff0 = Processor_Number = rd, Last on the last,
+ * PLPIS with an ITS */
 static inline uint64_t vgic_redist_typer(const struct vgic *g, uint64_t rd)
 {
-	return rd << 32 | rd << 8 | (rd == g->nvcpus - 1 ? BIT(4) : 0);
+	return rd << 32 | rd << 8 | (rd == g->nvcpus - 1 ? BIT(4) : 0) | (g->its ? 1 : 0);
 }
 /* The ID block at 0xffd0 of either frame; off from there, a multiple of 4
  * below 0x30. */
@@ -75,7 +79,7 @@ static inline bool vgic_dist_read_fast(const struct vgic *g, uint64_t off, unsig
 		*val = __atomic_load_n(&g->ctlr, __ATOMIC_RELAXED) | VGIC_CTLR_ARE_DS;
 		return true;
 	case 0x0004:
-		*val = vgic_dist_typer();
+		*val = vgic_dist_typer(g);
 		return true;
 	case 0x0008:
 		*val = VGIC_IIDR;
@@ -109,6 +113,9 @@ static inline bool vgic_redist_read_fast(const struct vgic *g, uint64_t off, uns
 		return false;
 	switch (frame) {
 	case 0x0000:
+		if (g->its)
+			return false; /* GICR_CTLR.EnableLPIs: lpi.c */
+				      /* fall through */
 	case 0x0010:
 		*val = 0;
 		return true;

@@ -150,6 +150,34 @@ bool vgic_place(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, uint32_t *k
  * CPU, lock held); taken as in vgic_sync, or NULL. */
 void vgic_adopt(struct vgic *g, unsigned vcpu, int *taken, uint32_t *kick);
 
+/* lpi.c: the redistributor's LPI registers (RAZ/WI without an ITS), and
+ * every vCPU but self with an LPI deliverable (GICD_CTLR enabled a group) */
+uint64_t vgic_lpi_ctlr_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off,
+			    unsigned size);
+void vgic_lpi_ctlr_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size,
+			 uint64_t val);
+uint64_t vgic_lpi_baser_read(struct vgic_acc *a, const struct vgic_reg *r, unsigned off,
+			     unsigned size);
+void vgic_lpi_baser_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned off, unsigned size,
+			  uint64_t val);
+uint32_t vgic_lpi_kick_all(struct vgic *g, unsigned self);
+/* lpi.c, for its_cmd.c: guest RAM [ipa, ipa + len) is the partition's */
+bool vgic_its_ram_ok(const struct vgic_its *its, uint64_t ipa, uint64_t len);
+/* the vCPU ite is delivered to (VITS_NO_VCPU: collection unmapped) */
+unsigned vgic_ite_target(const struct vgic_its *its, const struct vits_ite *ite);
+bool vgic_ite_deliverable(const struct vgic *g, const struct vits_ite *ite);
+/* re-reads ite's configuration byte (priority, enable) */
+void vgic_ite_load_config(struct vgic *g, struct vits_ite *ite);
+/* ite became pending or changed: whom to kick (its target, and the vCPU
+ * whose LR holds it, so that LR is taken back), not self */
+void vgic_ite_note(const struct vgic *g, const struct vits_ite *ite, unsigned self, uint32_t *kick);
+void vgic_ite_set_pending(struct vgic *g, struct vits_ite *ite, bool pending);
+void vgic_its_report(struct vgic *g, const char *what, uint64_t v);
+/* its.c: entries of GITS_BASER<n>'s table (0: not valid) */
+uint64_t vgic_its_table_entries(const struct vgic_its *its, unsigned n);
+/* its_cmd.c: runs the queued commands from CREADR to CWRITER */
+void vgic_its_run_queue(struct vgic_acc *a);
+
 /* vgic_mmio.c: takes the lock itself, only for what reads or changes
  * model state; kicks a->kick after unlocking. */
 int vgic_mmio(struct vgic_acc *a, const struct vgic_reg *tab, size_t n, uint64_t off, unsigned size,

@@ -334,6 +334,8 @@ uint64_t vgic_flush(struct vgic *g, unsigned vcpu)
 	for (unsigned i = 0; i < g->nr_lrs; i++)
 		lr_refresh(g, vcpu, i, x, &kick);
 	uint64_t maint = lr_fill(g, vcpu, x);
+	if (__builtin_expect(g->its != NULL, 0)) /* LPIs take what LRs are left */
+		maint |= vgic_lpi_flush(g, vcpu);
 	vgic_leave(g, kick);
 	return maint;
 }
@@ -514,6 +516,8 @@ void vgic_sync(struct vgic *g, unsigned vcpu)
 	}
 	if (waiting && (taken[0] >= 0 || taken[1] >= 0))
 		note_passed_over(g, vcpu, taken);
+	if (__builtin_expect(g->its != NULL, 0))
+		vgic_lpi_sync(g, vcpu);
 	vgic_leave(g, kick);
 }
 
@@ -541,7 +545,7 @@ bool vgic_pending(struct vgic *g, unsigned vcpu)
 	if (vcpu >= g->nvcpus)
 		return false;
 	vgic_enter(g);
-	bool p = any_pending(g, vcpu);
+	bool p = any_pending(g, vcpu) || (g->its && vgic_lpi_pending(g, vcpu));
 	vgic_leave(g, 0);
 	return p;
 }

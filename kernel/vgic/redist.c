@@ -4,7 +4,8 @@
  * matching GICR_TYPER affinity against its MPIDR).
  *   RD_base   CTLR reads 0 (no LPIs; RWP 0), IIDR as the distributor's,
  *             TYPER (64-bit or halves): Affinity = Aff0 n, Processor_Number
- *             n, Last on the last vCPU, no LPIs. STATUSR 0. WAKER:
+ *             n, Last on the last vCPU, no LPIs. With an ITS: CTLR
+ *             EnableLPIs, PROPBASER/PENDBASER and TYPER.PLPIS (lpi.c). STATUSR 0. WAKER:
  *             ProcessorSleep (bit 1) writable, ChildrenAsleep (bit 2)
  *             follows it at once. PROPBASER/PENDBASER RAZ/WI. PIDR2 0x30.
  *   SGI_base  IGROUPR0, IS/ICENABLER0, IS/ICPENDR0, IS/ICACTIVER0,
@@ -45,12 +46,12 @@ static void waker_write(struct vgic_acc *a, const struct vgic_reg *r, unsigned o
 	}
 
 static const struct vgic_reg rd_regs[] = {
-    RAZ(0x0000, 4, 4), /* CTLR */
+    {0x0000, 4, 4, 0, vgic_lpi_ctlr_read, vgic_lpi_ctlr_write, false},
     {0x0004, 4, 4, 0, vgic_iidr_read, NULL, true},
     {0x0008, 8, 4 | 8, 0, typer_read, NULL, true},
     RAZ(0x0010, 4, 4), /* STATUSR */
     {0x0014, 4, 4, 0, waker_read, waker_write, false},
-    RAZ(0x0070, 0x10, 4 | 8), /* PROPBASER, PENDBASER */
+    {0x0070, 0x10, 4 | 8, 0, vgic_lpi_baser_read, vgic_lpi_baser_write, false},
     {0xffd0, 0x30, 4, 0, vgic_id_read, NULL, true},
 };
 

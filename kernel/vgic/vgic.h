@@ -36,7 +36,7 @@
  * model re-pends it at once if the line is still high.
  *
  * What the guest sees (docs in kernel/vgic_dist.c, kernel/vgic_redist.c):
- * GICv3 without LPIs/ITS, one security state (GICD_CTLR.DS = 1), affinity
+ * GICv3 without LPIs/ITS (unless attached: its.h), one security state (GICD_CTLR.DS = 1), affinity
  * routing always on, 10 INTID bits, VGIC_NR_SPIS SPIs, 5 priority bits,
  * vCPU n has MPIDR Aff0 = n. Reset: everything disabled, group 1,
  * priority 0, SPIs level and routed to vCPU 0, GICR_WAKER.ProcessorSleep
@@ -52,6 +52,8 @@
  */
 #ifndef KERNEL_VGIC_H
 #define KERNEL_VGIC_H
+
+struct vgic_its;
 
 #include "lib/types.h"
 
@@ -147,6 +149,7 @@ struct vgic {
 	struct vgic_irq spi[VGIC_NR_SPIS];
 	struct vgic_cpu cpu[VGIC_MAX_VCPUS];
 	struct vgic_ops ops;
+	struct vgic_its *its; /* LPIs and the ITS (its.h), or NULL: none */
 	/* per vCPU and priority level: the INTID the level's next tie starts
 	 * at (lr.c better); last, off the hot fields' cache lines */
 	uint8_t rr[VGIC_MAX_VCPUS][32];
@@ -314,5 +317,6 @@ int vgic_restore(struct vgic *g, const struct snap_vgic *in, const struct snap_v
 		 const struct snap_vgic_cpu *cpus, char *why, size_t whylen);
 
 #include "kernel/vgic/fast.h"
+#include "kernel/vgic/its.h"
 
 #endif

@@ -174,7 +174,7 @@ static bool fast_irq(struct vcpu *v)
 		return fast_virq(v);
 	}
 	if (intid != PPI_VTIMER) {
-		if (intid < GIC_NO_IRQ)
+		if (intid < GIC_NO_IRQ || intid >= GITS_LPI_MIN) /* an LPI too (gits.c) */
 			c->acked_irq = intid;
 		return false;
 	}

@@ -26,6 +26,12 @@
 #define GUEST_MAX_VCPUS	  8
 #define GUEST_DTB_MAX	  0x10000ull /* the DTB sits in the last 64 KiB of RAM */
 
+/* The ITS of partitions with "its", where QEMU virt has it; GUEST_ITS_MSI
+ * is its GITS_TRANSLATER, the MSI doorbell a guest programs. */
+#define GUEST_ITS_BASE 0x08080000ull
+#define GUEST_ITS_SIZE 0x20000ull
+#define GUEST_ITS_MSI  (GUEST_ITS_BASE + 0x10040)
+
 /* ---- partition configuration (part_config.c; docs/config.md) ---- */
 #define PART_MAX      8
 #define PART_NAME_MAX 32
@@ -50,6 +56,7 @@ struct part_cfg {
 	bool autostart;	  /* true unless "no-autostart" (or status = "disabled") */
 	unsigned sve_vl;  /* "sve-max-vl": SVE's maximum vector length in bytes; 0 = no SVE */
 	char restore[48]; /* "restore": a snapshot to resume at boot instead of booting */
+	bool its;	  /* "its": a virtual GICv3 ITS and LPIs (kernel/vgic/its.h) */
 	bool valid;
 	char error[PART_ERR_MAX]; /* why the partition cannot start */
 };
@@ -104,10 +111,11 @@ struct guest_dt_params {
 	uint64_t initrd_start, initrd_end; /* IPA; 0,0 if none */
 	unsigned timer_freq;		   /* CNTFRQ, for the timer node (0: omit) */
 	bool no_pmu;			   /* the CPU has no PMUv3: no pmu node */
+	bool its;			   /* an ITS node (msi-controller) under the GIC */
 };
 /* Builds the DTB handed to the guest in x0: memory, cpus (enable-method
  * psci, reg = vCPU index as MPIDR Aff0), psci (hvc, 1.0), GICv3 with
- * distributor and redistributors, armv8 timer (PPIs 13, 14, 11, 10), the
+ * distributor and redistributors (and its ITS, with its), armv8 timer (PPIs 13, 14, 11, 10), the
  * armv8 PMU (PPI 7 = INTID 23) unless no_pmu, PL011
  * with its apb_pclk clock and stdout-path, chosen (bootargs, initrd).
  * Returns 0 or a libfdt error. */

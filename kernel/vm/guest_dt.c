@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #define PHANDLE_GIC 1
+#define PHANDLE_ITS 4
 #define PHANDLE_CLK 2
 #define UART_PATH   "/pl011@9000000"
 #define IRQ_SPI	    0
@@ -149,11 +150,27 @@ static void gic(struct dtw *w, const struct guest_dt_params *p)
 	begin(w, "intc@8000000");
 	str(w, "compatible", "arm,gic-v3");
 	u32(w, "#interrupt-cells", 3);
-	u32(w, "#address-cells", 0); /* no children (no ITS); dtc's check wants it */
+	if (p->its) { /* the ITS is a child in the parent's address space */
+		u32(w, "#address-cells", 2);
+		u32(w, "#size-cells", 2);
+		empty(w, "ranges");
+	} else {
+		u32(w, "#address-cells", 0); /* no children; dtc's check wants it */
+	}
 	empty(w, "interrupt-controller");
 	u32(w, "#redistributor-regions", 1);
 	reg64(w, "reg", reg, 2);
 	u32(w, "phandle", PHANDLE_GIC);
+	if (p->its) {
+		const uint64_t its_reg[] = {GUEST_ITS_BASE, GUEST_ITS_SIZE};
+		begin(w, "its@8080000");
+		str(w, "compatible", "arm,gic-v3-its");
+		empty(w, "msi-controller");
+		u32(w, "#msi-cells", 1);
+		reg64(w, "reg", its_reg, 1);
+		u32(w, "phandle", PHANDLE_ITS);
+		end(w);
+	}
 	end(w);
 }
 

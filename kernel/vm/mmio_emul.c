@@ -18,6 +18,9 @@ static int device_access(struct vcpu *v, uint64_t ipa, const struct mmio_access 
 	if (in(ipa, GUEST_GICR_BASE, (uint64_t)p->nvcpus * GUEST_GICR_STRIDE))
 		return vgic_redist_access(&p->vgic, v->idx, ipa - GUEST_GICR_BASE, a->size,
 					  a->write, val);
+	if (p->vgic.its && in(ipa, GUEST_ITS_BASE, GUEST_ITS_SIZE))
+		return vgic_its_access(&p->vgic, v->idx, ipa - GUEST_ITS_BASE, a->size, a->write,
+				       val);
 	if (in(ipa, GUEST_UART_BASE, GUEST_UART_SIZE))
 		return vuart_access(&p->uart, ipa - GUEST_UART_BASE, a->size, a->write, val);
 	return -EINVAL;

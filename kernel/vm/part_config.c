@@ -180,6 +180,13 @@ static void prop_no_autostart(struct part_cfg *p, const char *prop, const void *
 	p->autostart = false;
 }
 
+static void prop_its(struct part_cfg *p, const char *prop, const void *v, int len)
+{
+	if (len != 0)
+		bad(p, prop, "takes no value");
+	p->its = true;
+}
+
 /* DT convention: status = "disabled" keeps a node from being used; here
  * the partition is configured but not started at boot. */
 static void prop_status(struct part_cfg *p, const char *prop, const void *v, int len)
@@ -237,6 +244,7 @@ static const struct prop_rule {
     {"initrd", prop_initrd, P_OTHER},
     {"bootargs", prop_bootargs, P_OTHER},
     {"no-autostart", prop_no_autostart, P_OTHER},
+    {"its", prop_its, P_OTHER},
     {"status", prop_status, P_OTHER},
     {"sve-max-vl", prop_sve_max_vl, P_OTHER},
     {"restore", prop_restore, P_OTHER},

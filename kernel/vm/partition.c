@@ -233,6 +233,7 @@ static int build_dtb(struct partition *p, uint64_t initrd_start, uint64_t initrd
 	    .initrd_end = initrd_end,
 	    .timer_freq = 0,
 	    .no_pmu = !pmu_present,
+	    .its = p->cfg.its,
 	};
 	int e = guest_dt_build(ram_at(p, off), GUEST_DTB_MAX, &dp);
 	if (e) {
@@ -290,6 +291,41 @@ static void vgic_unlock(void *ctx)
 	spin_unlock(&((struct partition *)ctx)->vgic_lock);
 }
 
+/* The ITS's window on guest RAM (its.h vits_ops): the model checks
+ * every address first, this again. Cache maintenance around the copy, as
+ * a guest with its MMU off (bare-metal tests) reads and writes memory
+ * non-cacheable. */
+static void *its_ram(struct partition *p, uint64_t ipa, size_t len)
+{
+	uint64_t off = ipa - GUEST_RAM_BASE;
+	if (ipa < GUEST_RAM_BASE || off >= p->cfg.mem_size || len > p->cfg.mem_size - off)
+		return NULL;
+	return ram_at(p, off);
+}
+static int its_read(void *ctx, uint64_t ipa, void *buf, size_t len)
+{
+	void *src = its_ram(ctx, ipa, len);
+	if (!src)
+		return -EFAULT;
+	dcache_clean_inval_range((uintptr_t)src, len);
+	memcpy(buf, src, len);
+	return 0;
+}
+static int its_write(void *ctx, uint64_t ipa, const void *buf, size_t len)
+{
+	void *dst = its_ram(ctx, ipa, len);
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, buf, len);
+	dcache_clean_inval_range((uintptr_t)dst, len);
+	return 0;
+}
+static void its_error(void *ctx, const char *what, uint64_t v)
+{
+	struct partition *p = ctx;
+	kprintf("%s: %s (%#llx)\n", p->cfg.name, what, (unsigned long long)v);
+}
+
 static void uart_irq(void *ctx, bool level)
 {
 	struct partition *p = ctx;
@@ -309,6 +345,10 @@ static void init_devices(struct partition *p)
 	    .ctx = p,
 	};
 	vgic_init(&p->vgic, p->nvcpus, &ops);
+	if (p->cfg.its) {
+		const struct vits_ops its_ops = {its_read, its_write, its_error, p};
+		vgic_its_attach(&p->vgic, &p->its, GUEST_RAM_BASE, p->cfg.mem_size, &its_ops);
+	}
 	vuart_init(&p->uart, uart_out, uart_irq, p);
 }
 

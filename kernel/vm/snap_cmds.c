@@ -65,6 +65,12 @@ static int save(const char *part, const char *name)
 			partition_state_name(partition_state(p)));
 		return -EBUSY;
 	}
+	if (p->cfg.its) {
+		kprintf("snapshot: error: save %s: partition %s has an ITS (its), which snapshots "
+			"do not hold\n",
+			name, part);
+		return -EINVAL;
+	}
 	/* the job reads these once the partition is paused, after this write */
 	strcpy(p->snap_name, name);
 	p->snap_t0 = timer_now();
@@ -104,6 +110,12 @@ static int restore_into(struct partition *p, const char *name, bool boot)
 		kprintf("snapshot: error: restore %s: partition %s is %s (stop it first)\n", name,
 			p->cfg.name, partition_state_name(partition_state(p)));
 		return -EBUSY;
+	}
+	if (p->cfg.its) { /* its LPI and ITS state would be lost */
+		kprintf("snapshot: error: restore %s: partition %s has an ITS (its), which "
+			"snapshots do not hold\n",
+			name, p->cfg.name);
+		return -EINVAL;
 	}
 	strcpy(p->snap_name, name);
 	p->snap_boot = boot;

@@ -61,7 +61,8 @@ struct partition {
 	struct vcpu vcpus[GUEST_MAX_VCPUS];
 	struct vgic vgic;
 	struct spinlock vgic_lock;
-	struct vuart uart; /* locks itself */
+	struct vgic_its its; /* with cfg.its: attached to vgic */
+	struct vuart uart;   /* locks itself */
 	struct dirty_log dirty;
 	uint64_t starts, faults;
 	/* snapshot work asked of its next job (snap_cmds.c) */
@@ -161,6 +162,21 @@ void psci_handle(struct vcpu *v);
  * features, unknown IDs: nothing else changes), as the fast exit path may;
  * false leaves it to psci_handle on the full path. */
 bool psci_fast(struct vcpu *v);
+
+/* msi.c: MSIs of assigned devices through the physical ITS (set up on the
+ * first route). vm_msi_route: the physical event (pdevid, pevent < 32)
+ * becomes the guest's (vdevid, vevent) of partition p; the physical LPI,
+ * or -errno (-EBUSY: another partition has it, -ENODEV: no ITS).
+ * vm_msi_unroute: all of p's go (call once its devices are quiesced).
+ * vm_msi_irq: the IRQ path's (true: that LPI was a route, injected or, the
+ * guest mapping nothing there, dropped and counted in vm_msi_dropped).
+ * vm_msi_raise: the physical event raised as its device would (INT). */
+int vm_msi_route(struct partition *p, uint32_t pdevid, uint32_t pevent, uint32_t vdevid,
+		 uint32_t vevent);
+void vm_msi_unroute(struct partition *p);
+bool vm_msi_irq(unsigned intid);
+uint64_t vm_msi_dropped(void);
+int vm_msi_raise(struct partition *p, uint32_t pdevid, uint32_t pevent);
 
 /* mmio_emul.c: true if an emulated device answered (abort injected
  * otherwise by the caller). */

@@ -169,6 +169,30 @@ static void pmu_node(void **state)
 	assert_true(fdt_path_offset(dtb, "/pmu") < 0);
 }
 
+/* The ITS only for partitions with `its`: a child of the GIC at QEMU
+ * virt's address, as Linux's irq-gic-v3-its driver looks for it. */
+static void its_node(void **state)
+{
+	build(&two_vcpus);
+	assert_true(fdt_path_offset(dtb, "/intc@8000000/its@8080000") < 0);
+	assert_int_equal(cell("/intc@8000000", "#address-cells", 0, 4), 0);
+	struct guest_dt_params p = two_vcpus;
+	p.its = true;
+	build(&p);
+	const char *its = "/intc@8000000/its@8080000";
+	assert_int_equal(fdt_node_check_compatible(dtb, node(its), "arm,gic-v3-its"), 0);
+	getprop(its, "msi-controller", 0);
+	assert_int_equal(cell(its, "#msi-cells", 0, 4), 1);
+	assert_int_equal(cell64(its, "reg", 0, 16), GUEST_ITS_BASE);
+	assert_int_equal(cell64(its, "reg", 1, 16), GUEST_ITS_SIZE);
+	assert_int_equal(cell("/intc@8000000", "#address-cells", 0, 4), 2);
+	assert_int_equal(cell("/intc@8000000", "#size-cells", 0, 4), 2);
+	getprop("/intc@8000000", "ranges", 0);
+	uint32_t ph = fdt_get_phandle(dtb, node(its));
+	assert_true(ph != 0 && ph != fdt_get_phandle(dtb, node("/intc@8000000")) &&
+		    ph != fdt_get_phandle(dtb, node("/apb-pclk")));
+}
+
 static void refuses_bad_input(void **state)
 {
 	struct guest_dt_params p = two_vcpus;
@@ -182,13 +206,10 @@ static void refuses_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(root_and_memory),
-	    cmocka_unit_test(cpus_and_psci),
-	    cmocka_unit_test(gic_timer_uart),
-	    cmocka_unit_test(chosen),
-	    cmocka_unit_test(eight_vcpus_and_timer_freq),
-	    cmocka_unit_test(pmu_node),
-	    cmocka_unit_test(refuses_bad_input),
+	    cmocka_unit_test(root_and_memory), cmocka_unit_test(cpus_and_psci),
+	    cmocka_unit_test(gic_timer_uart),  cmocka_unit_test(its_node),
+	    cmocka_unit_test(chosen),	       cmocka_unit_test(eight_vcpus_and_timer_freq),
+	    cmocka_unit_test(pmu_node),	       cmocka_unit_test(refuses_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -143,6 +143,7 @@ static void two_partitions(void **state)
 	strp("kernel-format", "elf");
 	cells("memory-base", 2, 0, 0xb0000000);
 	emptyp("no-autostart");
+	emptyp("its");
 	part_close();
 	cfg_end();
 
@@ -293,6 +294,11 @@ static void autostart_value(void)
 	part_open("bad", 1, 64 * MiB, "/tguest.elf");
 	cells("no-autostart", 1, 1);
 }
+static void its_value(void)
+{
+	part_open("bad", 1, 64 * MiB, "/tguest.elf");
+	cells("its", 1, 1);
+}
 static void base_unaligned(void)
 {
 	part_open("bad", 1, 64 * MiB, "/tguest.elf");
@@ -354,6 +360,7 @@ static const struct bad_case cases[] = {
     {load_address_not_raw, 0, "partition \"bad\": property \"load-address\": only used with"},
     {typo, 0, "partition \"bad\": property \"bootarg\": unknown property"},
     {autostart_value, 0, "partition \"bad\": property \"no-autostart\": takes no value"},
+    {its_value, 0, "partition \"bad\": property \"its\": takes no value"},
     {base_unaligned, 0, "partition \"bad\": property \"memory-base\": 0x80100000 is not 2 MiB"},
     {base_outside, 0,
      "partition \"bad\": property \"memory-base\": 0x200000000-0x203ffffff is not "

@@ -23,6 +23,15 @@ static struct fake {
 	unsigned locks, kicks[VGIC_MAX_VCPUS];
 } F;
 static struct vgic g;
+#ifdef VGIC_WITH_ITS /* what an attached ITS shows (test_vgic_with_its.c) */
+#define TYPER_LPIS  BIT(17)
+#define TYPER_IDB   14u
+#define RTYPER_PLPI 1u
+#else
+#define TYPER_LPIS  0u
+#define TYPER_IDB   9u
+#define RTYPER_PLPI 0u
+#endif
 
 static uint64_t fake_read_lr(void *ctx, unsigned i)
 {
@@ -85,6 +94,11 @@ static int setup(void **state)
 	    .ctx = &F,
 	};
 	vgic_init(&g, NVCPUS, &ops);
+#ifdef VGIC_WITH_ITS
+	static struct vgic_its its;
+	static const struct vits_ops its_ops = {0};
+	vgic_its_attach(&g, &its, 0x40000000, 0x100000, &its_ops);
+#endif
 	return 0;
 }
 static int teardown(void **state)
@@ -175,13 +189,14 @@ static void enable_grp1(void)
 static void dist_id_registers(void **state)
 {
 	uint32_t typer = dread(0x4);
-	assert_int_equal(typer & 0x1f, VGIC_NR_IRQS / 32 - 1);	    /* ITLinesNumber */
-	assert_int_equal((typer >> 19) & 0x1f, 9);		    /* IDbits: 10 bits */
-	assert_int_equal(typer & (BIT(16) | BIT(17) | BIT(10)), 0); /* MBIS, LPIS, SecurityExtn */
-	assert_int_equal(dread(0x8), 0x5400043b);		    /* IIDR */
-	assert_int_equal(dread(0xc), 0);			    /* TYPER2 */
-	assert_int_equal(dread(0x10), 0);			    /* STATUSR */
-	assert_int_equal(dread(0xffe8), 0x30);			    /* PIDR2 */
+	assert_int_equal(typer & 0x1f, VGIC_NR_IRQS / 32 - 1); /* ITLinesNumber */
+	assert_int_equal((typer >> 19) & 0x1f, TYPER_IDB);     /* IDbits: 10 bits */
+	assert_int_equal(typer & (BIT(16) | BIT(17) | BIT(10)),
+			 TYPER_LPIS);		  /* MBIS, LPIS, SecurityExtn */
+	assert_int_equal(dread(0x8), 0x5400043b); /* IIDR */
+	assert_int_equal(dread(0xc), 0);	  /* TYPER2 */
+	assert_int_equal(dread(0x10), 0);	  /* STATUSR */
+	assert_int_equal(dread(0xffe8), 0x30);	  /* PIDR2 */
 	assert_int_equal(dread(0xfff0), 0x0d);
 	assert_int_equal(dread(0xfff4), 0xf0);
 	assert_int_equal(dread(0xfff8), 0x05);
@@ -323,7 +338,8 @@ static void access_sizes(void **state)
 static void redist_typer_last(void **state)
 {
 	for (unsigned n = 0; n < NVCPUS; n++) {
-		uint64_t want = (uint64_t)n << 32 | n << 8 | (n == NVCPUS - 1 ? BIT(4) : 0);
+		uint64_t want =
+		    (uint64_t)n << 32 | n << 8 | (n == NVCPUS - 1 ? BIT(4) : 0) | RTYPER_PLPI;
 		assert_int_equal(racc(0, RD(n) + 8, 8, false, 0), want);
 		assert_int_equal(racc(0, RD(n) + 8, 4, false, 0), want & 0xffffffff);
 		assert_int_equal(racc(0, RD(n) + 12, 4, false, 0), n);

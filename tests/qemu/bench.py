@@ -203,6 +203,44 @@ def exit_costs():
     return lines
 
 
+ITS_BENCH = r"TGUEST-ITS-BENCH int_self=(\d+) int_other=(\d+)"
+
+
+def its_bench_bare():
+    dtb = TOP / "build" / "guests" / "virt-smp2-256M.dtb"
+    subprocess.run(["make", "-s", str(dtb.relative_to(TOP))], cwd=TOP, check=True)
+    cmd = [os.environ.get("QEMU", "qemu-system-aarch64"), "-M", "virt,gic-version=3,its=on",
+           "-cpu", "max,pauth-impdef=on", "-smp", "2", "-m", "256", "-nographic",
+           "-icount", "shift=0,align=off", "-kernel", str(TOP / "build/guests/tguest.elf"),
+           "-dtb", str(dtb), "-append", "tguest.mode=itsbench"]
+    out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=600,
+                         text=True, errors="replace").stdout
+    m = re.search(ITS_BENCH, out)
+    if not m:
+        raise TestFailure("bare QEMU: no TGUEST-ITS-BENCH line", out[-3000:])
+    return [int(x) / 1000 for x in m.groups()]
+
+
+def its_latency():
+    """An LPI through the virtual ITS: the guest queues INT and writes
+    GITS_CWRITER, until its handler has the LPI (to itself, and to its
+    other vCPU waiting in WFI), under tessera and on bare QEMU's ITS; the
+    difference is what tessera adds (the trap, the command, the kick,
+    flush). The virtual half of an assigned device's MSI."""
+    with Machine("bench_its", config=CONFIGS / "bench-its.dts", icount=True,
+                 deadline=time.monotonic() + 600) as m:
+        got = m.expect(r"\[itsbench\] " + ITS_BENCH + r"\r?\n", timeout=300)  # whole line
+        t = [int(x) / 1000 for x in got.groups()]
+        m.expect(r"itsbench: stopped", timeout=60)
+        m.send("poweroff")
+        m.wait_exit(60)
+    b = its_bench_bare()
+    return [f"its_lpi_{what}: {t[i] - b[i]:.0f} net instructions (tessera {t[i]:.0f}, bare "
+            f"{b[i]:.0f}; INT command to the LPI's handler, {desc})"
+            for i, (what, desc) in enumerate([("self", "on the sending vCPU"),
+                                              ("other", "on the other vCPU, in WFI")])]
+
+
 SNAP_SAVED = (r"snapshot: saved s1 from linux: ram=(\d+) disk=(\d+) written=(\d+) zero_pages=(\d+) "
               r"pause_us=(\d+) time_us=(\d+)")
 SNAP_RESTORED = r"snapshot: restored s1 into linux: ram=(\d+) read=(\d+) time_us=(\d+)"
@@ -277,7 +315,7 @@ def dirty_fault():
 
 
 BENCHMARKS = [boot_instructions, trap_costs, trap_costs_sve, exit_costs, linux_ratio, nvme_smmu,
-              snap_save_restore, dirty_fault]
+              snap_save_restore, dirty_fault, its_latency]
 
 
 def main():

@@ -466,6 +466,123 @@ def ipi_delivery(m):
     poweroff(m)
 
 
+# ---- virtual ITS and LPIs (issue 11) ----
+
+ITS_DONE = r"TGUEST-ITS-DONE pass=(\d+) fail=(\d+)"
+ITS_CHECKS = ["gicd-typer-lpis", "gicd-typer-idbits", "gicr-typer-plpis", "iidr-read-only",
+              "typer-read-only", "typer-id-bits", "baser-types", "setup", "int-cpu0", "int-cpu1",
+              "disabled-not-delivered", "inv-enables", "invall-disables", "invall-enables",
+              "clear", "movi", "discard"]
+
+
+def check_its_run(out, prefix, where):
+    """Every check of tguest mode=its reported ok, none FAIL."""
+    done = need(out, prefix + ITS_DONE, f"{where}: TGUEST-ITS-DONE")
+    oks = re.findall(rf"^{prefix}TGUEST-ITS ok (\S+)", out, re.M)
+    fails = re.findall(rf"^{prefix}TGUEST-ITS FAIL (\S+)", out, re.M)
+    check(not fails and done.group(2) == "0", f"{where}: ITS checks failed: {fails}")
+    missing = [c for c in ITS_CHECKS if c not in oks]
+    check(not missing, f"{where}: ITS checks that never passed: {missing}")
+
+
+def its_bare():
+    """tguest mode=its on bare QEMU (-M virt,gic-version=3,its=on), as
+    bench.py's exits_bare runs tguest: QEMU's own ITS is the reference."""
+    dtb = TOP / "build" / "guests" / "virt-smp2-256M.dtb"
+    subprocess.run(["make", "-s", str(dtb.relative_to(TOP))], cwd=TOP, check=True)
+    cmd = [os.environ.get("QEMU", "qemu-system-aarch64"), "-M", "virt,gic-version=3,its=on",
+           "-cpu", "max,pauth-impdef=on", "-smp", "2", "-m", "256", "-nographic",
+           "-kernel", str(TOP / "build/guests/tguest.elf"), "-dtb", str(dtb),
+           "-append", "tguest.mode=its"]
+    out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=120,
+                         text=True, errors="replace").stdout
+    check_its_run(out, "", "bare QEMU")
+
+
+@test(config=cfg("tguest-its"), smp=4)
+def its_checks(m):
+    """kvm-unit-tests-style ITS checks (introspection; MAPD/MAPC/MAPTI/INT/INV/
+    INVALL/CLEAR/MOVI/DISCARD with LPIs reaching the right vCPU and no other)
+    in a partition with `its`, then the same guest on bare QEMU's ITS."""
+    m.wait_prompt()
+    m.expect(r"\[its\] " + ITS_DONE, 90)
+    check_its_run(m.transcript(), r"\[its\] ", "tessera")
+    expect_partition_stopped(m, "its")
+    m.expect(r"\[neighbour\] TGUEST-ALIVE \d+", 10)
+    reject(m.transcript(), r"CRASH|panic", "crash")
+    poweroff(m)
+    its_bare()
+
+
+@test(config=cfg("tguest-its-scribble"), smp=4)
+def its_scribble(m):
+    """A guest writing random words over its ITS command queue, device,
+    collection and ITT tables and LPI tables, and random values into
+    GITS_CBASER/CWRITER/BASER and GICR_PROPBASER/CTLR: tessera logs the
+    errors (rate-limited), the scribbler keeps running, and so does its
+    neighbour."""
+    m.wait_prompt()
+    m.expect(r"\[scribbler\] TGUEST-ITS-SCRIBBLE setup=ok", 60)
+    m.expect(r"\[scribbler\] TGUEST-ITS-SCRIBBLE rounds=[1-9]\d{3,}", 120)
+    out = m.transcript()
+    need(out, r"^scribbler: (ITS|LPI) .*\(0x[0-9a-f]+\)", "an ITS error logged for the scribbler")
+    need(out, r"^scribbler: further ITS/LPI errors not logged", "the error log rate-limited")
+    n0 = len(re.findall(r"\[neighbour\] TGUEST-ALIVE", out))
+    for _ in range(3):
+        m.expect(r"\[neighbour\] TGUEST-ALIVE \d+", 10)
+    check(len(re.findall(r"\[neighbour\] TGUEST-ALIVE", m.transcript())) >= n0 + 3,
+          "neighbour heartbeat")
+    need(m.command("list"), r"^\s+scribbler\s+running\b", "scribbler still running")
+    reject(m.transcript(), r"CRASH|panic", "crash")
+    poweroff(m)
+
+
+def wait_count(m, regex, n, timeout=10):
+    """Polls the whole transcript (guest lines may come before or after the
+    shell's prompt) until regex matches n times."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if len(re.findall(regex, m.transcript(), re.M)) >= n:
+            return
+        time.sleep(0.1)
+    check(False, f"{regex!r} not seen {n} times")
+
+
+@test(config=cfg("tguest-its-msi"), smp=4)
+def its_msi(m):
+    """MSIs through the physical ITS: the `msi` test command maps a physical
+    event of a made-up device to a partition's (guest DeviceID, EventID) and
+    raises it with INT; the physical LPI, taken at EL2, reaches the vCPU the
+    guest's collection names, as the vLPI the guest mapped. Both partitions
+    map the same guest IDs: each MSI reaches only the partition it was
+    routed to, and a physical event routed to one cannot be routed to the
+    other; one to an event the guest never mapped is dropped, counted."""
+    m.wait_prompt()
+    for part in ("msia", "msib"):
+        m.expect(rf"\[{part}\] TGUEST-ITS-WAIT ready", 60)
+    for n in (1, 2, 3):
+        out = m.command("msi msia 2 3")
+        need(out, r"msi: msia device 2 event 3: physical LPI \d+ raised", "msi raised")
+        wait_count(m, r"\[msia\] TGUEST-ITS-WAIT lpi=8195 cpu=1 count=\d+\r?\n", n)
+    m.command("msi msib 2 0")
+    wait_count(m, r"\[msib\] TGUEST-ITS-WAIT lpi=8192 cpu=0 count=1\r?\n", 1)
+    # msia's physical event (device 0x100, event 3) cannot be routed to msib
+    need(m.command("msi msib 2 3 0x100"), r"msi: error -16\b", "a second owner refused (EBUSY)")
+    m.command("msi msia 2 9")  # msia mapped no event 9
+    time.sleep(1)
+    out = m.command("msi msib 2 0")
+    need(out, r"dropped so far: 1\b", "the unmapped MSI dropped and counted")
+    wait_count(m, r"\[msib\] TGUEST-ITS-WAIT lpi=8192 cpu=0 count=2\r?\n", 1)
+    time.sleep(1)
+    t = m.transcript()
+    check(len(re.findall(r"\[msia\] TGUEST-ITS-WAIT lpi=", t)) == 3,
+          "msia took exactly its 3 MSIs")
+    check(len(re.findall(r"\[msib\] TGUEST-ITS-WAIT lpi=", t)) == 2,
+          "msib took exactly its 2 MSIs")
+    reject(t, r"CRASH|panic", "crash")
+    poweroff(m)
+
+
 # ---- interrupt storms (issue 8) ----
 
 def sched_slice_ns():
@@ -710,6 +827,27 @@ def linux_to_poweroff(m):
     pmu = need(m.transcript(), r"\[linux\] .*hw perfevents: enabled with armv8_pmuv3 PMU driver, "
                r"(\d+) counters available", "Linux's PMU driver line")
     check(int(pmu.group(1)) >= 2, f"Linux sees {pmu.group(1)} PMU counters, want the cycle counter and more")
+    expect_partition_stopped(m, "linux")
+    m.expect(r"\[other\] TGUEST-ALIVE", 10)
+    reject_linux_trouble(m)
+    poweroff(m)
+
+
+@test(config=cfg("linux-its"), smp=4)
+def linux_its(m):
+    """Linux's own GICv3 ITS driver on a partition with `its`: it probes the
+    ITS, allocates its tables and LPI tables, maps each CPU's collection
+    (MAPC, SYNC, INVALL through the command queue), with no error logged by
+    Linux or by tessera; then it powers off only itself."""
+    m.wait_prompt()
+    m.expect(r"\[linux\] GUEST-LINUX-DONE", 150)
+    out = m.transcript()
+    need(out, r"\[linux\] .*ITS@0x0*8080000", "Linux's ITS driver found the ITS")
+    need(out, r"\[linux\] .*GICv3: CPU1: using (allocated|reserved) LPI pending table",
+         "LPIs enabled on CPU 1")
+    reject(out, r"\[linux\] .*(ITS.*(fail|timeout|error|unable)|CPU1: LPIs not enabled)",
+           "an ITS error in Linux")
+    reject(out, r"^linux: (ITS|LPI) ", "an ITS error logged by tessera")
     expect_partition_stopped(m, "linux")
     m.expect(r"\[other\] TGUEST-ALIVE", 10)
     reject_linux_trouble(m)

@@ -150,8 +150,8 @@ static void handle_irq(void)
 {
 	uint32_t intid = gic_ack();
 
-	if (intid >= 1020)
-		return; /* spurious: nothing to acknowledge */
+	if (intid >= 1020 && intid < 8192)
+		return; /* spurious: nothing to acknowledge (LPIs from 8192 are real) */
 	irq_dispatch(intid);
 	gic_eoi(intid);
 }

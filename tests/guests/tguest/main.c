@@ -47,7 +47,8 @@ void irq_dispatch(uint32_t intid)
 {
 	unsigned me = this_cpu();
 
-	if (storm_irq(intid) || timers_irq(intid) || pmu_irq(intid) || snap_irq(intid))
+	if (storm_irq(intid) || timers_irq(intid) || pmu_irq(intid) || snap_irq(intid) ||
+	    its_irq(intid))
 		return;
 	switch (intid) {
 	case TIMER_PPI:
@@ -242,6 +243,18 @@ void tguest_main(uint64_t x0)
 	}
 	if (!tg_strncmp(mode, "snap", 5))
 		run_snap();
+	if (!tg_strncmp(mode, "its", 4)) {
+		run_its();
+		system_off();
+	}
+	if (!tg_strncmp(mode, "itsbench", 9)) {
+		run_its_bench();
+		system_off();
+	}
+	if (!tg_strncmp(mode, "itswait", 8))
+		run_its_wait();
+	if (!tg_strncmp(mode, "itsscribble", 12))
+		run_its_scribble();
 	if (!tg_strncmp(mode, "rx", 3))
 		run_rx();
 	if (tg_strncmp(mode, "all", 4))

@@ -257,6 +257,12 @@ void run_storm(void);
 void __attribute__((noreturn)) run_probe(void);
 void __attribute__((noreturn)) storm_secondary(void);
 bool storm_irq(uint32_t intid);
+/* its.c: mode=its (the ITS checks), mode=itsscribble (containment) */
+void run_its(void);
+void __attribute__((noreturn)) run_its_scribble(void);
+void run_its_bench(void);
+void __attribute__((noreturn)) run_its_wait(void);
+bool its_irq(uint32_t intid); /* counts LPIs (INTID >= 8192) */
 extern volatile uint32_t ipi_bursts;
 void __attribute__((noreturn)) run_rx(void);
 void rx_irq(void);
