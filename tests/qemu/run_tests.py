@@ -785,6 +785,36 @@ def config_errors(m):
     poweroff(m)
 
 
+# ---- assigned PCI devices ----
+
+# edu devices at fixed slots, and a PCIe-to-PCI bridge with two behind it
+PCI_BAD_DEVICES = ("-device edu,addr=03.0 -device edu,addr=04.0 "
+                   "-device pcie-pci-bridge,id=pbr,addr=05.0 "
+                   "-device edu,bus=pbr,addr=01.0 -device edu,bus=pbr,addr=02.0")
+
+
+@test(config=cfg("pci-bad"), smp=4, qemu_extra=PCI_BAD_DEVICES)
+def pci_config_errors(m):
+    """Each pci-devices rule: the error names partition, property, device."""
+    m.wait_prompt()
+    out = m.transcript()
+    prop = r'property "pci-devices": '
+    need(out, rf'partition "taken": {prop}device 00:03\.0 is already assigned to partition "good"',
+         "device assigned twice")
+    need(out, rf'partition "absent": {prop}device 00:1f\.0 does not exist', "absent device")
+    need(out, rf'partition "hyp-disk": {prop}device 00:02\.0 is tessera\'s own disk',
+         "tessera's disk")
+    need(out, rf'partition "malformed": {prop}"3\.0" is not a PCI address', "malformed address")
+    need(out, rf'partition "bridge": {prop}device 00:05\.0 is a PCI bridge', "a bridge")
+    need(out, rf'partition "split-alias": {prop}device 01:01\.0 shares stream ID 0x100 with '
+         r'01:02\.0, which must be assigned with it', "functions behind one alias split")
+    m.expect(r"good: device 00:03\.0 \(1234:11e8\) is its 00:00\.0, stream 0x18", 20)
+    m.expect(r"\[good\] TGUEST-ALIVE", 20)
+    out = m.command("start taken")
+    need(out, r"taken cannot start", "refusal to start an invalid partition")
+    poweroff(m)
+
+
 # ---- SMMU and NVMe ----
 
 ROGUE_IMG = "build/test-run/rogue-nvme.img"  # relative to the repository (QEMU's cwd)

@@ -1,0 +1,235 @@
+/*
+ * Assigned PCI functions ("pci-devices", docs/config.md): which functions
+ * the machine has and how the SMMU sees them, a DMA domain per partition
+ * that mirrors its RAM (IOVA = IPA), the virtual ECAM its functions sit
+ * in (the filter itself is vpci.c), and quiescing them before their
+ * partition's memory changes hands.
+ */
+#include "kernel/vm/vm.h"
+#include "kernel/io/io.h"
+#include "drivers/drivers.h"
+#include "smmu/smmu.h"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PCIE_TYPE_PCI_BRIDGE 0x7 /* PCIe to PCI/PCI-X bridge */
+#define PCIE_NONE	     0xff
+
+static uint16_t rid_of(const struct pci_dev *d)
+{
+	return (uint16_t)(d->bus << 8 | d->dev << 3 | d->fn);
+}
+
+static const struct pci_dev *bridge_to(const struct pci_host *h, unsigned bus)
+{
+	for (unsigned i = 0; i < h->ndevs; i++)
+		if (h->devs[i].header_type == 1 && h->devs[i].sec_bus == bus)
+			return &h->devs[i];
+	return NULL;
+}
+
+/* The requester ID a function's DMA arrives with, as Linux's
+ * pci_for_each_dma_alias works it out: conventional PCI on the way up
+ * takes the bridge's ID (a PCIe-to-PCI bridge's: its secondary bus, 00.0). */
+static uint16_t dma_rid(const struct pci_host *h, const struct pci_dev *d)
+{
+	uint16_t rid = rid_of(d);
+	const struct pci_dev *up;
+	for (unsigned depth = 0; depth < 16 && d->bus != h->bus_start; depth++, d = up) {
+		if (!(up = bridge_to(h, d->bus)))
+			break;
+		if (up->pcie_type == PCIE_TYPE_PCI_BRIDGE)
+			rid = (uint16_t)(up->sec_bus << 8);
+		else if (up->pcie_type == PCIE_NONE)
+			rid = rid_of(up);
+	}
+	return rid;
+}
+
+static bool stream_of(const struct pci_dev *d, uint32_t *sid)
+{
+	const struct pci_host *h = pci_get_host();
+	return smmu_ready() && !smmu_rid_lookup(hw.fdt, dma_rid(h, d), sid);
+}
+
+unsigned pdev_machine(struct machine_pci *out, unsigned max)
+{
+	const struct pci_host *h = pci_get_host();
+	unsigned n = 0;
+	for (unsigned i = 0; h && i < h->ndevs && n < max; i++) {
+		const struct pci_dev *d = &h->devs[i];
+		struct machine_pci *m = &out[n++];
+		*m = (struct machine_pci){
+		    .rid = rid_of(d), .bridge = d->header_type == 1, .hyp = d == disk_pci()};
+		m->smmu = stream_of(d, &m->sid);
+	}
+	return n;
+}
+
+static const struct pci_dev *find_dev(uint16_t rid)
+{
+	const struct pci_host *h = pci_get_host();
+	for (unsigned i = 0; h && i < h->ndevs; i++)
+		if (rid_of(&h->devs[i]) == rid)
+			return &h->devs[i];
+	return NULL;
+}
+
+/* ---- the config-space filter's view of the device ---- */
+
+static uint32_t cfg_read(void *ctx, unsigned off)
+{
+	const struct pdev *pd = ctx;
+	return mmio_read32(pd->pci->cfg + off);
+}
+
+static void cfg_write(void *ctx, unsigned off, uint32_t val)
+{
+	const struct pdev *pd = ctx;
+	mmio_write32(pd->pci->cfg + off, val);
+}
+
+static int bar_map(void *ctx, uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+	struct pdev *pd = ctx;
+	int e = pt_map(&pd->part->s2, gpa, hpa, size, PT_R | PT_W | PT_DEVICE);
+	if (e)
+		kprintf("%s: device %s: cannot map a BAR at 0x%llx (%d)\n", pd->part->cfg.name,
+			pd->bdf, (unsigned long long)gpa, e);
+	return e;
+}
+
+static void bar_unmap(void *ctx, uint64_t gpa, uint64_t size)
+{
+	struct pdev *pd = ctx;
+	pt_unmap(&pd->part->s2, gpa, size);
+}
+
+static void vf_init(struct pdev *pd)
+{
+	const struct vpci_ops ops = {cfg_read, cfg_write, bar_map, bar_unmap, pd};
+	struct vpci_bar bars[6] = {0};
+	for (unsigned i = 0; i < 6; i++) {
+		const struct pci_bar *b = &pd->pci->bar[i];
+		if (b->is_io || !b->base)
+			continue; /* no port I/O for partitions; unassigned BARs cannot be reached
+				   */
+		bars[i] = (struct vpci_bar){
+		    .hpa = b->base, .size = b->size, .is_64 = b->is_64, .prefetch = b->prefetch};
+	}
+	vpci_fn_init(&pd->vf, &ops, bars);
+}
+
+/* ---- the partition's lifecycle ---- */
+
+void pdev_bind(struct partition *p)
+{
+	p->npdevs = 0;
+	for (unsigned i = 0; p->cfg.valid && i < p->cfg.npci; i++) {
+		struct pdev *pd = &p->pdevs[p->npdevs];
+		const struct pci_dev *d = find_dev(p->cfg.pci[i]);
+		if (!d || !stream_of(d, &pd->sid))
+			continue; /* validation refused it already */
+		pd->pci = d;
+		pd->part = p;
+		pci_bdf_str(p->cfg.pci[i], pd->bdf, sizeof(pd->bdf));
+		p->npdevs++;
+	}
+}
+
+static unsigned ia_bits(const struct partition *p)
+{
+	uint64_t top = GUEST_RAM_BASE + p->cfg.mem_size - 1;
+	return 64u - (unsigned)__builtin_clzll(top);
+}
+
+int pdev_build(struct partition *p)
+{
+	if (!p->npdevs)
+		return 0;
+	struct smmu_owner owner = {.kind = SMMU_OWNER_PARTITION};
+	/* a name longer than the owner's field is cut: the fault log names the
+	 * device as well */
+	size_t n = MIN(strlen(p->cfg.name), sizeof(owner.name) - 1);
+	memcpy(owner.name, p->cfg.name, n);
+	owner.name[n] = '\0';
+	p->dom = smmu_domain_create(&owner, ia_bits(p));
+	if (!p->dom) {
+		kprintf("%s: no SMMU domain for its devices\n", p->cfg.name);
+		return -ENOMEM;
+	}
+	int e =
+	    smmu_map(p->dom, GUEST_RAM_BASE, p->ram_pa, p->cfg.mem_size, SMMU_READ | SMMU_WRITE);
+	if (e) {
+		kprintf("%s: cannot map its RAM for DMA (%d)\n", p->cfg.name, e);
+		return e;
+	}
+	for (unsigned i = 0; i < p->npdevs; i++) {
+		struct pdev *pd = &p->pdevs[i];
+		/* whatever the last owner (or firmware) left running stops here */
+		pci_quiesce(pd->pci);
+		if ((e = smmu_attach(p->dom, pd->sid)))
+			return e;
+		smmu_stream_label(pd->sid, pd->bdf);
+		vf_init(pd);
+		kprintf("%s: device %s (%04x:%04x) is its 00:%02x.0, stream 0x%x\n", p->cfg.name,
+			pd->bdf, pd->pci->vendor, pd->pci->device, i, pd->sid);
+	}
+	return 0;
+}
+
+/* Bus mastering off and a reset before the stream goes back to abort, so
+ * that no DMA in flight lands in memory about to change owner. */
+void pdev_release(struct partition *p)
+{
+	for (unsigned i = 0; i < p->npdevs; i++) {
+		struct pdev *pd = &p->pdevs[i];
+		char owner[32];
+		if (!smmu_stream_owner(pd->sid, owner, sizeof(owner)) || !p->dom)
+			continue;
+		bool reset = pci_quiesce(pd->pci);
+		spin_lock(&p->pci_lock);
+		vpci_fn_reset(&pd->vf);
+		spin_unlock(&p->pci_lock);
+		smmu_detach(pd->sid);
+		kprintf("%s: device %s quiesced (bus mastering off%s), stream 0x%x detached\n",
+			p->cfg.name, pd->bdf, reset ? ", function reset" : "", pd->sid);
+	}
+	if (p->dom) {
+		smmu_domain_destroy(p->dom);
+		p->dom = NULL;
+	}
+}
+
+/* ---- the virtual ECAM: bus 0 only, device n is pdevs[n], function 0 ---- */
+
+int pdev_ecam_access(struct vcpu *v, uint64_t off, unsigned size, bool write, uint64_t *val)
+{
+	struct partition *p = v->part;
+	unsigned bus = (unsigned)(off >> 20), dev = (off >> 15) & 0x1f, fn = (off >> 12) & 7;
+	unsigned reg = off & 0xfff;
+	if (size > 4)
+		return -EINVAL;
+	if (bus || fn || dev >= p->npdevs) {
+		if (!write)
+			*val = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+		return 0;
+	}
+	struct pdev *pd = &p->pdevs[dev];
+	spin_lock(&p->pci_lock);
+	if (write)
+		vpci_cfg_write(&pd->vf, reg, size, (uint32_t)*val);
+	else
+		*val = vpci_cfg_read(&pd->vf, reg, size);
+	spin_unlock(&p->pci_lock);
+	return 0;
+}
+
+void pdev_names(const struct partition *p, char *buf, size_t size)
+{
+	size_t at = 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < p->npdevs && at + 9 < size; i++)
+		at += (size_t)snprintf(buf + at, size - at, "%s%s", i ? " " : "", p->pdevs[i].bdf);
+}
