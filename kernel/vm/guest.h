@@ -79,6 +79,10 @@ struct machine_desc {
 	unsigned npci;
 };
 
+/* Adds rid to p's "pci-devices" (a copy, `dev attach`) and checks the list
+ * as validation would, except for other partitions' claims, which the
+ * caller checks: true, or false with p->error set. */
+bool part_pci_check(struct part_cfg *p, uint16_t rid, const struct machine_desc *m);
 /* "bb:dd.f" (hex, as lspci prints it) into buf (at least 8 bytes). */
 void pci_bdf_str(uint16_t rid, char *buf, size_t size);
 

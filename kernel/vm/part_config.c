@@ -531,6 +531,24 @@ static void check_pci_device(struct part_cfg *p, unsigned i, uint16_t rid,
 	check_group(&p[i], m, f, bdf);
 }
 
+bool part_pci_check(struct part_cfg *p, uint16_t rid, const struct machine_desc *m)
+{
+	p->valid = true;
+	p->error[0] = '\0';
+	char bdf[16];
+	pci_bdf_str(rid, bdf, sizeof(bdf));
+	if (has_pci(p, rid))
+		bad(p, "pci-devices", "device %s is already assigned to it", bdf);
+	else if (p->npci == PART_PCI_MAX)
+		bad(p, "pci-devices", "device %s: more than %u devices", bdf, PART_PCI_MAX);
+	if (!p->valid)
+		return false;
+	p->pci[p->npci++] = rid;
+	for (unsigned k = 0; k < p->npci && p->valid; k++)
+		check_pci_device(p, 0, p->pci[k], m);
+	return p->valid;
+}
+
 static void check_pci(struct part_cfg *p, unsigned i, const struct machine_desc *m)
 {
 	for (unsigned k = 0; k < p[i].npci && p[i].valid; k++)

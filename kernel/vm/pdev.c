@@ -233,3 +233,170 @@ void pdev_names(const struct partition *p, char *buf, size_t size)
 	for (unsigned i = 0; i < p->npdevs && at + 9 < size; i++)
 		at += (size_t)snprintf(buf + at, size - at, "%s%s", i ? " " : "", p->pdevs[i].bdf);
 }
+
+/* ---- `dev` ---- */
+
+static struct partition *owner_of(uint16_t rid)
+{
+	/* a partition refused at boot owns nothing */
+	for (unsigned i = 0; i < npartitions; i++)
+		for (unsigned k = 0; partitions[i].cfg.valid && k < partitions[i].cfg.npci; k++)
+			if (partitions[i].cfg.pci[k] == rid)
+				return &partitions[i];
+	return NULL;
+}
+
+static void dev_list(void)
+{
+	const struct pci_host *h = pci_get_host();
+	if (!h) {
+		kprintf("dev: no PCI host bridge\n");
+		return;
+	}
+	kprintf("  BDF      IDs        class                       stream  owner         domain\n");
+	for (unsigned i = 0; i < h->ndevs; i++) {
+		const struct pci_dev *d = &h->devs[i];
+		const struct partition *p = owner_of(rid_of(d));
+		char bdf[8], sidbuf[12] = "none", dom[32] = "-";
+		uint32_t sid;
+		pci_bdf_str(rid_of(d), bdf, sizeof(bdf));
+		if (stream_of(d, &sid)) {
+			snprintf(sidbuf, sizeof(sidbuf), "0x%x", sid);
+			if (!smmu_stream_owner(sid, dom, sizeof(dom)))
+				snprintf(dom, sizeof(dom), "abort");
+		}
+		const char *owner = d == disk_pci() ? "tessera" : p ? p->cfg.name : "-";
+		kprintf("  %-7s  %04x:%04x  %-26.26s  %-6s  %-12s  %s\n", bdf, d->vendor, d->device,
+			pci_class_name(d->class_code), sidbuf, owner, dom);
+	}
+}
+
+static bool parse_rid(const char *s, uint16_t *rid)
+{
+	unsigned b, dv, f;
+	char tail;
+	if (sscanf(s, "%x:%x.%x%c", &b, &dv, &f, &tail) != 3 || b > 0xff || dv > 0x1f || f > 7) {
+		kprintf("dev: \"%s\" is not a PCI address (bus:device.function, e.g. 00:03.0)\n",
+			s);
+		return false;
+	}
+	*rid = (uint16_t)(b << 8 | dv << 3 | f);
+	return true;
+}
+
+static bool stopped(const struct partition *p)
+{
+	int st = partition_state(p);
+	if (st == PART_STOPPED)
+		return true;
+	kprintf("dev: partition \"%s\" is %s: stop it first\n", p->cfg.name,
+		partition_state_name(st));
+	return false;
+}
+
+static int dev_attach(const char *bdf, const char *name)
+{
+	static struct part_cfg t; /* large: not on the shell's stack */
+	static struct machine_pci fns[PCI_MAX_DEVS];
+	uint16_t rid;
+	struct partition *p = partition_find(name), *o;
+	if (!parse_rid(bdf, &rid))
+		return 1;
+	if (!p) {
+		kprintf("dev: no partition named '%s' (see 'list')\n", name);
+		return 1;
+	}
+	if ((o = owner_of(rid)) && o != p) {
+		kprintf("dev: device %s is already assigned to partition \"%s\"\n", bdf,
+			o->cfg.name);
+		return 1;
+	}
+	if (!stopped(p))
+		return 1;
+	struct machine_desc m = {.pci = fns, .npci = pdev_machine(fns, ARRAY_SIZE(fns))};
+	t = p->cfg;
+	if (!part_pci_check(&t, rid, &m)) {
+		kprintf("dev: %s\n", t.error);
+		return 1;
+	}
+	memcpy(p->cfg.pci, t.pci, sizeof(t.pci));
+	p->cfg.npci = t.npci;
+	pdev_bind(p);
+	kprintf("dev: %s assigned to %s (attached when it starts)\n", bdf, p->cfg.name);
+	return 0;
+}
+
+static int dev_detach(const char *bdf)
+{
+	uint16_t rid;
+	if (!parse_rid(bdf, &rid))
+		return 1;
+	struct partition *p = owner_of(rid);
+	if (!p) {
+		kprintf("dev: device %s is not assigned\n", bdf);
+		return 1;
+	}
+	if (!stopped(p))
+		return 1;
+	unsigned k = 0;
+	for (unsigned i = 0; i < p->cfg.npci; i++)
+		if (p->cfg.pci[i] != rid)
+			p->cfg.pci[k++] = p->cfg.pci[i];
+	p->cfg.npci = k;
+	pdev_bind(p);
+	kprintf("dev: %s taken from %s\n", bdf, p->cfg.name);
+	return 0;
+}
+
+static int dev_translate(const char *bdf, const char *iova_s)
+{
+	uint16_t rid;
+	unsigned long long iova, pa;
+	char tail;
+	if (!parse_rid(bdf, &rid))
+		return 1;
+	if (sscanf(iova_s, "%llx%c", &iova, &tail) != 1) {
+		kprintf("dev: \"%s\" is not an address (hex)\n", iova_s);
+		return 1;
+	}
+	const struct pci_dev *d = find_dev(rid);
+	if (d && d == disk_pci()) {
+		kprintf("dev: %s is tessera's disk (see 'smmu')\n", bdf);
+		return 1;
+	}
+	struct partition *p = owner_of(rid);
+	if (!d || !p || !p->dom) {
+		kprintf("%s: no domain (%s): every DMA from it aborts\n", bdf,
+			!d   ? "no such device"
+			: !p ? "not assigned"
+			     : "its partition is not running");
+		return 0;
+	}
+	uint64_t out;
+	if (smmu_translate(p->dom, iova, &out)) {
+		kprintf("%s: iova 0x%llx: not mapped in %s's domain: the SMMU aborts it\n", bdf,
+			iova, p->cfg.name);
+		return 0;
+	}
+	pa = out;
+	kprintf("%s: iova 0x%llx -> pa 0x%llx (%s's RAM + 0x%llx)\n", bdf, iova, pa, p->cfg.name,
+		(unsigned long long)(iova - GUEST_RAM_BASE));
+	return 0;
+}
+
+int cmd_dev(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "list")) {
+		dev_list();
+		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[1], "attach"))
+		return dev_attach(argv[2], argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "detach"))
+		return dev_detach(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "translate"))
+		return dev_translate(argv[2], argv[3]);
+	kprintf("usage: dev list | dev attach BDF PARTITION | dev detach BDF | "
+		"dev translate BDF IOVA\n");
+	return 1;
+}

@@ -816,6 +816,43 @@ def pci_config_errors(m):
     poweroff(m)
 
 
+@test(config=cfg("pci-bad"), smp=4, qemu_extra=PCI_BAD_DEVICES)
+def pci_dev_shell(m):
+    """dev list / translate / attach / detach, and list's devices."""
+    m.wait_prompt()
+    ram = int(m.expect(r"good: started on CPUs 0x1, 1 vCPUs, 32 MiB at (0x[0-9a-f]+)", 30).group(1), 16)
+    m.expect(r"\[good\] TGUEST-ALIVE", 20)
+    out = m.command("dev list")
+    need(out, r"^  00:02\.0 +1b36:0010 .* 0x10 +tessera +nvme0 \(hypervisor\)\r?$", "tessera's disk")
+    need(out, r"^  00:03\.0 +1234:11e8 .* 0x18 +good +good\r?$", "good's device, attached")
+    need(out, r"^  00:04\.0 +1234:11e8 .* 0x20 +- +abort\r?$", "a free device in abort")
+    need(out, r"^  01:01\.0 +1234:11e8 .* 0x100 +- +abort\r?$", "a device behind the bridge: its alias")
+    need(m.command("list"), r"good .*\r?\n +devices 00:03\.0\r?\n", "list names the devices")
+    need(m.command("dev translate 00:03.0 40001000"),
+         rf"00:03\.0: iova 0x40001000 -> pa 0x{ram + 0x1000:x} \(good's RAM \+ 0x1000\)", "a translation")
+    need(m.command("dev translate 00:03.0 42000000"), r"not mapped in good's domain: the SMMU aborts it",
+         "beyond the RAM: aborted")
+    need(m.command("dev translate 00:04.0 40001000"), r"no domain \(not assigned\)", "unassigned")
+    need(m.command("dev attach 00:04.0 good"), r'partition "good" is running: stop it first',
+         "attach to a running partition refused")
+    m.command("stop good")
+    m.expect(r"good: device 00:03\.0 quiesced \(bus mastering off\), stream 0x18 detached", 20)
+    expect_partition_stopped(m, "good")
+    need(m.command("dev translate 00:03.0 40001000"), r"its partition is not running", "no domain")
+    need(m.command("dev attach 00:02.0 good"),
+         r'dev: partition "good": property "pci-devices": device 00:02\.0 is tessera\'s own disk',
+         "tessera's disk refused")
+    need(m.command("dev attach 01:01.0 good"), r"shares stream ID 0x100 with 01:02\.0", "alias split refused")
+    need(m.command("dev attach 00:04.0 good"), r"dev: 00:04\.0 assigned to good", "attach")
+    need(m.command("dev detach 00:03.0"), r"dev: 00:03\.0 taken from good", "detach")
+    need(m.command("dev list"), r"^  00:03\.0 +1234:11e8 .* 0x18 +- +abort\r?$", "the detached device free")
+    m.command("start good")
+    m.expect(r"good: device 00:04\.0 \(1234:11e8\) is its 00:00\.0, stream 0x20", 30)
+    m.expect(r"\[good\] TGUEST-ALIVE", 20)
+    need(m.command("dev list"), r"^  00:04\.0 +1234:11e8 .* 0x20 +good +good\r?$", "attached at start")
+    poweroff(m)
+
+
 VICTIM_TARGET = 0x80801000  # victim's memory-base 0x80000000 + its checksummed 8 MiB
 ITS_DOORBELL = 0x8090040  # GITS_TRANSLATER of QEMU virt's ITS
 
