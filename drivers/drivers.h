@@ -63,6 +63,10 @@ const struct pci_host *pci_get_host(void);
  * one (waits the 100 ms the spec asks, then puts the BARs back as they were
  * found). Returns true if it was reset. */
 bool pci_quiesce(const struct pci_dev *d);
+/* The GIC INTID d's INTx line raises: its pin swizzled up to the host
+ * bridge, then through the bridge's interrupt-map in fdt (GIC SPIs only);
+ * 0 if it has no pin or the DT does not say. */
+unsigned pci_intx_intid(const void *fdt, const struct pci_dev *d);
 /* Portable: a human name for a class code ("NVM Express controller",
  * "Ethernet controller", "Host bridge", ...); the base class's generic name
  * ("Mass storage controller") for an unknown subclass; "unknown class" for

@@ -466,3 +466,76 @@ const struct pci_host *pci_get_host(void)
 {
 	return host_valid ? &the_host : NULL;
 }
+
+/* ---- INTx routing ---- */
+
+static const struct pci_dev *bridge_above(unsigned bus)
+{
+	for (unsigned i = 0; i < the_host.ndevs; i++)
+		if (the_host.devs[i].header_type == 1 && the_host.devs[i].sec_bus == bus)
+			return &the_host.devs[i];
+	return NULL;
+}
+
+static int cells_of(const void *fdt, int node, const char *name, int dflt)
+{
+	const fdt32_t *c = fdt_getprop(fdt, node, name, NULL);
+
+	return c ? (int)fdt32_ld(c) : dflt;
+}
+
+/* One interrupt-map entry: child address (3 cells) and pin, the parent's
+ * phandle, unit address and specifier. Returns the entry's length in
+ * cells (0: malformed) and the INTID if it matches. */
+static int map_entry(const void *fdt, const fdt32_t *e, int left, const uint32_t key[4],
+		     const uint32_t mask[4], unsigned *intid)
+{
+	if (left < 5)
+		return 0;
+	int parent = fdt_node_offset_by_phandle(fdt, fdt32_ld(e + 4));
+	if (parent < 0)
+		return 0;
+	int pac = cells_of(fdt, parent, "#address-cells", 0);
+	int pic = cells_of(fdt, parent, "#interrupt-cells", 1);
+	int len = 5 + pac + pic;
+	if (pac < 0 || pic < 1 || len > left)
+		return 0;
+	bool match = true;
+	for (int i = 0; i < 4; i++)
+		match = match && (fdt32_ld(e + i) & mask[i]) == key[i];
+	/* GIC specifier: <type number flags>, type 0 = SPI */
+	if (match && pic >= 2 && fdt32_ld(e + 5 + pac) == 0)
+		*intid = fdt32_ld(e + 6 + pac) + 32;
+	return len;
+}
+
+unsigned pci_intx_intid(const void *fdt, const struct pci_dev *d)
+{
+	unsigned pin = (mmio_read32(d->cfg + 0x3c) >> 8) & 0xff;
+	const struct pci_dev *at = d;
+
+	if (pin < 1 || pin > 4 || !host_valid)
+		return 0;
+	/* each bridge on the way up rotates the pin by the device number */
+	for (unsigned depth = 0; at->bus != the_host.bus_start && depth < 16; depth++) {
+		const struct pci_dev *up = bridge_above(at->bus);
+		if (!up)
+			return 0;
+		pin = (pin - 1 + at->dev) % 4 + 1;
+		at = up;
+	}
+	int node = find_host(fdt), len;
+	const fdt32_t *map = node >= 0 ? fdt_getprop(fdt, node, "interrupt-map", &len) : NULL;
+	const fdt32_t *m = node >= 0 ? fdt_getprop(fdt, node, "interrupt-map-mask", NULL) : NULL;
+	uint32_t mask[4] = {~0u, ~0u, ~0u, ~0u};
+	for (int i = 0; m && i < 4; i++)
+		mask[i] = fdt32_ld(m + i);
+	uint32_t key[4] = {
+	    ((uint32_t)at->bus << 16 | (uint32_t)at->dev << 11 | (uint32_t)at->fn << 8) & mask[0],
+	    0, 0, pin & mask[3]};
+	unsigned intid = 0;
+	for (int i = 0, n = map ? len / 4 : 0, step; i < n && !intid; i += step)
+		if (!(step = map_entry(fdt, map + i, n - i, key, mask, &intid)))
+			break;
+	return intid;
+}

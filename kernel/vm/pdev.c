@@ -121,6 +121,88 @@ static void vf_init(struct pdev *pd)
 	vpci_fn_init(&pd->vf, &ops, bars);
 }
 
+/* ---- INTx ---- */
+
+#define STATUS_INTX BIT(19) /* Interrupt Status, in the COMMAND/STATUS dword */
+
+/* Partitions run on CPUs of their own, so an SPI routed to vCPU 0's CPU
+ * is handled (pdev_irq) and resampled (pdev_resample) on that CPU only,
+ * with interrupts masked: no lock. A line two partitions' devices share
+ * is forwarded to the first only. */
+static bool intid_taken(const struct partition *self, unsigned intid)
+{
+	for (unsigned i = 0; i < npartitions; i++)
+		for (unsigned k = 0; &partitions[i] != self && k < partitions[i].npdevs; k++)
+			if (partitions[i].pdevs[k].phys_intid == intid)
+				return true;
+	return false;
+}
+
+static void intx_setup(struct partition *p, struct pdev *pd, unsigned slot)
+{
+	unsigned pin = (mmio_read32(pd->pci->cfg + 0x3c) >> 8) & 0xff;
+	unsigned intid = pci_intx_intid(hw.fdt, pd->pci);
+	pd->phys_intid = 0;
+	pd->asserted = false;
+	if (pin < 1 || pin > 4)
+		return;
+	if (!intid || intid_taken(p, intid)) {
+		kprintf("%s: device %s: INTx not forwarded (%s)\n", p->cfg.name, pd->bdf,
+			intid ? "its line is another partition's" : "no route in the DT");
+		return;
+	}
+	pd->virt_intid = 32 + VPCI_INTX_SPI + (slot + pin - 1) % 4;
+	pd->phys_intid = intid;
+	gic_enable_irq(intid, false, (unsigned)__builtin_ctzll(p->cfg.cpu_mask));
+	kprintf("%s: device %s: INTx (INTID %u) is its INTID %u\n", p->cfg.name, pd->bdf, intid,
+		pd->virt_intid);
+}
+
+static void intx_release(struct pdev *pd)
+{
+	if (!pd->phys_intid)
+		return;
+	gic_disable_irq(pd->phys_intid);
+	if (pd->asserted)
+		gic_deactivate(pd->phys_intid);
+	pd->asserted = false;
+	pd->phys_intid = 0;
+}
+
+bool pdev_irq(unsigned intid)
+{
+	bool ours = false;
+	for (unsigned i = 0; i < npartitions; i++) {
+		struct partition *p = &partitions[i];
+		for (unsigned k = 0; intid >= 32 && k < p->npdevs; k++) {
+			struct pdev *pd = &p->pdevs[k];
+			if (pd->phys_intid != intid)
+				continue;
+			ours = true;
+			pd->asserted = true;
+			vgic_set_level(&p->vgic, 0, pd->virt_intid, true);
+		}
+	}
+	return ours;
+}
+
+void pdev_resample(struct vcpu *v)
+{
+	struct partition *p = v->part;
+	for (unsigned k = 0; k < p->npdevs; k++) {
+		struct pdev *pd = &p->pdevs[k];
+		if (!pd->asserted || (mmio_read32(pd->pci->cfg + 4) & STATUS_INTX))
+			continue;
+		pd->asserted = false;
+		vgic_set_level(&p->vgic, 0, pd->virt_intid, false);
+		bool still = false;
+		for (unsigned j = 0; j < p->npdevs; j++)
+			still |= p->pdevs[j].asserted && p->pdevs[j].phys_intid == pd->phys_intid;
+		if (!still)
+			gic_deactivate(pd->phys_intid);
+	}
+}
+
 /* ---- the partition's lifecycle ---- */
 
 void pdev_bind(struct partition *p)
@@ -173,6 +255,7 @@ int pdev_build(struct partition *p)
 			return e;
 		smmu_stream_label(pd->sid, pd->bdf);
 		vf_init(pd);
+		intx_setup(p, pd, i);
 		kprintf("%s: device %s (%04x:%04x) is its 00:%02x.0, stream 0x%x\n", p->cfg.name,
 			pd->bdf, pd->pci->vendor, pd->pci->device, i, pd->sid);
 	}
@@ -189,6 +272,7 @@ void pdev_release(struct partition *p)
 		if (!smmu_stream_owner(pd->sid, owner, sizeof(owner)) || !p->dom)
 			continue;
 		bool reset = pci_quiesce(pd->pci);
+		intx_release(pd);
 		spin_lock(&p->pci_lock);
 		vpci_fn_reset(&pd->vf);
 		spin_unlock(&p->pci_lock);

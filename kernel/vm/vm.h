@@ -36,6 +36,11 @@ struct pdev {
 	char bdf[8];
 	struct partition *part;
 	struct vpci_fn vf;
+	/* INTx: the physical SPI (0: none forwarded) and the guest's; while
+	 * asserted the physical one stays active (masked) until the
+	 * device's Interrupt Status drops (pdev_resample) */
+	unsigned phys_intid, virt_intid;
+	bool asserted;
 };
 
 struct vcpu {
@@ -177,6 +182,12 @@ unsigned pdev_machine(struct machine_pci *out, unsigned max);
 void pdev_bind(struct partition *p);
 int pdev_build(struct partition *p);
 void pdev_release(struct partition *p);
+/* A physical interrupt: true if it is an assigned function's INTx, now
+ * the owner's virtual SPI (left active: the caller only drops priority). */
+bool pdev_irq(unsigned intid);
+/* At each exit of vCPU 0 (vlines.c): INTx lines whose devices dropped them
+ * are lowered in the vGIC and their physical SPI deactivated. */
+void pdev_resample(struct vcpu *v);
 /* A vCPU's access to its virtual ECAM (off from VPCI_ECAM_BASE): 0. */
 int pdev_ecam_access(struct vcpu *v, uint64_t off, unsigned size, bool write, uint64_t *val);
 /* `dev list|attach|detach|translate` (README). */
