@@ -940,6 +940,25 @@ def pci_linux_virtio_blk(m):
           "the disk after QEMU exited: the guest's copy at 2 MiB differs")
 
 
+@test(config=cfg("pci-scribble"), smp=4,
+      qemu_extra="-device edu,addr=03.0,dma_mask=0xffffffffffffffff")
+def pci_ecam_scribble(m):
+    """Random writes over a partition's virtual ECAM: contained, the device still works."""
+    m.wait_prompt()
+    m.expect(r"\[scribbler\] TGUEST-SCRIBBLE 0\b", 30)
+    m.expect(r"\[scribbler\] TGUEST-SCRIBBLE done id=0x10000ed", 240)
+    m.expect(r"\[scribbler\] TGUEST-EDU own-ram ok", 20)
+    m.expect(r"scribbler: device 00:03\.0 quiesced", 20)
+    out = m.transcript()
+    sum0 = need(out, r"\[victim\] TGUEST-VICTIM 0 sum=(0x[0-9a-f]+)", "victim's checksum").group(1)
+    for _ in range(2):
+        got = m.expect(r"\[victim\] TGUEST-VICTIM \d+ sum=(0x[0-9a-f]+)\r?\n", 10).group(1)
+        check(got == sum0, f"victim's checksum changed: {sum0} -> {got}")
+    reject(m.transcript(), r"smmu: fault|cannot map a BAR|CRASH|external abort", "a fault or a crash")
+    need(m.command("list"), r"victim +running", "the victim still running")
+    poweroff(m)
+
+
 VICTIM_TARGET = 0x80801000  # victim's memory-base 0x80000000 + its checksummed 8 MiB
 ITS_DOORBELL = 0x8090040  # GITS_TRANSLATER of QEMU virt's ITS
 

@@ -14,6 +14,12 @@
  * of the device's buffer at each ("TGUEST-EDU attack 0x<addr> done"), and
  * ends with "TGUEST-EDU-DONE" (the copy inside its RAM is made again
  * after the attacks: "TGUEST-EDU own-ram ok" a second time).
+ *
+ * mode=scribble makes SCRIBBLES random writes (sizes 1, 2, 4) over its
+ * whole virtual ECAM, one in four into the edu device's config space (its
+ * BARs and COMMAND included), printing "TGUEST-SCRIBBLE n" as it goes;
+ * then it programs the device properly again and checks it still answers
+ * and still copies inside its RAM ("TGUEST-SCRIBBLE done id=0x...").
  */
 #include "tguest.h"
 
@@ -30,17 +36,19 @@
 #define DMA_LEN	   256
 #define VICTIM_MIB 8
 
+static uintptr_t bar0 = MMIO_BASE; /* where BAR0 is programmed */
+
 static void edu_dma(uint64_t src, uint64_t dst, uint64_t len, uint32_t dir)
 {
-	__asm__ volatile("str %0, [%1]" ::"r"(src), "r"(MMIO_BASE + EDU_SRC) : "memory");
-	__asm__ volatile("str %0, [%1]" ::"r"(dst), "r"(MMIO_BASE + EDU_DST) : "memory");
-	__asm__ volatile("str %0, [%1]" ::"r"(len), "r"(MMIO_BASE + EDU_CNT) : "memory");
-	mmio_write32(MMIO_BASE + EDU_CMD, CMD_RUN | dir);
+	__asm__ volatile("str %0, [%1]" ::"r"(src), "r"(bar0 + EDU_SRC) : "memory");
+	__asm__ volatile("str %0, [%1]" ::"r"(dst), "r"(bar0 + EDU_DST) : "memory");
+	__asm__ volatile("str %0, [%1]" ::"r"(len), "r"(bar0 + EDU_CNT) : "memory");
+	mmio_write32(bar0 + EDU_CMD, CMD_RUN | dir);
 	/* the device runs a DMA 100 ms after it is started */
 	uint64_t end = now() + timer_freq() * 5;
-	while ((mmio_read32(MMIO_BASE + EDU_CMD) & CMD_RUN) && now() < end)
+	while ((mmio_read32(bar0 + EDU_CMD) & CMD_RUN) && now() < end)
 		;
-	if (mmio_read32(MMIO_BASE + EDU_CMD) & CMD_RUN)
+	if (mmio_read32(bar0 + EDU_CMD) & CMD_RUN)
 		tg_printf("TGUEST-EDU dma timed out\n");
 }
 
@@ -100,6 +108,23 @@ static void attack_line(void)
 	}
 }
 
+#define SCRIBBLES 20000
+
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+	return *x;
+}
+
+/* BAR0 at addr (the device registers used from then on are there). */
+static void setup_bar0(uintptr_t addr)
+{
+	mmio_write32(ECAM_BASE + 0x04, 0);
+	mmio_write32(ECAM_BASE + 0x10, (uint32_t)addr);
+	mmio_write32(ECAM_BASE + 0x04, 0x6);
+	bar0 = addr;
+}
+
 void run_edu(void)
 {
 	uint32_t id = mmio_read32(ECAM_BASE);
@@ -109,14 +134,40 @@ void run_edu(void)
 	}
 	mmio_write32(ECAM_BASE + 0x10, 0xffffffffU);
 	tg_printf("TGUEST-EDU BAR0 size mask 0x%x\n", mmio_read32(ECAM_BASE + 0x10));
-	mmio_write32(ECAM_BASE + 0x10, (uint32_t)MMIO_BASE);
-	mmio_write32(ECAM_BASE + 0x04, 0x6); /* memory decode, bus master */
+	setup_bar0(MMIO_BASE); /* memory decode, bus master */
 	tg_printf("TGUEST-EDU device id 0x%x\n", mmio_read32(MMIO_BASE));
 	own_ram_copy();
 	tg_printf("TGUEST-EDU-READY\n");
 	attack_line();
 	own_ram_copy();
 	tg_printf("TGUEST-EDU-DONE\n");
+	system_off();
+}
+
+void run_scribble(void)
+{
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	for (unsigned n = 0; n < SCRIBBLES; n++) {
+		uint64_t r = xorshift(&x), v = xorshift(&x);
+		unsigned size = 1u << (r % 3);
+		uint64_t off = (r >> 8) % (n % 4 ? 0x1000000 : 0x1000);
+		uintptr_t a = ECAM_BASE + (off & ~(uint64_t)(size - 1));
+		if (n % 16 == 0) /* BAR values inside the window, to map often */
+			v = MMIO_BASE + v % 0x2eff0000;
+		if (size == 1)
+			__asm__ volatile("strb %w0, [%1]" ::"r"((uint32_t)v), "r"(a) : "memory");
+		else if (size == 2)
+			__asm__ volatile("strh %w0, [%1]" ::"r"((uint32_t)v), "r"(a) : "memory");
+		else
+			mmio_write32(a, (uint32_t)v);
+		if (n % 5000 == 0)
+			tg_printf("TGUEST-SCRIBBLE %u\n", n);
+	}
+	/* not where the device's physical BAR is: a BAR write reaching the
+	 * device would leave the mapping pointing at nothing */
+	setup_bar0(MMIO_BASE + 0x1000000);
+	tg_printf("TGUEST-SCRIBBLE done id=0x%x\n", mmio_read32(bar0));
+	own_ram_copy();
 	system_off();
 }
 

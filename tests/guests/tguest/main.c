@@ -246,6 +246,8 @@ void tguest_main(uint64_t x0)
 		run_edu();
 	if (!tg_strncmp(mode, "victim", 7))
 		run_victim();
+	if (!tg_strncmp(mode, "scribble", 9))
+		run_scribble();
 	if (tg_strncmp(mode, "all", 4))
 		tg_printf("TGUEST: unknown mode %s, running all\n", mode);
 	run_all();

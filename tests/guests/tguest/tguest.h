@@ -99,6 +99,7 @@ static inline uint64_t mpidr_aff(uint64_t mpidr)
 /* edu.c */
 void run_edu(void) __attribute__((noreturn));
 void run_victim(void) __attribute__((noreturn));
+void run_scribble(void) __attribute__((noreturn));
 
 /* uart.c */
 void uart_putc(char c);
