@@ -828,6 +828,8 @@ def pci_dev_shell(m):
     need(out, r"^  00:04\.0 +1234:11e8 .* 0x20 +- +abort\r?$", "a free device in abort")
     need(out, r"^  01:01\.0 +1234:11e8 .* 0x100 +- +abort\r?$", "a device behind the bridge: its alias")
     need(m.command("list"), r"good .*\r?\n +devices 00:03\.0\r?\n", "list names the devices")
+    need(m.command("smmu"), r"smmu: stream 0x0018 -> domain \d+ \(good\), device 00:03\.0",
+         "smmu names the partition's device")
     need(m.command("dev translate 00:03.0 40001000"),
          rf"00:03\.0: iova 0x40001000 -> pa 0x{ram + 0x1000:x} \(good's RAM \+ 0x1000\)", "a translation")
     need(m.command("dev translate 00:03.0 42000000"), r"not mapped in good's domain: the SMMU aborts it",
@@ -858,10 +860,16 @@ def pci_dev_shell(m):
 # second cpio appended (the kernel unpacks both) holding them and an /init
 # that reads the disk's first MiB, copies it to 2 MiB and powers off.
 PCI_KIT = "build/test-run/pci-kit"  # relative to the repository (QEMU's cwd)
-PCI_INITRD = f"{PCI_KIT}/initramfs-vblk.gz"
 PCI_DISK = f"{PCI_KIT}/vblk.img"
-VBLK_MODULES = ("virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci", "virtio_blk")
-VBLK_INIT = """#!/bin/sh
+PCI_NVME = f"{PCI_KIT}/pnvme.img"
+# per kit: the modules in load order and the disk's device node
+PCI_KITS = {
+    "vblk": (("virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci", "virtio_blk"),
+             "/dev/vda"),
+    "nvme": (("crc64", "crc64_rocksoft_generic", "crc64-rocksoft", "crct10dif_common",
+              "crct10dif_generic", "crc-t10dif", "t10-pi", "nvme-core", "nvme"), "/dev/nvme0n1"),
+}
+PCI_INIT = """#!/bin/sh
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 /bin/busybox --install -s 2>/dev/null
 mount -t proc proc /proc
@@ -870,17 +878,21 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo GUEST-LINUX-UP
 for m in %s; do insmod /lib/vpci/$m.ko || echo "VPCI-INSMOD-FAILED $m"; done
 i=0
-while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-echo "VPCI-READ $(dd if=/dev/vda bs=1M count=1 2>/dev/null | sha256sum)"
-dd if=/dev/vda of=/dev/vda bs=1M count=1 seek=2 conv=fsync 2>/dev/null && echo VPCI-WROTE
+while [ ! -b %s ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+echo "VPCI-READ $(dd if=%s bs=1M count=1 2>/dev/null | sha256sum)"
+dd if=%s of=%s bs=1M count=1 seek=2 conv=fsync 2>/dev/null && echo VPCI-WROTE
 sync
-grep -i virtio /proc/interrupts | sed 's/^/VPCI-IRQ /'
+grep -iE 'virtio|nvme' /proc/interrupts | sed 's/^/VPCI-IRQ /'
 echo GUEST-LINUX-POWEROFF
 poweroff -f
 while :; do sleep 3600; done
-""" % " ".join(VBLK_MODULES)
+"""
 VBLK_DEVICE = (f"-drive file={PCI_DISK},format=raw,if=none,id=vblk "
                "-device virtio-blk-pci,disable-legacy=on,iommu_platform=on,drive=vblk,addr=04.0")
+# behind a PCIe root port: a PCIe endpoint with function-level reset
+NVME_DEVICE = (f"-drive file={PCI_NVME},format=raw,if=none,id=pnvme "
+               "-device pcie-root-port,id=rp5,chassis=5,addr=05.0 "
+               "-device nvme,serial=part0,drive=pnvme,bus=rp5")
 
 
 def pci_disk_data():
@@ -888,8 +900,9 @@ def pci_disk_data():
 
 
 def make_pci_kit():
-    """The initramfs and the disk image of pci_linux_virtio_blk (quietly
-    nothing without the Linux kit: that test then fails saying so)."""
+    """The initramfs of each PCI_KITS entry and the disk images of the
+    pci_linux_* tests (quietly nothing without the Linux kit: those tests
+    then fail saying so)."""
     kit = TOP / PCI_KIT
     debs = [d for d in sorted((TOP / "build/linux-guest/cache").glob("linux-image-*_arm64.deb"))
             if not d.name.startswith("linux-image-arm64")]
@@ -899,45 +912,63 @@ def make_pci_kit():
     shutil.rmtree(kit, ignore_errors=True)
     (kit / "mods").mkdir(parents=True)
     tar = subprocess.run(f"dpkg-deb --fsys-tarfile {debs[-1]} | tar -x -C {kit / 'mods'} "
-                         "--wildcards '*/virtio_pci*.ko' '*/virtio_blk.ko'",
-                         shell=True, capture_output=True)
+                         "--wildcards '*.ko'", shell=True, capture_output=True)
     if tar.returncode:
         return
-    spec = ["dir /lib 0755", "dir /lib/vpci 0755", f"file /init 0755 {kit / 'init'}"]
-    for name in VBLK_MODULES:
-        found = list((kit / "mods").rglob(f"{name}.ko"))
-        if not found:
-            return
-        spec.append(f"file /lib/vpci/{name}.ko 0644 {found[0]}")
-    (kit / "init").write_text(VBLK_INIT)
-    (kit / "spec").write_text("\n".join(spec) + "\n")
-    subprocess.run([sys.executable, str(TOP / "tools/mkcpio.py"), "--gzip",
-                    str(kit / "overlay.cpio.gz"), str(kit / "spec")], check=True)
-    (TOP / PCI_INITRD).write_bytes(base.read_bytes() + (kit / "overlay.cpio.gz").read_bytes())
-    with open(TOP / PCI_DISK, "wb") as f:
-        f.write(pci_disk_data())
-        f.truncate(8 << 20)
+    for name, (mods, dev) in PCI_KITS.items():
+        spec = ["dir /lib 0755", "dir /lib/vpci 0755", f"file /init 0755 {kit / name}.init"]
+        for mod in mods:
+            found = list((kit / "mods").rglob(f"{mod}.ko"))
+            if not found:
+                return
+            spec.append(f"file /lib/vpci/{mod}.ko 0644 {found[0]}")
+        (kit / f"{name}.init").write_text(PCI_INIT % (" ".join(mods), dev, dev, dev, dev))
+        (kit / f"{name}.spec").write_text("\n".join(spec) + "\n")
+        subprocess.run([sys.executable, str(TOP / "tools/mkcpio.py"), "--gzip",
+                        str(kit / f"{name}.cpio.gz"), str(kit / f"{name}.spec")], check=True)
+        (kit / f"initramfs-{name}.gz").write_bytes(base.read_bytes() +
+                                                   (kit / f"{name}.cpio.gz").read_bytes())
+    for img in (PCI_DISK, PCI_NVME):
+        with open(TOP / img, "wb") as f:
+            f.write(pci_disk_data())
+            f.truncate(8 << 20)
 
 
-@test(config=cfg("linux-vblk"), smp=4, qemu_extra=VBLK_DEVICE, test_timeout=300,
-      esp_extra=f"{PCI_INITRD}=tessera/linux/initramfs-vblk.gz")
-def pci_linux_virtio_blk(m):
-    """Linux reads and writes an assigned virtio-blk disk (INTx, SMMU); the host checks it."""
+def linux_disk_check(m, bdf, ids, sid, intid, image):
+    """The guest read the image's first MiB (sha256) and copied it to 2 MiB
+    with INTx; the device was quiesced; the host checks the image."""
     want = hashlib.sha256(pci_disk_data()).hexdigest()
     m.wait_prompt()
-    m.expect(r"linux: device 00:04\.0 \(1af4:1042\) is its 00:00\.0, stream 0x20", 60)
-    need(m.transcript(), r"linux: device 00:04\.0: INTx \(INTID 35\) is its INTID 35", "INTx")
+    m.expect(rf"linux: device {bdf} \({ids}\) is its 00:00\.0, stream 0x{sid:x}", 60)
+    need(m.transcript(), rf"linux: device {bdf}: INTx \(INTID {intid}\) is its INTID 35", "INTx")
     got = m.expect(r"\[linux\] VPCI-READ ([0-9a-f]{64})", 240).group(1)
     check(got == want, f"the guest read sha256 {got}, the disk holds {want}")
     m.expect(r"\[linux\] VPCI-WROTE", 60)
-    m.expect(r"\[linux\] VPCI-IRQ .*virtio", 10)
-    m.expect(r"linux: device 00:04\.0 quiesced", 60)
+    m.expect(r"\[linux\] VPCI-IRQ .*GICv3 +35 Level", 10)
+    quiesced = m.expect(rf"linux: device {bdf} quiesced \(([^)]*)\)", 60).group(1)
     reject(m.transcript(), r"smmu: fault", "a blocked DMA")
     reject(m.transcript(), r"VPCI-INSMOD-FAILED", "a module that did not load")
     poweroff(m)
-    data = (TOP / PCI_DISK).read_bytes()
+    data = (TOP / image).read_bytes()
     check(hashlib.sha256(data[2 << 20:3 << 20]).hexdigest() == want,
           "the disk after QEMU exited: the guest's copy at 2 MiB differs")
+    return quiesced
+
+
+@test(config=cfg("linux-vblk"), smp=4, qemu_extra=VBLK_DEVICE, test_timeout=300,
+      esp_extra=f"{PCI_KIT}/initramfs-vblk.gz=tessera/linux/initramfs-vblk.gz")
+def pci_linux_virtio_blk(m):
+    """Linux reads and writes an assigned virtio-blk disk (INTx, SMMU); the host checks it."""
+    linux_disk_check(m, "00:04\\.0", "1af4:1042", 0x20, 35, PCI_DISK)
+
+
+@test(config=cfg("linux-nvme"), smp=4, qemu_extra=NVME_DEVICE, test_timeout=300,
+      esp_extra=f"{PCI_KIT}/initramfs-nvme.gz=tessera/linux/initramfs-nvme.gz")
+def pci_linux_nvme(m):
+    """The same with an NVMe controller behind a root port: reset (FLR) when it stops."""
+    how = linux_disk_check(m, "01:00\\.0", "1b36:0010", 0x100, 36, PCI_NVME)
+    check("function reset" in how, f"the controller was not reset when its partition stopped ({how})")
+
 
 
 @test(config=cfg("pci-scribble"), smp=4,
