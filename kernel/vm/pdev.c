@@ -94,7 +94,7 @@ static int bar_map(void *ctx, uint64_t gpa, uint64_t hpa, uint64_t size)
 {
 	struct pdev *pd = ctx;
 	int e = pt_map(&pd->part->s2, gpa, hpa, size, PT_R | PT_W | PT_DEVICE);
-	if (e)
+	if (e && !pd->vf.map_errors) /* the first only: the guest may retry forever */
 		kprintf("%s: device %s: cannot map a BAR at 0x%llx (%d)\n", pd->part->cfg.name,
 			pd->bdf, (unsigned long long)gpa, e);
 	return e;

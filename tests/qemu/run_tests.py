@@ -837,6 +837,8 @@ def pci_dev_shell(m):
     need(m.command("dev translate 00:04.0 40001000"), r"no domain \(not assigned\)", "unassigned")
     need(m.command("dev attach 00:04.0 good"), r'partition "good" is running: stop it first',
          "attach to a running partition refused")
+    need(m.command("snapshot save good s1"),
+         r"snapshot: error: save s1: partition good has assigned PCI devices", "no snapshot")
     m.command("stop good")
     m.expect(r"good: device 00:03\.0 quiesced \(bus mastering off\), stream 0x18 detached", 20)
     expect_partition_stopped(m, "good")
@@ -995,6 +997,8 @@ ITS_DOORBELL = 0x8090040  # GITS_TRANSLATER of QEMU virt's ITS
 
 
 @test(config=cfg("pci-edu"), smp=4,
+      qemu_extra="-device edu,addr=03.0,dma_mask=0xffffffffffffffff")
+@test("pci_dma_attack_acpi", config=cfg("pci-edu"), smp=4, acpi=True,
       qemu_extra="-device edu,addr=03.0,dma_mask=0xffffffffffffffff")
 def pci_dma_attack(m):
     """An assigned edu device's DMA reaches its partition's RAM and nothing else."""
