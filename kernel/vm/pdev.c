@@ -123,7 +123,24 @@ static void vf_init(struct pdev *pd)
 
 /* ---- INTx ---- */
 
-#define STATUS_INTX BIT(19) /* Interrupt Status, in the COMMAND/STATUS dword */
+#define STATUS_INTX  BIT(19) /* Interrupt Status, in the COMMAND/STATUS dword */
+#define INTX_POLL_NS 10000   /* resampling an asserted line: the next look */
+
+/* A guest handling the interrupt neither traps (the device's registers
+ * are mapped, EOI goes to the GIC's CPU interface) nor exits soon, so while
+ * a line is asserted the EL2 timer makes an exit to resample it. The timer
+ * is the scheduler's too: an earlier expiry armed there is kept, and one
+ * of its own later may replace this one (then its exit resamples). */
+static void resample_soon(void)
+{
+	uint64_t when = timer_now() + timer_ns_to_ticks(INTX_POLL_NS);
+	uint64_t ctl = read_sysreg(cnthp_ctl_el2), cval = read_sysreg(cnthp_cval_el2);
+	if ((ctl & 3) == 1 && cval <= when)
+		return;
+	write_sysreg(cnthp_cval_el2, when);
+	write_sysreg(cnthp_ctl_el2, 1);
+	isb();
+}
 
 /* Partitions run on CPUs of their own, so an SPI routed to vCPU 0's CPU
  * is handled (pdev_irq) and resampled (pdev_resample) on that CPU only,
@@ -183,16 +200,23 @@ bool pdev_irq(unsigned intid)
 			vgic_set_level(&p->vgic, 0, pd->virt_intid, true);
 		}
 	}
+	if (ours)
+		resample_soon();
 	return ours;
 }
 
 void pdev_resample(struct vcpu *v)
 {
 	struct partition *p = v->part;
+	bool pending = false;
 	for (unsigned k = 0; k < p->npdevs; k++) {
 		struct pdev *pd = &p->pdevs[k];
-		if (!pd->asserted || (mmio_read32(pd->pci->cfg + 4) & STATUS_INTX))
+		if (!pd->asserted)
 			continue;
+		if (mmio_read32(pd->pci->cfg + 4) & STATUS_INTX) {
+			pending = true;
+			continue;
+		}
 		pd->asserted = false;
 		vgic_set_level(&p->vgic, 0, pd->virt_intid, false);
 		bool still = false;
@@ -201,6 +225,8 @@ void pdev_resample(struct vcpu *v)
 		if (!still)
 			gic_deactivate(pd->phys_intid);
 	}
+	if (pending)
+		resample_soon();
 }
 
 /* ---- the partition's lifecycle ---- */

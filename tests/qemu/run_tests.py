@@ -901,6 +901,27 @@ def pci_disk_data():
     return random.Random(20261204).randbytes(1 << 20)
 
 
+def pci_initrd(name, mods, init):
+    """PCI_KIT/initramfs-NAME.gz: the Linux kit's initramfs with a cpio
+    appended holding init as /init and the modules (from PCI_KIT/mods, which
+    make_pci_kit unpacks) in /lib/vpci. False if a module is missing."""
+    kit = TOP / PCI_KIT
+    spec = ["dir /lib 0755", "dir /lib/vpci 0755", f"file /init 0755 {kit / name}.init"]
+    for mod in mods:
+        found = list((kit / "mods").rglob(f"{mod}.ko"))
+        if not found:
+            return False
+        spec.append(f"file /lib/vpci/{mod}.ko 0644 {found[0]}")
+    (kit / f"{name}.init").write_text(init)
+    (kit / f"{name}.spec").write_text("\n".join(spec) + "\n")
+    subprocess.run([sys.executable, str(TOP / "tools/mkcpio.py"), "--gzip",
+                    str(kit / f"{name}.cpio.gz"), str(kit / f"{name}.spec")], check=True)
+    base = TOP / "build/linux-guest/initramfs.cpio.gz"
+    (kit / f"initramfs-{name}.gz").write_bytes(base.read_bytes() +
+                                               (kit / f"{name}.cpio.gz").read_bytes())
+    return True
+
+
 def make_pci_kit():
     """The initramfs of each PCI_KITS entry and the disk images of the
     pci_linux_* tests (quietly nothing without the Linux kit: those tests
@@ -913,23 +934,14 @@ def make_pci_kit():
         return
     shutil.rmtree(kit, ignore_errors=True)
     (kit / "mods").mkdir(parents=True)
+    wanted = " ".join(sorted({f"'*/{mod}.ko'" for mods, _ in PCI_KITS.values() for mod in mods}))
     tar = subprocess.run(f"dpkg-deb --fsys-tarfile {debs[-1]} | tar -x -C {kit / 'mods'} "
-                         "--wildcards '*.ko'", shell=True, capture_output=True)
+                         f"--wildcards {wanted}", shell=True, capture_output=True)
     if tar.returncode:
         return
     for name, (mods, dev) in PCI_KITS.items():
-        spec = ["dir /lib 0755", "dir /lib/vpci 0755", f"file /init 0755 {kit / name}.init"]
-        for mod in mods:
-            found = list((kit / "mods").rglob(f"{mod}.ko"))
-            if not found:
-                return
-            spec.append(f"file /lib/vpci/{mod}.ko 0644 {found[0]}")
-        (kit / f"{name}.init").write_text(PCI_INIT % (" ".join(mods), dev, dev, dev, dev))
-        (kit / f"{name}.spec").write_text("\n".join(spec) + "\n")
-        subprocess.run([sys.executable, str(TOP / "tools/mkcpio.py"), "--gzip",
-                        str(kit / f"{name}.cpio.gz"), str(kit / f"{name}.spec")], check=True)
-        (kit / f"initramfs-{name}.gz").write_bytes(base.read_bytes() +
-                                                   (kit / f"{name}.cpio.gz").read_bytes())
+        if not pci_initrd(name, mods, PCI_INIT % (" ".join(mods), dev, dev, dev, dev)):
+            return
     for img in (PCI_DISK, PCI_NVME):
         with open(TOP / img, "wb") as f:
             f.write(pci_disk_data())
