@@ -31,7 +31,12 @@ struct pci_dev {
 	uint8_t header_type; /* layout: 0 device, 1 PCI-PCI bridge (multi-function bit masked) */
 	uint8_t sec_bus, sub_bus; /* type 1 only: secondary and subordinate bus */
 	struct pci_bar bar[6];	  /* type 0 only; a 64-bit BAR leaves its upper slot empty */
+	uint32_t bar_raw[6];	  /* the BAR registers as found (put back after a reset) */
 	uintptr_t cfg;		  /* this function's 4 KiB ECAM config space */
+	/* capability offsets in config space, 0 if absent */
+	uint8_t cap_pcie, cap_msi, cap_msix, cap_pm;
+	uint8_t pcie_type; /* PCIe device/port type (PCIe cap bits 7:4); 0xff: not PCIe */
+	bool flr;	   /* function-level reset (PCIe DevCap.FLR) */
 };
 struct pci_host {
 	uint64_t ecam_base, ecam_size;
@@ -53,6 +58,15 @@ struct pci_host {
 int pci_probe(const void *fdt, struct pci_host *host);
 /* The host found by the last successful pci_probe; NULL before. */
 const struct pci_host *pci_get_host(void);
+/* Stops a function's DMA before its owner's memory changes hands: bus
+ * mastering and decoding off, then a function-level reset where it has
+ * one (waits the 100 ms the spec asks, then puts the BARs back as they were
+ * found). Returns true if it was reset. */
+bool pci_quiesce(const struct pci_dev *d);
+/* The GIC INTID d's INTx line raises: its pin swizzled up to the host
+ * bridge, then through the bridge's interrupt-map in fdt (GIC SPIs only);
+ * 0 if it has no pin or the DT does not say. */
+unsigned pci_intx_intid(const void *fdt, const struct pci_dev *d);
 /* Portable: a human name for a class code ("NVM Express controller",
  * "Ethernet controller", "Host bridge", ...); the base class's generic name
  * ("Mass storage controller") for an unknown subclass; "unknown class" for

@@ -20,14 +20,25 @@
 #define CFG_CLASS	 0x08
 #define CFG_HDR		 0x0c
 #define CFG_BAR0	 0x10
-#define CFG_BUSES	 0x18 /* type 1: primary, secondary, subordinate bus */
-#define CFG_MEM_WIN	 0x20 /* type 1: memory base/limit */
-#define CFG_PREF_WIN	 0x24 /* type 1: prefetchable base/limit */
+#define CFG_CAP_PTR	 0x34
+#define CFG_STATUS_CAPS	 BIT(20) /* in the COMMAND/STATUS word */
+#define CFG_BUSES	 0x18	 /* type 1: primary, secondary, subordinate bus */
+#define CFG_MEM_WIN	 0x20	 /* type 1: memory base/limit */
+#define CFG_PREF_WIN	 0x24	 /* type 1: prefetchable base/limit */
 #define CFG_PREF_BASE_HI 0x28
 #define CFG_PREF_LIM_HI	 0x2c
 
 #define CMD_IO	       BIT(0)
 #define CMD_MEM	       BIT(1)
+#define CMD_MASTER     BIT(2)
+#define CAP_ID_PM      0x01
+#define CAP_ID_MSI     0x05
+#define CAP_ID_PCIE    0x10
+#define CAP_ID_MSIX    0x11
+#define PCIE_DEVCAP    0x04 /* from the PCIe capability */
+#define PCIE_DEVCTL    0x08
+#define DEVCAP_FLR     BIT(28)
+#define DEVCTL_FLR     BIT(15)
 #define HDR_MULTI_FN   0x80
 #define HDR_LAYOUT     0x7f
 #define BAR_IO	       BIT(0)
@@ -240,6 +251,47 @@ static void note_bridge_windows(const struct pci_host *h, const struct pci_dev *
 		note_used(h, base, lim - base + 1);
 }
 
+/* The capability list, bounded against loops: at most 48 entries fit in
+ * the 192 bytes it may use. */
+static void scan_caps(struct pci_dev *d)
+{
+	d->pcie_type = 0xff;
+	if (!(mmio_read32(d->cfg + CFG_CMD) & CFG_STATUS_CAPS))
+		return;
+	unsigned at = mmio_read32(d->cfg + CFG_CAP_PTR) & 0xfc;
+	for (unsigned n = 0; at >= 0x40 && n < 48; n++) {
+		uint32_t hdr = mmio_read32(d->cfg + at);
+		uint8_t id = hdr & 0xff;
+		if (id == CAP_ID_PM && !d->cap_pm)
+			d->cap_pm = (uint8_t)at;
+		else if (id == CAP_ID_MSI && !d->cap_msi)
+			d->cap_msi = (uint8_t)at;
+		else if (id == CAP_ID_MSIX && !d->cap_msix)
+			d->cap_msix = (uint8_t)at;
+		else if (id == CAP_ID_PCIE && !d->cap_pcie) {
+			d->cap_pcie = (uint8_t)at;
+			d->pcie_type = (hdr >> 20) & 0xf;
+			d->flr = mmio_read32(d->cfg + at + PCIE_DEVCAP) & DEVCAP_FLR;
+		}
+		at = (hdr >> 8) & 0xfc;
+	}
+}
+
+bool pci_quiesce(const struct pci_dev *d)
+{
+	uint32_t cmd = mmio_read32(d->cfg + CFG_CMD) & 0xffff;
+	mmio_write32(d->cfg + CFG_CMD, cmd & ~(uint32_t)(CMD_MASTER | CMD_MEM | CMD_IO));
+	if (!d->flr || !d->cap_pcie)
+		return false;
+	uintptr_t ctl = d->cfg + d->cap_pcie + PCIE_DEVCTL;
+	/* DEVCTL's upper half is DEVSTA, whose bits are write-1-to-clear */
+	mmio_write32(ctl, (mmio_read32(ctl) & 0xffff) | DEVCTL_FLR);
+	timer_udelay(100000);
+	for (unsigned i = 0; i < 6; i++)
+		mmio_write32(d->cfg + CFG_BAR0 + 4 * i, d->bar_raw[i]);
+	return true;
+}
+
 static void record_bridge(const struct pci_host *h, struct pci_dev *d)
 {
 	uint32_t buses = mmio_read32(d->cfg + CFG_BUSES);
@@ -270,6 +322,7 @@ static int scan_fn(struct pci_host *h, uintptr_t ecam, unsigned bus, unsigned de
 	d->device = id >> 16;
 	d->class_code = mmio_read32(cfg + CFG_CLASS) >> 8;
 	d->header_type = hdr & HDR_LAYOUT;
+	scan_caps(d);
 	if (d->header_type == 0)
 		size_bars(h, d);
 	else if (d->header_type == 1)
@@ -400,6 +453,9 @@ int pci_probe(const void *fdt, struct pci_host *host)
 	used64 = h->mmio64_pci;
 	enumerate(h, ecam);
 	assign_unassigned(h);
+	for (unsigned n = 0; n < h->ndevs; n++)
+		for (unsigned i = 0; h->devs[n].header_type == 0 && i < 6; i++)
+			h->devs[n].bar_raw[i] = mmio_read32(h->devs[n].cfg + CFG_BAR0 + 4 * i);
 	host_valid = true;
 	if (host && host != h)
 		*host = *h;
@@ -409,4 +465,77 @@ int pci_probe(const void *fdt, struct pci_host *host)
 const struct pci_host *pci_get_host(void)
 {
 	return host_valid ? &the_host : NULL;
+}
+
+/* ---- INTx routing ---- */
+
+static const struct pci_dev *bridge_above(unsigned bus)
+{
+	for (unsigned i = 0; i < the_host.ndevs; i++)
+		if (the_host.devs[i].header_type == 1 && the_host.devs[i].sec_bus == bus)
+			return &the_host.devs[i];
+	return NULL;
+}
+
+static int cells_of(const void *fdt, int node, const char *name, int dflt)
+{
+	const fdt32_t *c = fdt_getprop(fdt, node, name, NULL);
+
+	return c ? (int)fdt32_ld(c) : dflt;
+}
+
+/* One interrupt-map entry: child address (3 cells) and pin, the parent's
+ * phandle, unit address and specifier. Returns the entry's length in
+ * cells (0: malformed) and the INTID if it matches. */
+static int map_entry(const void *fdt, const fdt32_t *e, int left, const uint32_t key[4],
+		     const uint32_t mask[4], unsigned *intid)
+{
+	if (left < 5)
+		return 0;
+	int parent = fdt_node_offset_by_phandle(fdt, fdt32_ld(e + 4));
+	if (parent < 0)
+		return 0;
+	int pac = cells_of(fdt, parent, "#address-cells", 0);
+	int pic = cells_of(fdt, parent, "#interrupt-cells", 1);
+	int len = 5 + pac + pic;
+	if (pac < 0 || pic < 1 || len > left)
+		return 0;
+	bool match = true;
+	for (int i = 0; i < 4; i++)
+		match = match && (fdt32_ld(e + i) & mask[i]) == key[i];
+	/* GIC specifier: <type number flags>, type 0 = SPI */
+	if (match && pic >= 2 && fdt32_ld(e + 5 + pac) == 0)
+		*intid = fdt32_ld(e + 6 + pac) + 32;
+	return len;
+}
+
+unsigned pci_intx_intid(const void *fdt, const struct pci_dev *d)
+{
+	unsigned pin = (mmio_read32(d->cfg + 0x3c) >> 8) & 0xff;
+	const struct pci_dev *at = d;
+
+	if (pin < 1 || pin > 4 || !host_valid)
+		return 0;
+	/* each bridge on the way up rotates the pin by the device number */
+	for (unsigned depth = 0; at->bus != the_host.bus_start && depth < 16; depth++) {
+		const struct pci_dev *up = bridge_above(at->bus);
+		if (!up)
+			return 0;
+		pin = (pin - 1 + at->dev) % 4 + 1;
+		at = up;
+	}
+	int node = find_host(fdt), len;
+	const fdt32_t *map = node >= 0 ? fdt_getprop(fdt, node, "interrupt-map", &len) : NULL;
+	const fdt32_t *m = node >= 0 ? fdt_getprop(fdt, node, "interrupt-map-mask", NULL) : NULL;
+	uint32_t mask[4] = {~0u, ~0u, ~0u, ~0u};
+	for (int i = 0; m && i < 4; i++)
+		mask[i] = fdt32_ld(m + i);
+	uint32_t key[4] = {
+	    ((uint32_t)at->bus << 16 | (uint32_t)at->dev << 11 | (uint32_t)at->fn << 8) & mask[0],
+	    0, 0, pin & mask[3]};
+	unsigned intid = 0;
+	for (int i = 0, n = map ? len / 4 : 0, step; i < n && !intid; i += step)
+		if (!(step = map_entry(fdt, map + i, n - i, key, mask, &intid)))
+			break;
+	return intid;
 }

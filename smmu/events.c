@@ -85,7 +85,7 @@ static bool repeat(const struct drain *dr, const struct smmu_evt *ev)
 static void handle(const uint64_t *raw, struct drain *dr)
 {
 	struct smmu_evt ev;
-	char owner[sizeof(((struct smmu_owner *)0)->name) + 8], line[224];
+	char owner[sizeof(((struct smmu_owner *)0)->name) + 32], line[224];
 
 	evt_decode(raw, &ev);
 	record(&ev);

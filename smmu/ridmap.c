@@ -5,6 +5,7 @@
  * iommu-map-mask. Only entries pointing at an SMMUv3 count; the specifier
  * is #iommu-cells long (1 for SMMUv3: the stream ID base).
  */
+#include <errno.h>
 #include <libfdt.h>
 #include <string.h>
 
@@ -48,7 +49,7 @@ static uint32_t rid_mask(const void *fdt, int node)
 
 /* Entries are variable-length when they name different IOMMUs, so the
  * walk reads each one's #iommu-cells; a malformed tail ends it. */
-uint32_t smmu_rid_to_sid(const void *fdt, uint32_t rid)
+int smmu_rid_lookup(const void *fdt, uint32_t rid, uint32_t *sid)
 {
 	int node = find_host_bridge(fdt), len;
 	const fdt32_t *map = node >= 0 ? fdt_getprop(fdt, node, "iommu-map", &len) : NULL;
@@ -64,9 +65,20 @@ uint32_t smmu_rid_to_sid(const void *fdt, uint32_t rid)
 		if (cells < 0 || i + step > n)
 			break;
 		uint32_t length = fdt32_ld(map + i + step - 1);
-		if (ours && cells >= 1 && r >= base && r - base < length)
-			return fdt32_ld(map + i + 2) + (r - base);
+		if (ours && cells >= 1 && r >= base && r - base < length) {
+			*sid = fdt32_ld(map + i + 2) + (r - base);
+			return 0;
+		}
 		i += step;
 	}
-	return rid;
+	*sid = rid;
+	return -ENOENT;
+}
+
+uint32_t smmu_rid_to_sid(const void *fdt, uint32_t rid)
+{
+	uint32_t sid;
+
+	smmu_rid_lookup(fdt, rid, &sid);
+	return sid;
 }

@@ -121,6 +121,12 @@ int smmu_translate(struct smmu_domain *d, uint64_t iova, uint64_t *pa);
  * -ETIMEDOUT. detach: -ENOENT if the stream was not attached. */
 int smmu_attach(struct smmu_domain *d, uint32_t sid);
 int smmu_detach(uint32_t sid);
+/* Names the device behind an attached stream in fault lines ("00:03.0");
+ * -ENOENT if it is not attached. */
+int smmu_stream_label(uint32_t sid, const char *label);
+/* The owner name of the domain sid is attached to, into buf; false if it
+ * is not attached. */
+bool smmu_stream_owner(uint32_t sid, char *buf, size_t len);
 /* Benchmarks only: an attached stream bypasses translation (true) or uses
  * its domain again (false). Never used outside test-only commands. */
 int smmu_set_bypass(uint32_t sid, bool bypass);
@@ -134,5 +140,8 @@ void smmu_print_status(void);
 /* Maps a PCI requester ID to a stream ID through the host bridge's
  * iommu-map (identity if there is none). */
 uint32_t smmu_rid_to_sid(const void *fdt, uint32_t rid);
+/* The same, but -ENOENT (and *sid = rid) unless an iommu-map entry naming
+ * an SMMUv3 covers rid: only then is the function's DMA confined. */
+int smmu_rid_lookup(const void *fdt, uint32_t rid, uint32_t *sid);
 
 #endif

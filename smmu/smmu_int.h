@@ -56,6 +56,7 @@ struct smmu_stream {
 	bool used;
 	uint32_t sid;
 	struct smmu_domain *d;
+	char label[16]; /* the device, for the fault log ("" if unnamed) */
 };
 
 struct smmu_dev {

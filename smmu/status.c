@@ -82,8 +82,8 @@ static void print_streams(void)
 		if (!st->used)
 			continue;
 		n++;
-		kprintf("smmu: stream 0x%04x -> domain %u (%s)\n", st->sid, st->d->id,
-			st->d->owner.name);
+		kprintf("smmu: stream 0x%04x -> domain %u (%s)%s%s\n", st->sid, st->d->id,
+			st->d->owner.name, st->label[0] ? ", device " : "", st->label);
 	}
 	kprintf("smmu: %u stream%s attached; every other stream aborts\n", n, plural(n));
 }

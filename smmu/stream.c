@@ -105,8 +105,33 @@ void stream_owner_name(uint32_t sid, char *buf, size_t len)
 	uint64_t flags = spin_lock_irqsave(&smmu_dev.lock);
 	const struct smmu_stream *st = find(sid);
 
-	snprintf(buf, len, "%s", st ? st->d->owner.name : "nobody");
+	if (st && st->label[0])
+		snprintf(buf, len, "%s, device %s", st->d->owner.name, st->label);
+	else
+		snprintf(buf, len, "%s", st ? st->d->owner.name : "nobody");
 	spin_unlock_irqrestore(&smmu_dev.lock, flags);
+}
+
+int smmu_stream_label(uint32_t sid, const char *label)
+{
+	uint64_t flags = spin_lock_irqsave(&smmu_dev.lock);
+	struct smmu_stream *st = find(sid);
+
+	if (st)
+		snprintf(st->label, sizeof(st->label), "%s", label);
+	spin_unlock_irqrestore(&smmu_dev.lock, flags);
+	return st ? 0 : -ENOENT;
+}
+
+bool smmu_stream_owner(uint32_t sid, char *buf, size_t len)
+{
+	uint64_t flags = spin_lock_irqsave(&smmu_dev.lock);
+	const struct smmu_stream *st = find(sid);
+
+	if (st)
+		snprintf(buf, len, "%s", st->d->owner.name);
+	spin_unlock_irqrestore(&smmu_dev.lock, flags);
+	return st != NULL;
 }
 
 /* Benchmarks only (test-only `disk bench`): lets an attached stream bypass

@@ -326,6 +326,7 @@ int gic_init_dist(const struct gic_info *gi);
 int gic_init_cpu(void); /* redistributor + CPU interface of this CPU */
 const struct gic_info *gic_get_info(void);
 void gic_enable_irq(unsigned intid, bool edge, unsigned target_cpu);
+void gic_disable_irq(unsigned intid); /* SPIs only */
 void gic_send_sgi_others(unsigned sgi);
 void gic_send_sgi(unsigned cpu, unsigned sgi);
 unsigned gic_ack(void);

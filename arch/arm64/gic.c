@@ -155,6 +155,12 @@ void gic_enable_irq(unsigned intid, bool edge, unsigned target_cpu)
 	mmio_write32(gicd + GICD_ISENABLER + intid / 32 * 4, BIT(intid % 32));
 }
 
+void gic_disable_irq(unsigned intid)
+{
+	if (intid >= 32)
+		mmio_write32(gicd + GICD_ICENABLER + intid / 32 * 4, BIT(intid % 32));
+}
+
 void gic_send_sgi(unsigned cpu, unsigned sgi)
 {
 	uint64_t m = percpu_data[cpu].mpidr;

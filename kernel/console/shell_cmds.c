@@ -72,6 +72,10 @@ static int cmd_list(int argc, char **argv)
 			(unsigned long long)p->cfg.cpu_mask, p->cfg.vcpus,
 			(unsigned long long)(p->cfg.mem_size >> 20), (unsigned long long)p->starts,
 			(unsigned long long)p->faults);
+		char devs[PART_PCI_MAX * 9];
+		pdev_names(p, devs, sizeof(devs));
+		if (devs[0])
+			kprintf("      devices %s\n", devs);
 		if (partition_state(p) == PART_FAILED)
 			kprintf("      %s\n", p->cfg.error);
 	}
@@ -237,6 +241,10 @@ static const struct shell_cmd cmds[] = {
     {"stop", "NAME: stop a running partition", cmd_stop, false},
     {"restart", "NAME: stop a partition and start it again", cmd_stop, false},
     {"smmu", "SMMUv3: features, domains, streams, fault counters, last faults", cmd_smmu, false},
+    {"dev",
+     "list | attach BDF PART | detach BDF | translate BDF IOVA: PCIe functions and their "
+     "owners (attach/detach: a stopped partition)",
+     cmd_dev, false},
     {"disk",
      "[test [MiB]]: the NVMe disk tessera owns; test writes, reads back, verifies (in the "
      "background)",

@@ -71,6 +71,8 @@ static bool irq_route(unsigned intid)
 		return forward_ppi(intid);
 	else if (smmu_handle_irq(intid))
 		return false;
+	else if (pdev_irq(intid))
+		return true;
 	else if (intid == hw.uart_intid)
 		console_rx_irq();
 	else if (intid == PPI_HYP_TIMER)

@@ -616,6 +616,11 @@ static int usage(void)
 	return 1;
 }
 
+const struct pci_dev *disk_pci(void)
+{
+	return disk0.pci;
+}
+
 struct nvme_ctrl *disk_ctrl(uint32_t *sid)
 {
 	*sid = disk0.sid;

@@ -48,6 +48,9 @@ uint64_t disk_scratch(uint64_t *lba);
 struct nvme_ctrl;
 /* The hypervisor's disk and its SMMU stream (NULL if there is none). */
 struct nvme_ctrl *disk_ctrl(uint32_t *sid);
+/* The PCI function tessera keeps as its disk, enabled or not (NULL if none):
+ * never a partition's. */
+const struct pci_dev *disk_pci(void);
 /* Test-only `disk bench` (disk_bench.c). */
 int disk_bench(void);
 /* `disk test [MiB]` (disk_test.c): starts the job and returns; progress and

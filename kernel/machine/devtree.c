@@ -205,6 +205,32 @@ static int pci_iommu_map(void *fdt, const struct hw_desc *d)
 	return 0;
 }
 
+/* Legacy INTx as QEMU virt wires its GPEX host bridge (INTA-D of slot s
+ * to SPI 3 + (s + pin) % 4, the mask folding slots onto 0-3): neither the
+ * firmware DT's interrupt-map nor ACPI's _PRT (AML) is kept in hw_desc.
+ * Parent unit address: the GIC node's 2 address cells. */
+#define PCI_INTX_SPI 3
+static int pci_intx_map(void *fdt)
+{
+	static const uint32_t mask[4] = {0x1800, 0, 0, 7};
+	fdt32_t map[16 * 10], m[4];
+	unsigned n = 0;
+	for (uint32_t slot = 0; slot < 4; slot++)
+		for (uint32_t pin = 0; pin < 4; pin++) {
+			const uint32_t e[10] = {slot << 11, 0,	    0,
+						pin + 1,    PH_GIC, 0,
+						0,	    0,	    PCI_INTX_SPI + (slot + pin) % 4,
+						IRQ_LEVEL};
+			for (unsigned i = 0; i < 10; i++)
+				map[n++] = cpu_to_fdt32(e[i]);
+		}
+	for (unsigned i = 0; i < 4; i++)
+		m[i] = cpu_to_fdt32(mask[i]);
+	TRY(fdt_property_u32(fdt, "#interrupt-cells", 1));
+	TRY(fdt_property(fdt, "interrupt-map-mask", m, sizeof(m)));
+	return fdt_property(fdt, "interrupt-map", map, sizeof(map));
+}
+
 static int pci(void *fdt, const struct hw_desc *d)
 {
 	const struct hw_pci *h = &d->pci;
@@ -224,6 +250,7 @@ static int pci(void *fdt, const struct hw_desc *d)
 	if (p != ranges)
 		TRY(fdt_property(fdt, "ranges", ranges, (int)((p - ranges) * sizeof(*p))));
 	TRY(pci_iommu_map(fdt, d));
+	TRY(pci_intx_map(fdt));
 	return fdt_end_node(fdt);
 }
 

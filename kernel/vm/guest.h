@@ -39,6 +39,7 @@
 #define PART_ARGS_MAX 512
 #define PART_ERR_MAX  160
 #define PART_SVE_MAX  256 /* bytes: SVE's architectural maximum vector length (2048 bits) */
+#define PART_PCI_MAX  8	  /* "pci-devices" entries per partition */
 
 enum kernel_format { KFMT_AUTO, KFMT_IMAGE, KFMT_ELF, KFMT_RAW };
 
@@ -57,8 +58,21 @@ struct part_cfg {
 	unsigned sve_vl;  /* "sve-max-vl": SVE's maximum vector length in bytes; 0 = no SVE */
 	char restore[48]; /* "restore": a snapshot to resume at boot instead of booting */
 	bool its;	  /* "its": a virtual GICv3 ITS and LPIs (kernel/vgic/its.h) */
+	/* "pci-devices": PCI functions on segment 0 it owns, as requester IDs
+	 * (bus << 8 | device << 3 | function), in the order given */
+	uint16_t pci[PART_PCI_MAX];
+	unsigned npci;
 	bool valid;
 	char error[PART_ERR_MAX]; /* why the partition cannot start */
+};
+
+/* A PCI function of the machine, as "pci-devices" validation sees it. */
+struct machine_pci {
+	uint16_t rid; /* bus << 8 | device << 3 | function */
+	bool bridge;  /* a PCI-PCI bridge (its functions behind are what is assigned) */
+	bool smmu;    /* an SMMU translates its DMA (iommu-map covers it) */
+	bool hyp;     /* tessera's own (its disk) */
+	uint32_t sid; /* the stream ID its DMA carries, after any bridge alias */
 };
 
 /* What validation checks against. */
@@ -68,7 +82,16 @@ struct machine_desc {
 	/* Size of the ESP file at path, or -1 if it was not loaded. */
 	int64_t (*file_size)(void *ctx, const char *path);
 	void *ctx;
+	const struct machine_pci *pci; /* every PCI function found (npci of them) */
+	unsigned npci;
 };
+
+/* Adds rid to p's "pci-devices" (a copy, `dev attach`) and checks the list
+ * as validation would, except for other partitions' claims, which the
+ * caller checks: true, or false with p->error set. */
+bool part_pci_check(struct part_cfg *p, uint16_t rid, const struct machine_desc *m);
+/* "bb:dd.f" (hex, as lspci prints it) into buf (at least 8 bytes). */
+void pci_bdf_str(uint16_t rid, char *buf, size_t size);
 
 /* Parses /partitions of the config DTB into out[] (at most max). Returns
  * the number of partitions, or -1 with err filled if the tree itself is
@@ -77,11 +100,73 @@ struct machine_desc {
 int part_config_parse(const void *cfg, struct part_cfg *out, unsigned max, char *err,
 		      size_t errlen);
 /* Cross-checks: CPUs in range and not shared, fixed memory not
- * overlapping, images present and fitting the memory, memory available
+ * overlapping, images present and fitting the memory, PCI devices present,
+ * behind the SMMU, not tessera's, not assigned twice and assigned with
+ * every function sharing their stream ID, memory available
  * (partitions are served in order; one that does not fit is marked
  * invalid, the others keep theirs). Invalid partitions keep valid=false
  * with the reason in error. */
 void part_config_validate(struct part_cfg *p, unsigned n, const struct machine_desc *m);
+
+/* ---- assigned PCI functions: the config-space filter (vpci.c) ----
+ * A partition with "pci-devices" sees a host bridge at QEMU virt's low
+ * ECAM address with only its functions, renumbered: the n-th device of its
+ * list is 00:n.0 (docs/config.md). Each function's config space goes
+ * through this filter: default deny. Reads show the IDs, class, header and
+ * status as the device has them, the BARs and COMMAND as emulated, and only
+ * the capabilities that cannot retarget the device (power management, PCI
+ * Express, vendor-specific) chained together, read-only; everything else
+ * reads 0 (MSI and MSI-X are hidden, so drivers use INTx; the expansion
+ * ROM and extended config space are absent). Writes reach the device only
+ * as COMMAND's memory-decode, bus-master and INTx-disable bits. BARs are
+ * sized and programmed here; a memory BAR is mapped into the partition's
+ * IPA space at its programmed address while memory decode is on and it
+ * lies whole inside the MMIO window without overlapping another BAR.
+ * I/O BARs and BARs smaller than a page are hidden (a page mapping would
+ * reach a neighbour's registers). */
+#define VPCI_ECAM_BASE 0x3f000000ull
+#define VPCI_ECAM_SIZE 0x01000000ull /* buses 0-15: the functions are on bus 0 */
+#define VPCI_MMIO_BASE 0x10000000ull
+#define VPCI_MMIO_SIZE 0x2eff0000ull
+#define VPCI_INTX_SPI  3 /* INTA of slot 0; slot n pin p: SPI 3 + (n + p) % 4 */
+
+struct vpci_ops {
+	uint32_t (*cfg_read)(void *ctx, unsigned off); /* an aligned dword of the device's */
+	void (*cfg_write)(void *ctx, unsigned off, uint32_t val); /* COMMAND only */
+	/* [gpa, gpa+size) of the partition's IPA space to [hpa, hpa+size) as
+	 * device memory; 0 or -errno */
+	int (*map)(void *ctx, uint64_t gpa, uint64_t hpa, uint64_t size);
+	void (*unmap)(void *ctx, uint64_t gpa, uint64_t size);
+	void *ctx;
+};
+struct vpci_bar {
+	uint64_t hpa, size; /* the physical BAR; size 0: absent or hidden */
+	bool is_64, prefetch;
+	bool mapped; /* at mapped_gpa */
+	uint64_t mapped_gpa;
+};
+#define VPCI_MAX_CAPS 16
+struct vpci_fn {
+	struct vpci_ops ops;
+	struct vpci_bar bar[6];
+	uint32_t vbar[6]; /* what the guest programmed */
+	uint16_t cmd;	  /* the guest's COMMAND */
+	uint8_t irq_line; /* INTERRUPT_LINE: scratch for the guest */
+	unsigned ncaps;
+	struct {
+		uint8_t off, len;
+	} cap[VPCI_MAX_CAPS]; /* the capabilities shown, in the device's order */
+	unsigned map_errors;
+};
+/* bars: the physical BARs (drivers' struct pci_bar, as plain values);
+ * the capability list is read through ops. Nothing is mapped yet. */
+void vpci_fn_init(struct vpci_fn *f, const struct vpci_ops *ops, const struct vpci_bar bars[6]);
+/* A config access of size 1, 2 or 4 at off (naturally aligned; others
+ * read all-ones and are dropped). */
+uint32_t vpci_cfg_read(struct vpci_fn *f, unsigned off, unsigned size);
+void vpci_cfg_write(struct vpci_fn *f, unsigned off, unsigned size, uint32_t val);
+/* Unmaps every BAR (the partition stops). */
+void vpci_fn_reset(struct vpci_fn *f);
 
 /* ---- kernel images (image_load.c) ---- */
 struct image_seg {
@@ -112,12 +197,15 @@ struct guest_dt_params {
 	unsigned timer_freq;		   /* CNTFRQ, for the timer node (0: omit) */
 	bool no_pmu;			   /* the CPU has no PMUv3: no pmu node */
 	bool its;			   /* an ITS node (msi-controller) under the GIC */
+	unsigned pci_devs;		   /* assigned PCI functions: a host bridge if any */
 };
 /* Builds the DTB handed to the guest in x0: memory, cpus (enable-method
  * psci, reg = vCPU index as MPIDR Aff0), psci (hvc, 1.0), GICv3 with
  * distributor and redistributors (and its ITS, with its), armv8 timer (PPIs 13, 14, 11, 10), the
  * armv8 PMU (PPI 7 = INTID 23) unless no_pmu, PL011
- * with its apb_pclk clock and stdout-path, chosen (bootargs, initrd).
+ * with its apb_pclk clock and stdout-path, chosen (bootargs, initrd), and
+ * with pci_devs a "pci-host-ecam-generic" bridge at VPCI_ECAM_BASE (a
+ * 32-bit memory window, INTx through the legacy interrupt-map).
  * Returns 0 or a libfdt error. */
 int guest_dt_build(void *buf, size_t size, const struct guest_dt_params *p);
 

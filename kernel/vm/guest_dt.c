@@ -231,6 +231,60 @@ static void uart(struct dtw *w)
 	end(w);
 }
 
+/* As QEMU virt maps them: pin p (0-3 for INTA-D) of slot s raises SPI
+ * VPCI_INTX_SPI + (s + p) % 4; the mask folds every slot onto 0-3. */
+static void pcie_intx(struct dtw *w)
+{
+	static const uint32_t mask[] = {0x1800, 0, 0, 7};
+	fdt32_t map[16 * 8];
+	unsigned n = 0;
+	for (uint32_t slot = 0; slot < 4; slot++)
+		for (uint32_t pin = 0; pin < 4; pin++) {
+			const uint32_t e[8] = {slot << 11,
+					       0,
+					       0,
+					       pin + 1,
+					       PHANDLE_GIC,
+					       IRQ_SPI,
+					       VPCI_INTX_SPI + (slot + pin) % 4,
+					       IRQ_LEVEL};
+			for (unsigned i = 0; i < 8; i++)
+				map[n++] = cpu_to_fdt32(e[i]);
+		}
+	cells(w, "interrupt-map-mask", mask, ARRAY_SIZE(mask));
+	prop(w, "interrupt-map", map, sizeof(map));
+}
+
+static void pcie(struct dtw *w, const struct guest_dt_params *p)
+{
+	const uint64_t reg[] = {VPCI_ECAM_BASE, VPCI_ECAM_SIZE};
+	const uint32_t buses[] = {0, (uint32_t)(VPCI_ECAM_SIZE >> 20) - 1};
+	const uint32_t ranges[] = {0x02000000,
+				   0,
+				   (uint32_t)VPCI_MMIO_BASE,
+				   0,
+				   (uint32_t)VPCI_MMIO_BASE,
+				   0,
+				   (uint32_t)VPCI_MMIO_SIZE};
+	char name[32];
+	if (!p->pci_devs)
+		return;
+	snprintf(name, sizeof(name), "pcie@%llx", (unsigned long long)VPCI_MMIO_BASE);
+	begin(w, name);
+	str(w, "compatible", "pci-host-ecam-generic");
+	str(w, "device_type", "pci");
+	u32(w, "#address-cells", 3);
+	u32(w, "#size-cells", 2);
+	u32(w, "#interrupt-cells", 1);
+	reg64(w, "reg", reg, 1);
+	cells(w, "bus-range", buses, ARRAY_SIZE(buses));
+	u32(w, "linux,pci-domain", 0);
+	cells(w, "ranges", ranges, ARRAY_SIZE(ranges));
+	empty(w, "dma-coherent");
+	pcie_intx(w);
+	end(w);
+}
+
 int guest_dt_build(void *buf, size_t size, const struct guest_dt_params *p)
 {
 	if (p->vcpus == 0 || p->vcpus > GUEST_MAX_VCPUS || size > INT32_MAX)
@@ -249,6 +303,7 @@ int guest_dt_build(void *buf, size_t size, const struct guest_dt_params *p)
 	pmu(&w, p);
 	uart_clock(&w);
 	uart(&w);
+	pcie(&w, p);
 	end(&w);
 	return w.err ? w.err : fdt_finish(buf);
 }

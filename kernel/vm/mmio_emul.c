@@ -23,6 +23,8 @@ static int device_access(struct vcpu *v, uint64_t ipa, const struct mmio_access 
 				       val);
 	if (in(ipa, GUEST_UART_BASE, GUEST_UART_SIZE))
 		return vuart_access(&p->uart, ipa - GUEST_UART_BASE, a->size, a->write, val);
+	if (p->npdevs && in(ipa, VPCI_ECAM_BASE, VPCI_ECAM_SIZE))
+		return pdev_ecam_access(v, ipa - VPCI_ECAM_BASE, a->size, a->write, val);
 	return -EINVAL;
 }
 

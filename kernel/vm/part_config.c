@@ -224,6 +224,82 @@ static void prop_restore(struct part_cfg *p, const char *prop, const void *v, in
 	}
 }
 
+/* "bb:dd.f" or "0000:bb:dd.f", hex: segment 0 only. */
+static int parse_hex(const char **s, unsigned max_digits, unsigned max)
+{
+	unsigned v = 0, n = 0;
+	for (; n < max_digits; n++, (*s)++) {
+		char c = **s;
+		unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+			     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+			     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+						    : 16u;
+		if (d == 16)
+			break;
+		v = v * 16 + d;
+	}
+	return n && v <= max ? (int)v : -1;
+}
+
+static int parse_bdf(const char *s)
+{
+	if (strncmp(s, "0000:", 5) == 0)
+		s += 5;
+	int bus = parse_hex(&s, 2, 0xff);
+	if (bus < 0 || *s++ != ':')
+		return -1;
+	int dev = parse_hex(&s, 2, 0x1f);
+	if (dev < 0 || *s++ != '.')
+		return -1;
+	int fn = parse_hex(&s, 1, 7);
+	if (fn < 0 || *s)
+		return -1;
+	return bus << 8 | dev << 3 | fn;
+}
+
+void pci_bdf_str(uint16_t rid, char *buf, size_t size)
+{
+	snprintf(buf, size, "%02x:%02x.%x", rid >> 8, (rid >> 3) & 0x1f, rid & 7);
+}
+
+static bool has_pci(const struct part_cfg *p, uint16_t rid)
+{
+	for (unsigned i = 0; i < p->npci; i++)
+		if (p->pci[i] == rid)
+			return true;
+	return false;
+}
+
+static void prop_pci_devices(struct part_cfg *p, const char *prop, const void *v, int len)
+{
+	const char *s = v, *end = s + len;
+	if (len <= 1 || s[len - 1] != '\0') {
+		bad(p, prop, "expected a list of strings (\"bus:device.function\")");
+		return;
+	}
+	for (; s < end; s += strlen(s) + 1) {
+		int rid = parse_bdf(s);
+		char bdf[16];
+		if (rid < 0) {
+			bad(p, prop,
+			    "\"%.24s\" is not a PCI address (bus:device.function, e.g. "
+			    "\"00:03.0\")",
+			    s);
+			return;
+		}
+		pci_bdf_str((uint16_t)rid, bdf, sizeof(bdf));
+		if (has_pci(p, (uint16_t)rid)) {
+			bad(p, prop, "device %s listed twice", bdf);
+			return;
+		}
+		if (p->npci == PART_PCI_MAX) {
+			bad(p, prop, "device %s: more than %u devices", bdf, PART_PCI_MAX);
+			return;
+		}
+		p->pci[p->npci++] = (uint16_t)rid;
+	}
+}
+
 static void prop_ignored(struct part_cfg *p, const char *prop, const void *v, int len)
 {
 }
@@ -248,6 +324,7 @@ static const struct prop_rule {
     {"status", prop_status, P_OTHER},
     {"sve-max-vl", prop_sve_max_vl, P_OTHER},
     {"restore", prop_restore, P_OTHER},
+    {"pci-devices", prop_pci_devices, P_OTHER},
     {"compatible", prop_ignored, P_OTHER},
     {"phandle", prop_ignored, P_OTHER},
 };
@@ -410,6 +487,82 @@ static void check_cpus_free(struct part_cfg *p, unsigned i)
 	}
 }
 
+static const struct machine_pci *find_fn(const struct machine_desc *m, uint16_t rid)
+{
+	for (unsigned i = 0; i < m->npci; i++)
+		if (m->pci[i].rid == rid)
+			return &m->pci[i];
+	return NULL;
+}
+
+/* Functions whose DMA carries the same stream ID cannot be told apart by
+ * the SMMU: one partition gets all of them or none. */
+static void check_group(struct part_cfg *p, const struct machine_desc *m,
+			const struct machine_pci *f, const char *bdf)
+{
+	for (unsigned i = 0; i < m->npci; i++) {
+		const struct machine_pci *o = &m->pci[i];
+		char other[16];
+		if (o == f || o->bridge || o->sid != f->sid || has_pci(p, o->rid))
+			continue;
+		pci_bdf_str(o->rid, other, sizeof(other));
+		bad(p, "pci-devices",
+		    "device %s shares stream ID 0x%x with %s, which must be assigned with it", bdf,
+		    f->sid, other);
+		return;
+	}
+}
+
+/* The later of two partitions naming a device is the one refused. */
+static void check_pci_device(struct part_cfg *p, unsigned i, uint16_t rid,
+			     const struct machine_desc *m)
+{
+	const struct machine_pci *f = find_fn(m, rid);
+	char bdf[16];
+	pci_bdf_str(rid, bdf, sizeof(bdf));
+	if (!f) {
+		bad(&p[i], "pci-devices", "device %s does not exist", bdf);
+		return;
+	}
+	if (f->bridge)
+		bad(&p[i], "pci-devices",
+		    "device %s is a PCI bridge (assign the devices behind it)", bdf);
+	else if (!f->smmu)
+		bad(&p[i], "pci-devices",
+		    "device %s is not behind an SMMU (its DMA could not be confined)", bdf);
+	else if (f->hyp)
+		bad(&p[i], "pci-devices", "device %s is tessera's own disk", bdf);
+	for (unsigned j = 0; j < i; j++)
+		if (p[j].valid && has_pci(&p[j], rid))
+			bad(&p[i], "pci-devices",
+			    "device %s is already assigned to partition \"%s\"", bdf, p[j].name);
+	check_group(&p[i], m, f, bdf);
+}
+
+bool part_pci_check(struct part_cfg *p, uint16_t rid, const struct machine_desc *m)
+{
+	p->valid = true;
+	p->error[0] = '\0';
+	char bdf[16];
+	pci_bdf_str(rid, bdf, sizeof(bdf));
+	if (has_pci(p, rid))
+		bad(p, "pci-devices", "device %s is already assigned to it", bdf);
+	else if (p->npci == PART_PCI_MAX)
+		bad(p, "pci-devices", "device %s: more than %u devices", bdf, PART_PCI_MAX);
+	if (!p->valid)
+		return false;
+	p->pci[p->npci++] = rid;
+	for (unsigned k = 0; k < p->npci && p->valid; k++)
+		check_pci_device(p, 0, p->pci[k], m);
+	return p->valid;
+}
+
+static void check_pci(struct part_cfg *p, unsigned i, const struct machine_desc *m)
+{
+	for (unsigned k = 0; k < p[i].npci && p[i].valid; k++)
+		check_pci_device(p, i, p[i].pci[k], m);
+}
+
 /* Size of an ESP file in whole MiB, rounded up (so that "more than" in a
  * message is true in MiB too). */
 static unsigned long long file_mib(int64_t size)
@@ -547,6 +700,11 @@ void part_config_validate(struct part_cfg *p, unsigned n, const struct machine_d
 	for (unsigned i = 0; i < n; i++)
 		if (p[i].valid)
 			check_cpus_exist(&p[i], m->ncpus);
+	/* devices before CPU sharing: a partition refused for its devices
+	 * claims no CPU */
+	for (unsigned i = 0; i < n; i++)
+		if (p[i].valid)
+			check_pci(p, i, m);
 	for (unsigned i = 0; i < n; i++)
 		if (p[i].valid)
 			check_cpus_free(p, i);

@@ -6,6 +6,7 @@
  */
 #include "kernel/vm/vm.h"
 #include "kernel/vm/snap_state.h"
+#include "drivers/drivers.h"
 #include <errno.h>
 #include <libfdt.h>
 #include <stdio.h>
@@ -78,7 +79,9 @@ void partitions_init(const struct boot_info *bi)
 		kprintf("config: %s; no partitions\n", err);
 		return;
 	}
-	struct machine_desc m = {hw.ncpus, mem_free_map(), module_size, NULL};
+	static struct machine_pci fns[PCI_MAX_DEVS];
+	unsigned nfns = pdev_machine(fns, ARRAY_SIZE(fns));
+	struct machine_desc m = {hw.ncpus, mem_free_map(), module_size, NULL, fns, nfns};
 	part_config_validate(cfg, (unsigned)n, &m);
 	report_config(cfg, (unsigned)n);
 	lc_init(&lc_ops);
@@ -86,6 +89,7 @@ void partitions_init(const struct boot_info *bi)
 		partitions[i].cfg = cfg[i];
 		partitions[i].id = (unsigned)i;
 		lc_part_init(&partitions[i].lc, cfg[i].valid, cfg[i].cpu_mask, cfg[i].vcpus);
+		pdev_bind(&partitions[i]);
 	}
 	npartitions = (unsigned)n;
 }
@@ -234,6 +238,7 @@ static int build_dtb(struct partition *p, uint64_t initrd_start, uint64_t initrd
 	    .timer_freq = 0,
 	    .no_pmu = !pmu_present,
 	    .its = p->cfg.its,
+	    .pci_devs = p->npdevs,
 	};
 	int e = guest_dt_build(ram_at(p, off), GUEST_DTB_MAX, &dp);
 	if (e) {
@@ -481,7 +486,7 @@ static int build(struct lc_part *lc)
 	memset((void *)p->ram_pa, 0, p->cfg.mem_size);
 	p->nvcpus = p->cfg.vcpus;
 	p->faults = 0; /* per run: the fault log limit starts again */
-	if ((e = build_stage2(p)))
+	if ((e = build_stage2(p)) || (e = pdev_build(p)))
 		return e;
 	if (!lc->restoring)
 		return build_boot(p);
@@ -502,6 +507,7 @@ static void release(struct lc_part *lc)
 {
 	struct partition *p = of(lc);
 	vuart_flush(&p->uart);
+	pdev_release(p); /* no DMA into the RAM freed next */
 	release_memory(p);
 }
 

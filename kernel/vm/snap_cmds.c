@@ -70,6 +70,12 @@ static int save(const char *part, const char *name)
 			"do not hold\n",
 			name, part);
 		return -EINVAL;
+	/* a device's state (registers, DMA in flight) is not the partition's
+	 * to save: a restore would resume a driver against a reset device */
+	if (p->npdevs) {
+		kprintf("snapshot: error: save %s: partition %s has assigned PCI devices\n", name,
+			part);
+		return -EPERM;
 	}
 	/* the job reads these once the partition is paused, after this write */
 	strcpy(p->snap_name, name);
@@ -106,6 +112,11 @@ int snap_restore_job(struct partition *p)
 
 static int restore_into(struct partition *p, const char *name, bool boot)
 {
+	if (p->npdevs) {
+		kprintf("snapshot: error: restore %s: partition %s has assigned PCI devices\n",
+			name, p->cfg.name);
+		return -EPERM;
+	}
 	if (partition_state(p) != PART_STOPPED) {
 		kprintf("snapshot: error: restore %s: partition %s is %s (stop it first)\n", name,
 			p->cfg.name, partition_state_name(partition_state(p)));

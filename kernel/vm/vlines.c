@@ -22,4 +22,6 @@ void vlines_sync(struct vcpu *v)
 	for (unsigned i = 0; release && i < ARRAY_SIZE(ppis); i++)
 		if (release & BIT(i))
 			gic_deactivate(ppis[i]);
+	if (v->part->npdevs && v->idx == 0)
+		pdev_resample(v);
 }

@@ -25,6 +25,23 @@
 #include "kernel/vm/lifecycle.h"
 
 struct partition;
+struct pci_dev;
+struct smmu_domain;
+
+/* An assigned PCI function (pdev.c): the physical one, its stream, and
+ * what the partition sees of its config space. */
+struct pdev {
+	const struct pci_dev *pci;
+	uint32_t sid;
+	char bdf[8];
+	struct partition *part;
+	struct vpci_fn vf;
+	/* INTx: the physical SPI (0: none forwarded) and the guest's; while
+	 * asserted the physical one stays active (masked) until the
+	 * device's Interrupt Status drops (pdev_resample) */
+	unsigned phys_intid, virt_intid;
+	bool asserted;
+};
 
 struct vcpu {
 	struct partition *part;
@@ -65,6 +82,12 @@ struct partition {
 	struct vuart uart;   /* locks itself */
 	struct dirty_log dirty;
 	uint64_t starts, faults;
+	/* "pci-devices" (pdev.c): shown as 00:n.0 of its virtual ECAM; DMA
+	 * through dom, which mirrors its RAM while it runs */
+	struct pdev pdevs[PART_PCI_MAX];
+	unsigned npdevs;
+	struct smmu_domain *dom;
+	struct spinlock pci_lock; /* the vpci_fn states */
 	/* snapshot work asked of its next job (snap_cmds.c) */
 	char snap_name[48];
 	bool snap_boot;	  /* a restore at boot: boot its kernel if it fails */
@@ -195,6 +218,28 @@ struct vm_console_ops {
 	void (*started)(struct partition *p);
 };
 void vm_set_console(const struct vm_console_ops *ops);
+
+/* pdev.c: assigned PCI functions. The machine's functions as validation
+ * sees them (at most max; returns how many); binding the validated list at
+ * boot; at build, a domain mirroring RAM with every stream attached (after
+ * a reset of the function); at release, each function quiesced and
+ * reset before its stream is detached and the domain destroyed. */
+unsigned pdev_machine(struct machine_pci *out, unsigned max);
+void pdev_bind(struct partition *p);
+int pdev_build(struct partition *p);
+void pdev_release(struct partition *p);
+/* A physical interrupt: true if it is an assigned function's INTx, now
+ * the owner's virtual SPI (left active: the caller only drops priority). */
+bool pdev_irq(unsigned intid);
+/* At each exit of vCPU 0 (vlines.c): INTx lines whose devices dropped them
+ * are lowered in the vGIC and their physical SPI deactivated. */
+void pdev_resample(struct vcpu *v);
+/* A vCPU's access to its virtual ECAM (off from VPCI_ECAM_BASE): 0. */
+int pdev_ecam_access(struct vcpu *v, uint64_t off, unsigned size, bool write, uint64_t *val);
+/* `dev list|attach|detach|translate` (README). */
+int cmd_dev(int argc, char **argv);
+/* The partition's devices, for `list` ("00:03.0 00:04.0"; "" if none). */
+void pdev_names(const struct partition *p, char *buf, size_t size);
 
 /* snap_cmds.c: `snapshot save|restore|list|verify|delete` (README), and the
  * restore at boot of a partition with a "restore" property (instead of

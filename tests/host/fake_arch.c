@@ -185,6 +185,14 @@ void gic_deactivate(unsigned intid)
 		cur()->deactivated[intid]++;
 }
 
+void gic_enable_irq(unsigned intid, bool edge, unsigned target_cpu)
+{
+}
+
+void gic_disable_irq(unsigned intid)
+{
+}
+
 /* ---- timer: 1 tick = 1 ns ---- */
 uint64_t timer_now(void)
 {

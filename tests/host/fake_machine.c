@@ -15,6 +15,7 @@
 #include "tests/host/fake.h"
 #include "kernel/io/io.h"
 #include "drivers/drivers.h"
+#include "smmu/smmu.h"
 #include <errno.h>
 
 struct hw hw;
@@ -232,4 +233,62 @@ void fake_load(struct vcpu *v)
 	vcpu_ctx_load(&v->ctx);
 	guest_hcr_set(true);
 	percpu_data[v->pcpu].loaded = v;
+}
+
+/* ---- no PCI devices, no SMMU: partitions have no assigned functions ---- */
+const struct pci_dev *disk_pci(void)
+{
+	return NULL;
+}
+const struct pci_host *pci_get_host(void)
+{
+	return NULL;
+}
+bool pci_quiesce(const struct pci_dev *d)
+{
+	return false;
+}
+bool smmu_ready(void)
+{
+	return false;
+}
+int smmu_rid_lookup(const void *fdt, uint32_t rid, uint32_t *sid)
+{
+	*sid = rid;
+	return -ENOENT;
+}
+struct smmu_domain *smmu_domain_create(const struct smmu_owner *owner, unsigned ia_bits)
+{
+	return NULL;
+}
+void smmu_domain_destroy(struct smmu_domain *d)
+{
+}
+int smmu_map(struct smmu_domain *d, uint64_t iova, uint64_t pa, uint64_t size, unsigned prot)
+{
+	return -ENODEV;
+}
+int smmu_attach(struct smmu_domain *d, uint32_t sid)
+{
+	return -ENODEV;
+}
+int smmu_detach(uint32_t sid)
+{
+	return -ENOENT;
+}
+int smmu_stream_label(uint32_t sid, const char *label)
+{
+	return -ENOENT;
+}
+bool smmu_stream_owner(uint32_t sid, char *buf, size_t len)
+{
+	return false;
+}
+int smmu_translate(struct smmu_domain *d, uint64_t iova, uint64_t *pa)
+{
+	return -ENOENT;
+}
+unsigned pci_intx_intid(const void *fdt, const struct pci_dev *d)
+{
+	return 0;
 }

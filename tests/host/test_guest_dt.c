@@ -203,13 +203,43 @@ static void refuses_bad_input(void **state)
 	assert_int_equal(guest_dt_build(dtb, sizeof(dtb), &p), -FDT_ERR_BADVALUE);
 }
 
+/* With assigned PCI functions: a generic ECAM host bridge as QEMU virt
+ * describes one, INTx of slot s pin p on SPI 3 + (s + p) % 4; none without. */
+static void pci_host_bridge(void **state)
+{
+	struct guest_dt_params p = two_vcpus;
+	build(&p);
+	assert_true(fdt_path_offset(dtb, "/pcie@10000000") < 0);
+	p.pci_devs = 2;
+	build(&p);
+	const char *path = "/pcie@10000000";
+	assert_string_equal(getprop(path, "compatible", 22), "pci-host-ecam-generic");
+	assert_string_equal(getprop(path, "device_type", 4), "pci");
+	assert_int_equal(cell64(path, "reg", 0, 16), VPCI_ECAM_BASE);
+	assert_int_equal(cell64(path, "reg", 1, 16), VPCI_ECAM_SIZE);
+	assert_int_equal(cell(path, "bus-range", 1, 8), 15);
+	assert_int_equal(cell(path, "ranges", 0, 28), 0x02000000);
+	assert_int_equal(cell(path, "ranges", 2, 28), VPCI_MMIO_BASE);
+	assert_int_equal(cell(path, "ranges", 6, 28), VPCI_MMIO_SIZE);
+	assert_int_equal(cell(path, "#interrupt-cells", 0, 4), 1);
+	assert_int_equal(cell(path, "interrupt-map-mask", 0, 16), 0x1800);
+	/* entry for slot 1, INTB (pin 2): 8 cells each, slot-major */
+	unsigned e = (1 * 4 + 1) * 8;
+	assert_int_equal(cell(path, "interrupt-map", e + 0, 16 * 8 * 4), 1 << 11);
+	assert_int_equal(cell(path, "interrupt-map", e + 3, 16 * 8 * 4), 2);
+	assert_int_equal(cell(path, "interrupt-map", e + 5, 16 * 8 * 4), 0); /* SPI */
+	assert_int_equal(cell(path, "interrupt-map", e + 6, 16 * 8 * 4), VPCI_INTX_SPI + 2);
+	assert_non_null(fdt_getprop(dtb, node(path), "dma-coherent", NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(root_and_memory), cmocka_unit_test(cpus_and_psci),
 	    cmocka_unit_test(gic_timer_uart),  cmocka_unit_test(its_node),
-	    cmocka_unit_test(chosen),	       cmocka_unit_test(eight_vcpus_and_timer_freq),
-	    cmocka_unit_test(pmu_node),	       cmocka_unit_test(refuses_bad_input),
+	    cmocka_unit_test(pci_host_bridge), cmocka_unit_test(chosen),
+	    cmocka_unit_test(eight_vcpus_and_timer_freq), cmocka_unit_test(pmu_node),
+	    cmocka_unit_test(refuses_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,12 +102,41 @@ static int64_t file_size(void *ctx, const char *path)
 
 static struct memmap free_mem;
 
-/* 4 CPUs, free RAM of size bytes at 2 GiB. */
+#define RID(b, d, f) ((b) << 8 | (d) << 3 | (f))
+/* The PCI functions: tessera's disk at 00:02.0, a multi-function device
+ * whose functions have streams of their own (00:05.x), two devices behind
+ * a conventional PCI bridge whose DMA carries the bridge's alias (02:xx.0),
+ * a device the iommu-map leaves out (03:00.0). */
+static const struct machine_pci pci_fns[] = {
+    {RID(0, 0, 0), false, true, false, 0x0},   {RID(0, 2, 0), false, true, true, 0x10},
+    {RID(0, 3, 0), false, true, false, 0x18},  {RID(0, 4, 0), false, true, false, 0x20},
+    {RID(0, 5, 0), false, true, false, 0x28},  {RID(0, 5, 1), false, true, false, 0x29},
+    {RID(1, 0, 0), true, true, false, 0x100},  {RID(2, 0, 0), false, true, false, 0x200},
+    {RID(2, 1, 0), false, true, false, 0x200}, {RID(3, 0, 0), false, false, false, 0x300},
+};
+
+/* 4 CPUs, free RAM of size bytes at 2 GiB, the PCI functions above. */
 static struct machine_desc machine(uint64_t size)
 {
 	free_mem = (struct memmap){0};
 	ok(mr_add(&free_mem, 0x80000000ull, size));
-	return (struct machine_desc){4, &free_mem, file_size, NULL};
+	return (struct machine_desc){4, &free_mem, file_size, NULL, pci_fns, ARRAY_SIZE(pci_fns)};
+}
+
+/* A string-list property of n strings. */
+static void strlist(const char *name, int n, ...)
+{
+	char v[256];
+	size_t at = 0;
+	va_list ap;
+	va_start(ap, n);
+	for (int i = 0; i < n; i++) {
+		const char *s = va_arg(ap, const char *);
+		memcpy(v + at, s, strlen(s) + 1);
+		at += strlen(s) + 1;
+	}
+	va_end(ap);
+	ok(fdt_property(blob, name, v, (int)at));
 }
 
 static struct part_cfg p[PART_MAX];
@@ -336,6 +365,67 @@ static void out_of_memory(void)
 {
 	part_open("bad", 1, 512 * MiB, "/tguest.elf");
 }
+static void pci_absent(void)
+{
+	part_open("bad", 1, 64 * MiB, "/tguest.elf");
+	strlist("pci-devices", 2, "00:03.0", "00:1f.0");
+}
+static void pci_malformed(void)
+{
+	part_open("bad", 1, 64 * MiB, "/tguest.elf");
+	strlist("pci-devices", 1, "0:3");
+}
+static void pci_device_range(void)
+{
+	part_open("bad", 1, 64 * MiB, "/tguest.elf");
+	strlist("pci-devices", 1, "00:20.0");
+}
+static void pci_segment(void)
+{
+	part_open("bad", 1, 64 * MiB, "/tguest.elf");
+	strlist("pci-devices", 1, "0001:00:03.0");
+}
+static void pci_not_strings(void)
+{
+	part_open("bad", 1, 64 * MiB, "/tguest.elf");
+	cells("pci-devices", 1, 3);
+}
+static void pci_twice(void)
+{
+	part_open("bad", 1, 64 * MiB, "/tguest.elf");
+	strlist("pci-devices", 2, "00:03.0", "0000:00:03.0");
+}
+static void pci_too_many(void)
+{
+	part_open("bad", 1, 64 * MiB, "/tguest.elf");
+	strlist("pci-devices", 9, "00:03.0", "00:05.0", "00:05.1", "00:06.0", "00:07.0", "00:08.0",
+		"00:09.0", "00:0a.0", "00:0b.0");
+}
+static void pci_bridge(void)
+{
+	part_open("bad", 1, 64 * MiB, "/tguest.elf");
+	strlist("pci-devices", 1, "01:00.0");
+}
+static void pci_no_smmu(void)
+{
+	part_open("bad", 1, 64 * MiB, "/tguest.elf");
+	strlist("pci-devices", 1, "03:00.0");
+}
+static void pci_hyp_disk(void)
+{
+	part_open("bad", 1, 64 * MiB, "/tguest.elf");
+	strlist("pci-devices", 1, "00:02.0");
+}
+static void pci_taken(void)
+{
+	part_open("bad", 1, 64 * MiB, "/tguest.elf");
+	strlist("pci-devices", 2, "00:03.0", "00:04.0");
+}
+static void pci_alias_split(void)
+{
+	part_open("bad", 1, 64 * MiB, "/tguest.elf");
+	strlist("pci-devices", 1, "02:01.0");
+}
 
 #define GOOD_BASE 0x80000000ull /* "good" is fixed at the start of free RAM */
 
@@ -377,6 +467,27 @@ static const struct bad_case cases[] = {
     {initrd_absent, 0, "partition \"bad\": property \"initrd\": initrd file /nope not found"},
     {out_of_memory, 300 * MiB,
      "partition \"bad\": property \"memory\": needs 512 MiB, only 236 MiB free"},
+    {pci_absent, 0, "partition \"bad\": property \"pci-devices\": device 00:1f.0 does not exist"},
+    {pci_malformed, 0, "partition \"bad\": property \"pci-devices\": \"0:3\" is not a PCI address"},
+    {pci_device_range, 0,
+     "partition \"bad\": property \"pci-devices\": \"00:20.0\" is not a PCI address"},
+    {pci_segment, 0,
+     "partition \"bad\": property \"pci-devices\": \"0001:00:03.0\" is not a PCI address"},
+    {pci_not_strings, 0, "partition \"bad\": property \"pci-devices\": expected a list of strings"},
+    {pci_twice, 0, "partition \"bad\": property \"pci-devices\": device 00:03.0 listed twice"},
+    {pci_too_many, 0,
+     "partition \"bad\": property \"pci-devices\": device 00:0b.0: more than 8 devices"},
+    {pci_bridge, 0, "partition \"bad\": property \"pci-devices\": device 01:00.0 is a PCI bridge"},
+    {pci_no_smmu, 0,
+     "partition \"bad\": property \"pci-devices\": device 03:00.0 is not behind an SMMU"},
+    {pci_hyp_disk, 0,
+     "partition \"bad\": property \"pci-devices\": device 00:02.0 is tessera's own disk"},
+    {pci_taken, 0,
+     "partition \"bad\": property \"pci-devices\": device 00:04.0 is already assigned to "
+     "partition \"good\""},
+    {pci_alias_split, 0,
+     "partition \"bad\": property \"pci-devices\": device 02:01.0 shares stream ID 0x200 "
+     "with 02:00.0, which must be assigned with it"},
 };
 
 static void each_error_names_partition_and_property(void **state)
@@ -385,6 +496,7 @@ static void each_error_names_partition_and_property(void **state)
 		cfg_begin();
 		part_open("good", 0, 64 * MiB, "/linux/Image");
 		u64p("memory-base", GOOD_BASE);
+		strlist("pci-devices", 1, "00:04.0");
 		part_close();
 		cases[i].write();
 		part_close();
@@ -476,7 +588,7 @@ static void fragmented_memory(void **state)
 	free_mem = (struct memmap){0};
 	ok(mr_add(&free_mem, 0x80000000ull, 400 * MiB));
 	ok(mr_add(&free_mem, 0x100000000ull, 300 * MiB));
-	struct machine_desc m = {4, &free_mem, file_size, NULL};
+	struct machine_desc m = {4, &free_mem, file_size, NULL, NULL, 0};
 	part_config_validate(p, 1, &m);
 	assert_string_equal(p[0].error,
 			    "partition \"big\": property \"memory\": needs 512 MiB, only "
@@ -524,6 +636,33 @@ static void status_disabled(void **state)
 
 /* sve-max-vl: absent means no SVE; a maximum in bytes, a multiple of 16
  * from 16 to 256; values the CPU may not support (48) are maxima, kept. */
+/* Functions sharing a stream ID go together; functions with streams of
+ * their own may be split between partitions. */
+static void pci_devices_valid(void **state)
+{
+	cfg_begin();
+	part_open("pair", 0, 64 * MiB, "/tguest.elf");
+	strlist("pci-devices", 3, "02:01.0", "0000:02:00.0", "00:05.1");
+	part_close();
+	part_open("other", 1, 64 * MiB, "/tguest.elf");
+	strlist("pci-devices", 2, "00:05.0", "00:03.0");
+	part_close();
+	part_open("none", 2, 64 * MiB, "/tguest.elf");
+	part_close();
+	cfg_end();
+	assert_int_equal(parse_and_validate(1024 * MiB), 3);
+	assert_true(p[0].valid && p[1].valid && p[2].valid);
+	assert_int_equal(p[0].npci, 3);
+	assert_int_equal(p[0].pci[0], RID(2, 1, 0));
+	assert_int_equal(p[0].pci[1], RID(2, 0, 0));
+	assert_int_equal(p[0].pci[2], RID(0, 5, 1));
+	assert_int_equal(p[1].npci, 2);
+	assert_int_equal(p[2].npci, 0);
+	char buf[16];
+	pci_bdf_str(RID(0xab, 0x1f, 7), buf, sizeof(buf));
+	assert_string_equal(buf, "ab:1f.7");
+}
+
 static void sve_max_vl(void **state)
 {
 	static const uint32_t good[] = {16, 48, 64, 256};
@@ -589,6 +728,7 @@ int main(void)
 	    cmocka_unit_test(sve_max_vl),
 	    cmocka_unit_test(sve_max_vl_errors),
 	    cmocka_unit_test(two_partitions),
+	    cmocka_unit_test(pci_devices_valid),
 	    cmocka_unit_test(raw_kernel),
 	    cmocka_unit_test(no_partitions),
 	    cmocka_unit_test(each_error_names_partition_and_property),

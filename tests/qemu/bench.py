@@ -314,8 +314,84 @@ def dirty_fault():
             f"{ipp1 / 1000:.0f} per page; target <= 1000)"]
 
 
+
+BENCH_MIB = 32
+BENCH_DISK = "build/bench/pci-disk.img"  # relative to the repository (QEMU's cwd)
+BENCH_INIT = """#!/bin/sh
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+/bin/busybox --install -s 2>/dev/null
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+for m in %s; do insmod /lib/vpci/$m.ko || echo "VPCI-INSMOD-FAILED $m"; done
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+echo VPCI-BENCH-READ-START >/dev/kmsg
+dd if=/dev/vda of=/dev/null bs=1M count=%d 2>/dev/null
+echo VPCI-BENCH-READ-END >/dev/kmsg
+echo VPCI-BENCH-WRITE-START >/dev/kmsg
+dd if=/dev/zero of=/dev/vda bs=1M count=%d seek=%d conv=fsync 2>/dev/null
+echo VPCI-BENCH-WRITE-END >/dev/kmsg
+poweroff -f
+while :; do sleep 3600; done
+"""
+BENCH_VBLK = (f"-drive file={BENCH_DISK},format=raw,if=none,id=vblk "
+              "-device virtio-blk-pci,disable-legacy=on,iommu_platform=on,drive=vblk,addr=04.0")
+
+
+def disk_phases(out, where):
+    stamps = {}
+    for sec, us, what in re.findall(r"\[\s*(\d+)\.(\d{6})\] VPCI-BENCH-(\w+-\w+)", out):
+        stamps[what] = int(sec) * 10**9 + int(us) * 1000
+    if len(stamps) != 4:
+        raise TestFailure(f"{where}: no VPCI-BENCH lines", out[-3000:])
+    return (stamps["READ-END"] - stamps["READ-START"],
+            stamps["WRITE-END"] - stamps["WRITE-START"])
+
+
+def pci_disk():
+    """An assigned virtio-blk disk read and written (dd, 1 MiB blocks) by
+    Linux in a partition (INTx) and by the same kernel on bare QEMU."""
+    import run_tests  # the Linux kit's modules and initramfs builder
+    run_tests.make_pci_kit()
+    mods = run_tests.PCI_KITS["vblk"][0]
+    if not run_tests.pci_initrd("bench", mods,
+                                BENCH_INIT % (" ".join(mods), BENCH_MIB, BENCH_MIB, BENCH_MIB)):
+        raise TestFailure("no Linux kit modules for the disk benchmark", "")
+    initrd = f"{run_tests.PCI_KIT}/initramfs-bench.gz"
+    (TOP / BENCH_DISK).parent.mkdir(parents=True, exist_ok=True)
+    with open(TOP / BENCH_DISK, "wb") as f:
+        f.truncate(2 * BENCH_MIB << 20)
+    with Machine("bench_pci_disk", config=CONFIGS / "bench-pci-disk.dts", icount=True,
+                 qemu_extra=BENCH_VBLK, esp_extra=f"{initrd}=tessera/linux/initramfs-bench.gz",
+                 deadline=time.monotonic() + 1200) as m:
+        m.wait_prompt(timeout=300)
+        m.expect(r"\[linux\] \[\s*\d+\.\d+\] VPCI-BENCH-WRITE-END", timeout=900)
+        m.expect(r"linux: stopped", timeout=300)
+        tr, tw = disk_phases(m.transcript(), "tessera")
+        m.send("poweroff")
+        m.wait_exit(60)
+    cmd = [os.environ.get("QEMU", "qemu-system-aarch64"), "-M", "virt,gic-version=3",
+           "-cpu", "max,pauth-impdef=on", "-smp", "1", "-m", "512", "-nographic",
+           "-icount", "shift=0,align=off", "-kernel", str(KIT / "Image"),
+           "-initrd", str(TOP / initrd), "-append", "console=ttyAMA0"] + BENCH_VBLK.split()
+    out = subprocess.run(cmd, cwd=TOP, stdin=subprocess.DEVNULL, capture_output=True,
+                         timeout=1200, text=True, errors="replace").stdout
+    br, bw = disk_phases(out, "bare QEMU")
+    return [
+        f"pci_disk_read_tessera: {mib_s(BENCH_MIB, tr):.1f} MiB per 1e9 instructions "
+        f"({BENCH_MIB} MiB dd, 1 MiB blocks, assigned virtio-blk, INTx)",
+        f"pci_disk_read_bare: {mib_s(BENCH_MIB, br):.1f} MiB per 1e9 instructions "
+        f"(same kernel and disk on bare QEMU, MSI-X)",
+        f"pci_disk_write_tessera: {mib_s(BENCH_MIB, tw):.1f} MiB per 1e9 instructions",
+        f"pci_disk_write_bare: {mib_s(BENCH_MIB, bw):.1f} MiB per 1e9 instructions",
+        f"pci_disk_ratio: read {br / tr:.3f}, write {bw / tw:.3f} (tessera throughput / bare; "
+        f"target >= 0.90)",
+    ]
+
+
 BENCHMARKS = [boot_instructions, trap_costs, trap_costs_sve, exit_costs, linux_ratio, nvme_smmu,
-              snap_save_restore, dirty_fault, its_latency]
+              snap_save_restore, dirty_fault, its_latency, pci_disk]
 
 
 def main():

@@ -87,7 +87,7 @@ class Machine:
 
     def __init__(self, name, smp=4, mem="4G", config=TEST_CONFIG, icount=False,
                  qemu_extra="", deadline=None, fatal=(FIRMWARE_EXCEPTION,), efi=None,
-                 firmware=None, acpi=None, disk=None):
+                 firmware=None, acpi=None, disk=None, esp_extra=""):
         self.name = name
         self.dir = RUN_ROOT / name
         self.log_path = self.dir / "console.log"
@@ -101,6 +101,8 @@ class Machine:
             "build/linux-guest/Image=tessera/linux/Image",
             "build/linux-guest/initramfs.cpio.gz=tessera/linux/initramfs.gz",
             "build/guests/tguest.elf=tessera/tguest.elf"]))
+        if esp_extra:  # more "src=esp/path" pairs for this test's config
+            self.env["ESP_FILES"] += " " + esp_extra
         if efi:  # default: build/tessera.efi as it is when QEMU starts
             self.env["EFI_IMAGE"] = str(efi)
         # None: what FIRMWARE / ACPI in the environment say (AAVMF with a DT)

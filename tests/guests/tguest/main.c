@@ -257,6 +257,12 @@ void tguest_main(uint64_t x0)
 		run_its_scribble();
 	if (!tg_strncmp(mode, "rx", 3))
 		run_rx();
+	if (!tg_strncmp(mode, "edu", 4))
+		run_edu();
+	if (!tg_strncmp(mode, "victim", 7))
+		run_victim();
+	if (!tg_strncmp(mode, "scribble", 9))
+		run_scribble();
 	if (tg_strncmp(mode, "all", 4))
 		tg_printf("TGUEST: unknown mode %s, running all\n", mode);
 	run_all();

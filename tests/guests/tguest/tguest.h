@@ -96,6 +96,11 @@ static inline uint64_t mpidr_aff(uint64_t mpidr)
 	return (mpidr & 0xffffffUL) | ((mpidr >> 8) & 0xff000000UL);
 }
 
+/* edu.c */
+void run_edu(void) __attribute__((noreturn));
+void run_victim(void) __attribute__((noreturn));
+void run_scribble(void) __attribute__((noreturn));
+
 /* uart.c */
 void uart_putc(char c);
 int uart_getc(void); /* -1 if the RX FIFO is empty */

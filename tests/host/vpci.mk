@@ -1,0 +1,2 @@
+host_tests += vpci
+host_srcs_vpci := kernel/vm/vpci.c
