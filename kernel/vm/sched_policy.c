@@ -124,7 +124,8 @@ static void started(struct sp_cpu *c, int i, uint64_t now)
 /* ---- choosing ---- */
 
 /* Round robin among the candidates: cur keeps the CPU while its slice
- * lasts, otherwise the first candidate after the last one run takes it. *others: another candidate is waiting for a turn. */
+ * lasts, otherwise the first candidate after the last one run takes it. *others: another candidate
+ * is waiting for a turn. */
 static int round_robin(struct sp_cpu *c, const bool *cand, uint64_t now, bool *others)
 {
 	unsigned n = 0;
@@ -177,7 +178,7 @@ static struct sp_pick decide_cyclic(struct sp_cpu *c, uint64_t now)
 	r.vcpu = round_robin(c, cand, now, &others);
 	if (r.vcpu != SP_NONE && others)
 		r.until = MIN(r.until, r.vcpu == c->cur && now < c->slice_end ? c->slice_end
-									    : now + c->slice);
+									      : now + c->slice);
 	return r;
 }
 
@@ -195,8 +196,8 @@ static struct sp_pick decide_priority(struct sp_cpu *c, uint64_t now)
 	if (r.vcpu != SP_NONE) {
 		struct sp_vcpu *v = &c->v[r.vcpu];
 		if (others)
-			r.until = r.vcpu == c->cur && now < c->slice_end ? c->slice_end
-									 : now + c->slice;
+			r.until =
+			    r.vcpu == c->cur && now < c->slice_end ? c->slice_end : now + c->slice;
 		if (v->budget) /* exhaustion, and its own refill so it is charged per period */
 			r.until = MIN(r.until, MIN(now + (uint64_t)v->left, v->repl_at));
 	}
