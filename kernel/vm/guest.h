@@ -40,6 +40,14 @@ struct part_cfg {
 	char name[PART_NAME_MAX];
 	uint64_t cpu_mask; /* physical CPUs ("cpus" property) */
 	unsigned vcpus;	   /* "vcpus", default: number of CPUs in cpu_mask */
+	/* on CPUs under the priority policy (docs/config.md): "sched-priority"
+	 * (0-255, higher first), "sched-budget-us" per "sched-period-us" per
+	 * vCPU (0: no budget) */
+	unsigned sched_prio;
+	uint32_t sched_budget_us, sched_period_us;
+	/* its CPUs whose /scheduler policy lets partitions share them (set by
+	 * sched_config_validate); 0: each CPU is this partition's alone */
+	uint64_t cpu_shared;
 	uint64_t mem_size; /* "memory" (bytes) */
 	uint64_t mem_base; /* "memory-base": fixed physical base, 0 = any */
 	char kernel[PART_PATH_MAX];
@@ -69,7 +77,7 @@ struct machine_desc {
  * naming the partition and property. */
 int part_config_parse(const void *cfg, struct part_cfg *out, unsigned max, char *err,
 		      size_t errlen);
-/* Cross-checks: CPUs in range and not shared, fixed memory not
+/* Cross-checks: CPUs in range and not shared (but for cpu_shared), fixed memory not
  * overlapping, images present and fitting the memory, memory available
  * (partitions are served in order; one that does not fit is marked
  * invalid, the others keep theirs). Invalid partitions keep valid=false

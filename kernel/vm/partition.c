@@ -67,17 +67,30 @@ static void report_config(struct part_cfg *cfg, unsigned n)
 				cfg[i].name);
 }
 
+static void report_sched(const struct sched_cfg *s)
+{
+	for (unsigned c = 0; c < 64; c++)
+		if ((s->listed & BIT(c)) && !s->cpu[c].valid)
+			kprintf("config: %s; partitions on CPU %u will not start\n",
+				s->cpu[c].error, c);
+}
+
 void partitions_init(const struct boot_info *bi)
 {
 	static struct part_cfg cfg[PART_MAX];
+	static struct sched_cfg sched;
 	char err[PART_ERR_MAX];
 	if (!bi->config)
 		return;
 	int n = part_config_parse(bi->config, cfg, PART_MAX, err, sizeof(err));
+	if (n >= 0 && sched_config_parse(bi->config, &sched, err, sizeof(err)))
+		n = -1;
 	if (n < 0) {
 		kprintf("config: %s; no partitions\n", err);
 		return;
 	}
+	sched_config_validate(&sched, cfg, (unsigned)n, hw.ncpus);
+	report_sched(&sched);
 	struct machine_desc m = {hw.ncpus, mem_free_map(), module_size, NULL};
 	part_config_validate(cfg, (unsigned)n, &m);
 	report_config(cfg, (unsigned)n);

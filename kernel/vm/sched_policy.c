@@ -170,7 +170,7 @@ static int window_at(const struct sp_cpu *c, uint64_t now, uint64_t *until)
 
 static struct sp_pick decide_cyclic(struct sp_cpu *c, uint64_t now)
 {
-	bool cand[SP_MAX_VCPUS], others;
+	bool cand[SP_MAX_VCPUS] = {false}, others;
 	struct sp_pick r;
 	int owner = window_at(c, now, &r.until);
 	for (unsigned i = 0; i < c->n; i++)
@@ -184,7 +184,7 @@ static struct sp_pick decide_cyclic(struct sp_cpu *c, uint64_t now)
 
 static struct sp_pick decide_priority(struct sp_cpu *c, uint64_t now)
 {
-	bool cand[SP_MAX_VCPUS], others;
+	bool cand[SP_MAX_VCPUS] = {false}, others;
 	struct sp_pick r = {SP_NONE, UINT64_MAX};
 	int best = -1;
 	for (unsigned i = 0; i < c->n; i++)

@@ -54,8 +54,8 @@ int sched_config_parse(const void *cfg, struct sched_cfg *out, char *err, size_t
 /* Against the partitions (already parsed) and the machine: CPUs exist,
  * window owners exist and have that CPU, a cyclic CPU's partitions each
  * own a window there, a pinned CPU gets one vCPU. A partition on an invalid
- * CPU node is refused. Before part_config_validate, which is told through
- * machine_desc.shared_cpus which CPUs partitions may share. */
+ * CPU node is refused. Sets each partition's cpu_shared, the CPUs
+ * part_config_validate then lets it share: call it before that. */
 void sched_config_validate(struct sched_cfg *s, struct part_cfg *p, unsigned n, unsigned ncpus);
 /* The CPUs whose policy lets partitions share them (cyclic, priority). */
 uint64_t sched_shared_cpus(const struct sched_cfg *s);

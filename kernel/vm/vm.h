@@ -23,6 +23,7 @@
 #include "kernel/vgic/vgic.h"
 #include "kernel/vdev/vuart.h"
 #include "kernel/vm/lifecycle.h"
+#include "kernel/vm/sched_policy.h"
 
 struct partition;
 
