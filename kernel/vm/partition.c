@@ -99,8 +99,10 @@ void partitions_init(const struct boot_info *bi)
 		partitions[i].cfg = cfg[i];
 		partitions[i].id = (unsigned)i;
 		lc_part_init(&partitions[i].lc, cfg[i].valid, cfg[i].cpu_mask, cfg[i].vcpus);
+		lc_part_share(&partitions[i].lc, cfg[i].cpu_shared);
 	}
 	npartitions = (unsigned)n;
+	sched_configure(&sched);
 }
 
 /* ---- memory and stage-2 ---- */
@@ -379,19 +381,34 @@ static struct partition *of(struct lc_part *lc)
 }
 
 /* Pins every vCPU to its CPU (a list per CPU when vCPUs outnumber CPUs);
- * the lists are complete before any CPU can see them. */
+ * the lists are complete before any CPU can see them. On a CPU it shares
+ * (cyclic, priority) the other partitions' vCPUs stay on the list. */
 static void place_vcpus(struct lc_part *lc)
 {
 	struct partition *p = of(lc);
 	for (unsigned i = p->nvcpus; i-- > 0;) {
 		struct vcpu *v = &p->vcpus[i];
 		struct vcpu *head = percpu_data[v->pcpu].vcpu;
-		v->next_on_cpu = head && head->part == p ? head : NULL;
-		percpu_data[v->pcpu].vcpu = v;
+		bool shared = lc->cpu_shared & BIT(v->pcpu);
+		v->next_on_cpu = head && (shared || head->part == p) ? head : NULL;
+		__atomic_store_n(&percpu_data[v->pcpu].vcpu, v, __ATOMIC_RELEASE);
 	}
 	dsb(ish);
 	for (unsigned i = 0; i < p->nvcpus; i++)
 		sched_kick(p->vcpus[i].pcpu);
+}
+
+/* Unlinks p's vCPUs from a shared CPU's list; a CPU walking it meanwhile
+ * still reaches its end through an unlinked vCPU's next. */
+static void unlink_vcpus(struct partition *p, unsigned c)
+{
+	struct vcpu **at = (struct vcpu **)&percpu_data[c].vcpu;
+	while (*at) {
+		if ((*at)->part == p)
+			__atomic_store_n(at, (*at)->next_on_cpu, __ATOMIC_RELEASE);
+		else
+			at = &(*at)->next_on_cpu;
+	}
 }
 
 static void unplace_vcpus(struct lc_part *lc)
@@ -399,7 +416,10 @@ static void unplace_vcpus(struct lc_part *lc)
 	struct partition *p = of(lc);
 	for (unsigned i = 0; i < p->nvcpus; i++) {
 		unsigned c = p->vcpus[i].pcpu;
-		__atomic_store_n(&percpu_data[c].vcpu, NULL, __ATOMIC_RELEASE);
+		if (lc->cpu_shared & BIT(c))
+			unlink_vcpus(p, c);
+		else
+			__atomic_store_n(&percpu_data[c].vcpu, NULL, __ATOMIC_RELEASE);
 		sched_kick(c);
 	}
 }

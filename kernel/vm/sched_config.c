@@ -359,9 +359,16 @@ void sched_config_validate(struct sched_cfg *s, struct part_cfg *p, unsigned n, 
 			    ncpus);
 		if (c->policy == SCHED_CYCLIC)
 			check_owners(c, cpu, p, n);
-		for (unsigned i = 0; i < n; i++)
-			if (p[i].valid && (p[i].cpu_mask & BIT(cpu)))
-				check_partition(c, cpu, &p[i], (int)i);
+		unsigned total = 0;
+		for (unsigned i = 0; i < n; i++) {
+			if (!p[i].valid || !(p[i].cpu_mask & BIT(cpu)))
+				continue;
+			check_partition(c, cpu, &p[i], (int)i);
+			total += vcpus_on(&p[i], cpu);
+			if (p[i].valid && total > SP_MAX_VCPUS)
+				refuse(&p[i], "cpus", "CPU %u would run more than %u vCPUs", cpu,
+				       SP_MAX_VCPUS);
+		}
 	}
 	for (unsigned i = 0; i < n; i++)
 		p[i].cpu_shared = p[i].cpu_mask & sched_shared_cpus(s);

@@ -605,6 +605,37 @@ static void cyclic_partition_without_window(void **state)
 	assert_true(p[1].valid);
 }
 
+/* Three partitions of 8 vCPUs on priority CPU 0: the third is refused. */
+static void too_many_vcpus_on_one_cpu(void **state)
+{
+	char err[PART_ERR_MAX];
+	ok(fdt_create(blob, sizeof(blob)));
+	ok(fdt_finish_reservemap(blob));
+	ok(fdt_begin_node(blob, ""));
+	ok(fdt_begin_node(blob, "partitions"));
+	part("x", 1, 0, 0, 8);
+	end();
+	part("y", 1, 0, 0, 8);
+	end();
+	part("z", 1, 0, 0, 1);
+	end();
+	end();
+	ok(fdt_begin_node(blob, "scheduler"));
+	ok(fdt_begin_node(blob, "cpu@0"));
+	strp("policy", "priority");
+	end();
+	end();
+	end();
+	ok(fdt_finish(blob));
+	nparts = part_config_parse(blob, p, PART_MAX, err, sizeof(err));
+	ok(sched_config_parse(blob, &S, err, sizeof(err)));
+	sched_config_validate(&S, p, (unsigned)nparts, 4);
+	assert_true(p[0].valid);
+	assert_true(p[1].valid);
+	assert_string_equal(p[2].error, "partition \"z\": property \"cpus\": CPU 0 would run more "
+					"than 16 vCPUs");
+}
+
 /* The partition properties, on partition c. */
 static void c_prio_big(void)
 {
@@ -693,6 +724,7 @@ int main(void)
 	    cmocka_unit_test(pinned_two_vcpus),
 	    cmocka_unit_test(pinned_cpu_not_shared),
 	    cmocka_unit_test(cyclic_partition_without_window),
+	    cmocka_unit_test(too_many_vcpus_on_one_cpu),
 	    cmocka_unit_test(partition_property_errors),
 	    cmocka_unit_test(budget_and_period_go_together),
 	};
