@@ -42,6 +42,12 @@ static int cmd_cpus(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_sched(int argc, char **argv)
+{
+	sched_report();
+	return 0;
+}
+
 static int cmd_mem(int argc, char **argv)
 {
 	const struct memmap *m = mem_free_map();
@@ -234,6 +240,8 @@ static const struct shell_cmd cmds[] = {
     {"help", "list the commands", cmd_help, false},
     {"info", "the boot report again", cmd_info, false},
     {"cpus", "physical CPUs and their state", cmd_cpus, false},
+    {"sched", "each CPU's scheduling policy; per vCPU runtime, wake-ups, overruns, latency",
+     cmd_sched, false},
     {"mem", "RAM seen, reserved and free", cmd_mem, false},
     {"pci", "PCIe functions found by ECAM enumeration", cmd_pci, false},
     {"list", "partitions: state, CPUs, memory", cmd_list, false},

@@ -47,6 +47,14 @@ struct part_cfg {
 	char name[PART_NAME_MAX];
 	uint64_t cpu_mask; /* physical CPUs ("cpus" property) */
 	unsigned vcpus;	   /* "vcpus", default: number of CPUs in cpu_mask */
+	/* on CPUs under the priority policy (docs/config.md): "sched-priority"
+	 * (0-255, higher first), "sched-budget-us" per "sched-period-us" per
+	 * vCPU (0: no budget) */
+	unsigned sched_prio;
+	uint32_t sched_budget_us, sched_period_us;
+	/* its CPUs whose /scheduler policy lets partitions share them (set by
+	 * sched_config_validate); 0: each CPU is this partition's alone */
+	uint64_t cpu_shared;
 	uint64_t mem_size; /* "memory" (bytes) */
 	uint64_t mem_base; /* "memory-base": fixed physical base, 0 = any */
 	char kernel[PART_PATH_MAX];
@@ -99,10 +107,10 @@ void pci_bdf_str(uint16_t rid, char *buf, size_t size);
  * naming the partition and property. */
 int part_config_parse(const void *cfg, struct part_cfg *out, unsigned max, char *err,
 		      size_t errlen);
-/* Cross-checks: CPUs in range and not shared, fixed memory not
- * overlapping, images present and fitting the memory, PCI devices present,
- * behind the SMMU, not tessera's, not assigned twice and assigned with
- * every function sharing their stream ID, memory available
+/* Cross-checks: CPUs in range and not shared (but for cpu_shared), fixed
+ * memory not overlapping, images present and fitting the memory, PCI
+ * devices present, behind the SMMU, not tessera's, not assigned twice and
+ * assigned with every function sharing their stream ID, memory available
  * (partitions are served in order; one that does not fit is marked
  * invalid, the others keep theirs). Invalid partitions keep valid=false
  * with the reason in error. */

@@ -54,14 +54,11 @@ static struct spinlock lc_lock;
 static const struct lc_ops *ops;
 static struct lc_part *parts[LC_MAX_PARTS];
 static unsigned nparts;
-static struct lc_part *volatile job_of[LC_MAX_CPUS];
 
 void lc_init(const struct lc_ops *o)
 {
 	ops = o;
 	nparts = 0;
-	for (unsigned c = 0; c < LC_MAX_CPUS; c++)
-		job_of[c] = NULL;
 }
 
 static unsigned lowest_cpu(uint64_t mask)
@@ -79,24 +76,34 @@ void lc_part_init(struct lc_part *p, bool valid, uint64_t cpu_mask, unsigned nvc
 		parts[nparts++] = p;
 }
 
+void lc_part_share(struct lc_part *p, uint64_t shared)
+{
+	p->cpu_shared = shared & p->cpu_mask;
+	if (p->cpu_mask & ~p->cpu_shared)
+		p->job_cpu = lowest_cpu(p->cpu_mask & ~p->cpu_shared);
+}
+
 static bool holds_cpus(const struct lc_part *q)
 {
 	return q->state != PART_STOPPED && q->state != PART_FAILED;
 }
 
-/* No other partition holds (runs on, builds on or releases on) our CPUs. */
+/* No other partition holds (runs on, builds on or releases on) our CPUs,
+ * but for those both may share. */
 static bool cpus_free(const struct lc_part *p)
 {
-	for (unsigned i = 0; i < nparts; i++)
-		if (parts[i] != p && holds_cpus(parts[i]) && (parts[i]->cpu_mask & p->cpu_mask))
+	for (unsigned i = 0; i < nparts; i++) {
+		const struct lc_part *q = parts[i];
+		if (q != p && holds_cpus(q) &&
+		    (q->cpu_mask & p->cpu_mask & ~(q->cpu_shared & p->cpu_shared)))
 			return false;
+	}
 	return ops->cpus_usable(p->cpu_mask);
 }
 
 static void queue_job(struct lc_part *p, enum lc_job job)
 {
-	p->job = (uint8_t)job;
-	__atomic_store_n(&job_of[p->job_cpu], p, __ATOMIC_RELEASE);
+	__atomic_store_n(&p->job, (uint8_t)job, __ATOMIC_RELEASE);
 	ops->kick(p->job_cpu);
 }
 
@@ -232,9 +239,21 @@ void lc_unclaim(struct lc_part *p, unsigned idx)
 	spin_unlock_irqrestore(&lc_lock, f);
 }
 
+/* The first partition with a job queued on cpu (partitions sharing a CPU
+ * may share their job CPU too); read without the lock as a hint, or under
+ * it. */
+static struct lc_part *job_on(unsigned cpu)
+{
+	for (unsigned i = 0; i < nparts; i++)
+		if (parts[i]->job_cpu == cpu &&
+		    __atomic_load_n(&parts[i]->job, __ATOMIC_ACQUIRE) != LC_JOB_NONE)
+			return parts[i];
+	return NULL;
+}
+
 bool lc_job_pending(unsigned cpu)
 {
-	return cpu < LC_MAX_CPUS && __atomic_load_n(&job_of[cpu], __ATOMIC_ACQUIRE);
+	return job_on(cpu) != NULL;
 }
 
 /* A build ended (e = its result): run, or release what was built. */
@@ -286,8 +305,7 @@ static void released(struct lc_part *p)
 static void finish_job(unsigned cpu, struct lc_part *p, enum lc_job job, int e)
 {
 	uint64_t f = spin_lock_irqsave(&lc_lock);
-	p->job = LC_JOB_NONE;
-	__atomic_store_n(&job_of[cpu], NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&p->job, LC_JOB_NONE, __ATOMIC_RELEASE);
 	if (job == LC_JOB_BUILD)
 		built(p, e);
 	else if (job == LC_JOB_PAUSED)
@@ -300,7 +318,7 @@ static void finish_job(unsigned cpu, struct lc_part *p, enum lc_job job, int e)
 void lc_run_job(unsigned cpu)
 {
 	uint64_t f = spin_lock_irqsave(&lc_lock);
-	struct lc_part *p = cpu < LC_MAX_CPUS ? job_of[cpu] : NULL;
+	struct lc_part *p = job_on(cpu);
 	enum lc_job job = p ? (enum lc_job)p->job : LC_JOB_NONE;
 	spin_unlock_irqrestore(&lc_lock, f);
 	if (job == LC_JOB_NONE)

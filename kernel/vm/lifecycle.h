@@ -42,6 +42,7 @@ struct lc_part {
 	uint8_t job;	      /* enum lc_job queued on job_cpu */
 	unsigned job_cpu;     /* where building and releasing run */
 	uint64_t cpu_mask;
+	uint64_t cpu_shared; /* of cpu_mask: CPUs other partitions may hold too */
 	unsigned nvcpus;
 	struct lc_vcpu vcpu[LC_MAX_VCPUS];
 };
@@ -71,6 +72,11 @@ struct lc_ops {
 void lc_init(const struct lc_ops *ops);
 /* Registers a partition: STOPPED (or FAILED when its config is invalid). */
 void lc_part_init(struct lc_part *p, bool valid, uint64_t cpu_mask, unsigned nvcpus);
+
+/* CPUs of its mask it may share with partitions that may share them too
+ * (a cyclic or priority schedule); its jobs then go to a CPU of its own
+ * if it has one. After lc_part_init. */
+void lc_part_share(struct lc_part *p, uint64_t shared);
 
 /* Operator requests (shell, autostart): 0, or -EBUSY, -EAGAIN, -EINVAL, -EPERM. */
 int lc_start(struct lc_part *p);

@@ -298,6 +298,38 @@ static void prop_pci_devices(struct part_cfg *p, const char *prop, const void *v
 		}
 		p->pci[p->npci++] = (uint16_t)rid;
 	}
+/* Scheduling parameters for CPUs under the priority policy. */
+static void prop_sched_priority(struct part_cfg *p, const char *prop, const void *v, int len)
+{
+	uint32_t n;
+	if (!get_u32(p, prop, v, len, &n))
+		return;
+	if (n > 255)
+		bad(p, prop, "%u is out of range (0-255)", n);
+	else
+		p->sched_prio = n;
+}
+
+static void prop_sched_us(struct part_cfg *p, const char *prop, const void *v, int len,
+			  uint32_t *out)
+{
+	uint32_t n;
+	if (!get_u32(p, prop, v, len, &n))
+		return;
+	if (n == 0)
+		bad(p, prop, "0 is not a time (leave the property out for no budget)");
+	else
+		*out = n;
+}
+
+static void prop_sched_budget(struct part_cfg *p, const char *prop, const void *v, int len)
+{
+	prop_sched_us(p, prop, v, len, &p->sched_budget_us);
+}
+
+static void prop_sched_period(struct part_cfg *p, const char *prop, const void *v, int len)
+{
+	prop_sched_us(p, prop, v, len, &p->sched_period_us);
 }
 
 static void prop_ignored(struct part_cfg *p, const char *prop, const void *v, int len)
@@ -325,6 +357,9 @@ static const struct prop_rule {
     {"sve-max-vl", prop_sve_max_vl, P_OTHER},
     {"restore", prop_restore, P_OTHER},
     {"pci-devices", prop_pci_devices, P_OTHER},
+    {"sched-priority", prop_sched_priority, P_OTHER},
+    {"sched-budget-us", prop_sched_budget, P_OTHER},
+    {"sched-period-us", prop_sched_period, P_OTHER},
     {"compatible", prop_ignored, P_OTHER},
     {"phandle", prop_ignored, P_OTHER},
 };
@@ -406,6 +441,17 @@ static void check_load_address(struct part_cfg *p, unsigned seen)
 		    (unsigned long long)(GUEST_RAM_BASE + p->mem_size - 1));
 }
 
+static void check_sched_budget(struct part_cfg *p)
+{
+	if (p->sched_budget_us && !p->sched_period_us)
+		bad(p, "sched-period-us", "missing (required with sched-budget-us)");
+	else if (!p->sched_budget_us && p->sched_period_us)
+		bad(p, "sched-budget-us", "missing (required with sched-period-us)");
+	else if (p->sched_budget_us > p->sched_period_us)
+		bad(p, "sched-budget-us", "%u us is longer than the period of %u us",
+		    p->sched_budget_us, p->sched_period_us);
+}
+
 static int parse_partition(struct part_cfg *p, const struct part_cfg *before, unsigned n,
 			   const void *cfg, int node)
 {
@@ -430,6 +476,7 @@ static int parse_partition(struct part_cfg *p, const struct part_cfg *before, un
 	check_required(p, seen);
 	check_vcpus(p, seen);
 	check_load_address(p, seen);
+	check_sched_budget(p);
 	return 0;
 }
 
@@ -474,11 +521,13 @@ static void check_cpus_exist(struct part_cfg *p, unsigned ncpus)
 		}
 }
 
-/* The later of two partitions sharing a CPU is the one refused. */
+/* The later of two partitions sharing a CPU is the one refused, unless
+ * the CPU's policy shares it (cpu_shared). */
 static void check_cpus_free(struct part_cfg *p, unsigned i)
 {
 	for (unsigned j = 0; j < i; j++) {
-		uint64_t shared = p[i].cpu_mask & p[j].cpu_mask;
+		uint64_t shared =
+		    p[i].cpu_mask & p[j].cpu_mask & ~(p[i].cpu_shared & p[j].cpu_shared);
 		if (p[j].valid && shared) {
 			bad(&p[i], "cpus", "CPU %u is already used by partition \"%s\"",
 			    (unsigned)__builtin_ctzll(shared), p[j].name);

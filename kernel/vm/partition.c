@@ -68,19 +68,32 @@ static void report_config(struct part_cfg *cfg, unsigned n)
 				cfg[i].name);
 }
 
+static void report_sched(const struct sched_cfg *s)
+{
+	for (unsigned c = 0; c < 64; c++)
+		if ((s->listed & BIT(c)) && !s->cpu[c].valid)
+			kprintf("config: %s; partitions on CPU %u will not start\n",
+				s->cpu[c].error, c);
+}
+
 void partitions_init(const struct boot_info *bi)
 {
 	static struct part_cfg cfg[PART_MAX];
+	static struct sched_cfg sched;
 	char err[PART_ERR_MAX];
 	if (!bi->config)
 		return;
 	int n = part_config_parse(bi->config, cfg, PART_MAX, err, sizeof(err));
+	if (n >= 0 && sched_config_parse(bi->config, &sched, err, sizeof(err)))
+		n = -1;
 	if (n < 0) {
 		kprintf("config: %s; no partitions\n", err);
 		return;
 	}
 	static struct machine_pci fns[PCI_MAX_DEVS];
 	unsigned nfns = pdev_machine(fns, ARRAY_SIZE(fns));
+	sched_config_validate(&sched, cfg, (unsigned)n, hw.ncpus);
+	report_sched(&sched);
 	struct machine_desc m = {hw.ncpus, mem_free_map(), module_size, NULL, fns, nfns};
 	part_config_validate(cfg, (unsigned)n, &m);
 	report_config(cfg, (unsigned)n);
@@ -90,8 +103,10 @@ void partitions_init(const struct boot_info *bi)
 		partitions[i].id = (unsigned)i;
 		lc_part_init(&partitions[i].lc, cfg[i].valid, cfg[i].cpu_mask, cfg[i].vcpus);
 		pdev_bind(&partitions[i]);
+		lc_part_share(&partitions[i].lc, cfg[i].cpu_shared);
 	}
 	npartitions = (unsigned)n;
+	sched_configure(&sched);
 }
 
 /* ---- memory and stage-2 ---- */
@@ -415,19 +430,34 @@ static struct partition *of(struct lc_part *lc)
 }
 
 /* Pins every vCPU to its CPU (a list per CPU when vCPUs outnumber CPUs);
- * the lists are complete before any CPU can see them. */
+ * the lists are complete before any CPU can see them. On a CPU it shares
+ * (cyclic, priority) the other partitions' vCPUs stay on the list. */
 static void place_vcpus(struct lc_part *lc)
 {
 	struct partition *p = of(lc);
 	for (unsigned i = p->nvcpus; i-- > 0;) {
 		struct vcpu *v = &p->vcpus[i];
 		struct vcpu *head = percpu_data[v->pcpu].vcpu;
-		v->next_on_cpu = head && head->part == p ? head : NULL;
-		percpu_data[v->pcpu].vcpu = v;
+		bool shared = lc->cpu_shared & BIT(v->pcpu);
+		v->next_on_cpu = head && (shared || head->part == p) ? head : NULL;
+		__atomic_store_n(&percpu_data[v->pcpu].vcpu, v, __ATOMIC_RELEASE);
 	}
 	dsb(ish);
 	for (unsigned i = 0; i < p->nvcpus; i++)
 		sched_kick(p->vcpus[i].pcpu);
+}
+
+/* Unlinks p's vCPUs from a shared CPU's list; a CPU walking it meanwhile
+ * still reaches its end through an unlinked vCPU's next. */
+static void unlink_vcpus(struct partition *p, unsigned c)
+{
+	struct vcpu **at = (struct vcpu **)&percpu_data[c].vcpu;
+	while (*at) {
+		if ((*at)->part == p)
+			__atomic_store_n(at, (*at)->next_on_cpu, __ATOMIC_RELEASE);
+		else
+			at = &(*at)->next_on_cpu;
+	}
 }
 
 static void unplace_vcpus(struct lc_part *lc)
@@ -435,7 +465,10 @@ static void unplace_vcpus(struct lc_part *lc)
 	struct partition *p = of(lc);
 	for (unsigned i = 0; i < p->nvcpus; i++) {
 		unsigned c = p->vcpus[i].pcpu;
-		__atomic_store_n(&percpu_data[c].vcpu, NULL, __ATOMIC_RELEASE);
+		if (lc->cpu_shared & BIT(c))
+			unlink_vcpus(p, c);
+		else
+			__atomic_store_n(&percpu_data[c].vcpu, NULL, __ATOMIC_RELEASE);
 		sched_kick(c);
 	}
 }

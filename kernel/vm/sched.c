@@ -8,10 +8,18 @@
  * trap: the CPU has nothing else to run, and any interrupt for it exits).
  * Requests from other CPUs arrive as a field change plus SGI_KICK; an
  * interrupt for a vCPU as SGI_VIRQ (the fast exit path's, fast_exit.c).
+ *
+ * A CPU whose /scheduler policy is cyclic or priority (docs/config.md) is
+ * an engine CPU instead: every vCPU that may run there (of any partition)
+ * is in its table, the policy engine (sched_policy.c) decides at every
+ * turn which one runs, and the EL2 timer is armed once for the next
+ * scheduling event it names (or a waiting vCPU's timer): tickless. WFI
+ * always gives the CPU back to the engine there.
  */
 #include "kernel/vm/vm.h"
 #include "kernel/io/io.h"
 #include <errno.h>
+#include <stdio.h>
 
 #define SLICE_MS   10
 #define ICH_HCR_EN BIT(0)
@@ -78,8 +86,25 @@ static struct vcpu *pick(struct vcpu *head, struct vcpu *cur)
 	return NULL;
 }
 
+/* ---- engine CPUs (cyclic, priority) ---- */
+
+struct engine {
+	bool on;
+	struct vcpu *v[SP_MAX_VCPUS]; /* the engine's vCPU i */
+	struct sp_cpu sp;
+};
+static struct engine engines[MAX_CPUS];
+static enum sched_policy policies[MAX_CPUS];
+
+static bool engine_cpu(unsigned cpu)
+{
+	return cpu < MAX_CPUS && engines[cpu].on;
+}
+
 bool sched_others_eligible(struct vcpu *self)
 {
+	if (engine_cpu(this_cpu()->id))
+		return true; /* WFI blocks: the engine decides who runs meanwhile */
 	for (struct vcpu *v = this_cpu()->vcpu; v; v = v->next_on_cpu)
 		if (v != self && eligible(v))
 			return true;
@@ -107,6 +132,21 @@ static uint64_t earliest_wakeup(struct vcpu *head)
 		if ((v->ctx.cntv_ctl & 3) == 1)
 			when = MIN(when, v->ctx.cntv_cval + v->part->cntvoff);
 		when = MIN(when, v->wake_at); /* WFIT's deadline, or UINT64_MAX */
+	}
+	return when;
+}
+
+/* The same over an engine CPU's table. */
+static uint64_t engine_wakeup(const struct engine *e)
+{
+	uint64_t when = UINT64_MAX;
+	for (unsigned i = 0; i < e->sp.n; i++) {
+		const struct vcpu *v = e->v[i];
+		if (!runnable(v) || !v->waiting)
+			continue;
+		if ((v->ctx.cntv_ctl & 3) == 1)
+			when = MIN(when, v->ctx.cntv_cval + v->part->cntvoff);
+		when = MIN(when, v->wake_at);
 	}
 	return when;
 }
@@ -245,10 +285,184 @@ static bool must_leave(struct vcpu *head, struct vcpu *cur, uint64_t slice_end)
 	return timer_now() >= slice_end && sched_others_eligible(cur);
 }
 
+static unsigned nth_cpu(uint64_t mask, unsigned n)
+{
+	for (unsigned c = 0; c < 64; c++)
+		if ((mask & BIT(c)) && n-- == 0)
+			return c;
+	return 0;
+}
+
+static uint64_t us_ticks(uint64_t us)
+{
+	return timer_ns_to_ticks(us * 1000);
+}
+
+/* The vCPUs of every valid partition that go to cpu (as init_vcpus puts
+ * them), with their scheduling parameters. */
+static void engine_add_vcpus(struct engine *e, unsigned cpu, uint64_t now)
+{
+	for (unsigned i = 0; i < npartitions; i++) {
+		struct partition *p = &partitions[i];
+		const struct part_cfg *pc = &p->cfg;
+		unsigned ncpus = (unsigned)__builtin_popcountll(pc->cpu_mask);
+		bool prio = e->sp.policy == SCHED_PRIORITY;
+		if (!pc->valid || !(pc->cpu_mask & BIT(cpu)))
+			continue;
+		for (unsigned k = 0; k < pc->vcpus; k++) {
+			if (nth_cpu(pc->cpu_mask, k % ncpus) != cpu)
+				continue;
+			int at = sp_add_vcpu(&e->sp, (int)i, prio ? pc->sched_prio : 0,
+					     prio ? us_ticks(pc->sched_budget_us) : 0,
+					     prio ? us_ticks(pc->sched_period_us) : 0, now);
+			if (at >= 0)
+				e->v[at] = &p->vcpus[k];
+		}
+	}
+}
+
+void sched_configure(const struct sched_cfg *s)
+{
+	uint64_t now = timer_now();
+	for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++) {
+		const struct sched_cpu_cfg *c = &s->cpu[cpu];
+		struct engine *e = &engines[cpu];
+		bool listed = (s->listed & BIT(cpu)) && c->valid;
+		policies[cpu] = listed ? c->policy : SCHED_DEFAULT;
+		e->on = listed && (c->policy == SCHED_CYCLIC || c->policy == SCHED_PRIORITY);
+		if (!e->on)
+			continue;
+		sp_init(&e->sp, c->policy, us_ticks(c->frame_us), us_ticks(c->slice_us),
+			us_ticks(1), now);
+		for (unsigned w = 0; w < c->nwin; w++)
+			sp_add_window(&e->sp, us_ticks(c->win[w].offset_us),
+				      us_ticks(c->win[w].length_us), c->win[w].part);
+		engine_add_vcpus(e, cpu, now);
+	}
+}
+
+static unsigned long long ticks_us(uint64_t t)
+{
+	uint64_t per_us = us_ticks(1);
+	return (unsigned long long)(per_us ? t / per_us : t);
+}
+
+static void report_engine(const struct percpu *c, const struct engine *e)
+{
+	static const char *const buckets[SP_HIST] = {"<10us", "<100us", "<1ms",
+						     "<10ms", "<100ms", ">=100ms"};
+	kprintf("    %-20s %4s %12s %8s %8s %10s  latency", "vcpu", "prio", "runtime-us", "wakeups",
+		"overruns", "lat-max-us");
+	for (unsigned b = 0; b < SP_HIST; b++)
+		kprintf(" %s", buckets[b]);
+	kprintf("\n");
+	for (unsigned i = 0; i < e->sp.n; i++) {
+		const struct vcpu *v = e->v[i];
+		const struct sp_vcpu *sv = &e->sp.v[i];
+		char name[48];
+		snprintf(name, sizeof(name), "%s/vcpu%u%s", v->part->cfg.name,
+			 (unsigned)(v - v->part->vcpus), c->loaded == v ? "*" : "");
+		kprintf("    %-20s %4u %12llu %8llu %8llu %10llu  latency", name, sv->prio,
+			ticks_us(sv->st.runtime), (unsigned long long)sv->st.wakeups,
+			(unsigned long long)sv->st.overruns, ticks_us(sv->st.lat_max));
+		for (unsigned b = 0; b < SP_HIST; b++)
+			kprintf(" %llu", (unsigned long long)sv->st.hist[b]);
+		kprintf("\n");
+	}
+}
+
+void sched_report(void)
+{
+	for (unsigned cpu = 0; cpu < hw.ncpus && cpu < MAX_CPUS; cpu++) {
+		const struct percpu *c = &percpu_data[cpu];
+		const struct engine *e = &engines[cpu];
+		kprintf("  cpu%u  %s", cpu, sp_policy_name(policies[cpu]));
+		if (e->on && e->sp.policy == SCHED_CYCLIC)
+			kprintf(", major frame %llu us, %u windows", ticks_us(e->sp.frame),
+				e->sp.nwin);
+		if (e->on)
+			kprintf(", slice %llu us\n", ticks_us(e->sp.slice));
+		if (e->on) {
+			report_engine(c, e);
+			continue;
+		}
+		kprintf("  ");
+		const struct vcpu *v = c->vcpu;
+		for (; v; v = v->next_on_cpu)
+			kprintf(" %s/vcpu%u%s", v->part->cfg.name, v->idx,
+				c->loaded == v ? "*" : "");
+		kprintf("\n");
+	}
+}
+
+bool sched_vcpu_stats(const struct vcpu *v, struct sp_stats *out)
+{
+	const struct engine *e = v->pcpu < MAX_CPUS ? &engines[v->pcpu] : NULL;
+	for (unsigned i = 0; e && e->on && i < e->sp.n; i++)
+		if (e->v[i] == v) {
+			*out = e->sp.v[i].st;
+			return true;
+		}
+	return false;
+}
+
+/* The engine's view brought up to date: who can run now. */
+static void engine_update(struct engine *e, uint64_t now)
+{
+	for (unsigned i = 0; i < e->sp.n; i++) {
+		if (eligible(e->v[i]))
+			sp_wake(&e->sp, (int)i, now);
+		else
+			sp_block(&e->sp, (int)i, now);
+	}
+}
+
+/* An engine CPU's turn: the engine decides; cur leaves if it is not the
+ * one, then jobs, then the one it chose runs until the next event. */
+static void engine_step(struct percpu *c, struct engine *e)
+{
+	struct vcpu *cur = c->loaded;
+	uint64_t now = timer_now();
+	engine_update(e, now);
+	struct sp_pick pk = sp_decide(&e->sp, now);
+	struct vcpu *want = pk.vcpu == SP_NONE ? NULL : e->v[pk.vcpu];
+	if (cur && (cur != want || !runnable(cur) || cpu_job_pending(c->id))) {
+		unload(cur);
+		return;
+	}
+	if (!cur && lc_job_pending(c->id)) {
+		run_job(c);
+		return;
+	}
+	if (!cur && cpu_job_pending(c->id)) {
+		run_cpu_job(c);
+		return;
+	}
+	if (!cur && want) {
+		if (!lc_claim(&want->part->lc, want->idx)) {
+			sp_block(&e->sp, pk.vcpu, now); /* stopped meanwhile */
+			return;
+		}
+		load(want);
+		cur = want;
+	}
+	arm_hyp_timer(MIN(pk.until, engine_wakeup(e)));
+	if (cur) {
+		guest_wfi_trap(true);
+		run_once(cur);
+	} else {
+		sched_idle();
+	}
+}
+
 /* One turn of the loop: unload, run a job, load, or run/idle once. */
 void sched_step(struct sched_cpu *s)
 {
 	struct percpu *c = this_cpu();
+	if (engine_cpu(c->id)) {
+		engine_step(c, &engines[c->id]);
+		return;
+	}
 	struct vcpu *head = __atomic_load_n((struct vcpu **)&c->vcpu, __ATOMIC_ACQUIRE);
 	struct vcpu *cur = c->loaded;
 	if (cur && must_leave(head, cur, s->slice_end)) {

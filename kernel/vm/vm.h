@@ -23,6 +23,7 @@
 #include "kernel/vgic/vgic.h"
 #include "kernel/vdev/vuart.h"
 #include "kernel/vm/lifecycle.h"
+#include "kernel/vm/sched_policy.h"
 
 struct partition;
 struct pci_dev;
@@ -159,8 +160,18 @@ int sched_job(unsigned cpu, struct sched_job *j);
 bool sched_job_cancel(unsigned cpu, struct sched_job *j);
 /* Sleeps in WFI until an interrupt and handles it (IRQs masked around). */
 void sched_idle(void);
-/* Another vCPU pinned to this CPU could run now (WFI gives way to it). */
+/* Another vCPU pinned to this CPU could run now (WFI gives way to it);
+ * always true on a cyclic or priority CPU (WFI blocks, the engine decides). */
 bool sched_others_eligible(struct vcpu *self);
+/* At boot, after the partitions (partitions_init): the /scheduler policy of
+ * each CPU; cyclic and priority CPUs get the policy engine with every vCPU
+ * that may run on them. */
+void sched_configure(const struct sched_cfg *s);
+/* `sched`: each CPU's policy and, on cyclic and priority CPUs, per vCPU
+ * runtime, wake-ups, budget overruns and the wake-up latency histogram. */
+void sched_report(void);
+/* A vCPU's statistics on its cyclic or priority CPU; false elsewhere. */
+bool sched_vcpu_stats(const struct vcpu *v, struct sp_stats *out);
 
 /* vcpu_exit.c */
 void vcpu_handle_exit(struct vcpu *v, unsigned kind);

@@ -91,11 +91,16 @@ unsigned fake_writes(unsigned cpu, const char *name);
 struct fake_part_spec {
 	const char *name;
 	uint64_t cpu_mask;
-	unsigned vcpus;	     /* 0: one per CPU */
-	uint64_t mem_mib;    /* 0: 16 */
-	uint64_t mem_base;   /* 0: any */
-	const char *restore; /* "restore" property, NULL: none */
+	unsigned vcpus;		       /* 0: one per CPU */
+	uint64_t mem_mib;	       /* 0: 16 */
+	uint64_t mem_base;	       /* 0: any */
+	const char *restore;	       /* "restore" property, NULL: none */
+	unsigned prio;		       /* "sched-priority" (0: none) */
+	uint32_t budget_us, period_us; /* "sched-budget-us", "sched-period-us" (0: none) */
 };
+/* Called by fake_world with the config blob open at its root, after
+ * /partitions: may add nodes (a /scheduler). NULL: none. */
+extern void (*fake_config_extra)(void *blob);
 #define FAKE_POOL_SIZE (96ull << 20)
 #define FAKE_KERNEL    "/k.bin"
 /* Resets the fake CPU and machine, gives mem.c a RAM pool of

@@ -56,6 +56,8 @@ static void ok(int e)
 	assert_int_equal(e, 0);
 }
 
+void (*fake_config_extra)(void *blob);
+
 static const void *config(const struct fake_part_spec *specs, unsigned n)
 {
 	ok(fdt_create(cfg_blob, sizeof(cfg_blob)));
@@ -83,9 +85,17 @@ static const void *config(const struct fake_part_spec *specs, unsigned n)
 		ok(fdt_property(cfg_blob, "no-autostart", NULL, 0));
 		if (s->restore)
 			ok(fdt_property_string(cfg_blob, "restore", s->restore));
+		if (s->prio)
+			ok(fdt_property_u32(cfg_blob, "sched-priority", s->prio));
+		if (s->budget_us)
+			ok(fdt_property_u32(cfg_blob, "sched-budget-us", s->budget_us));
+		if (s->period_us)
+			ok(fdt_property_u32(cfg_blob, "sched-period-us", s->period_us));
 		ok(fdt_end_node(cfg_blob));
 	}
 	ok(fdt_end_node(cfg_blob));
+	if (fake_config_extra)
+		fake_config_extra(cfg_blob);
 	ok(fdt_end_node(cfg_blob));
 	ok(fdt_finish(cfg_blob));
 	return cfg_blob;
