@@ -298,6 +298,8 @@ static void prop_pci_devices(struct part_cfg *p, const char *prop, const void *v
 		}
 		p->pci[p->npci++] = (uint16_t)rid;
 	}
+}
+
 /* Scheduling parameters for CPUs under the priority policy. */
 static void prop_sched_priority(struct part_cfg *p, const char *prop, const void *v, int len)
 {

@@ -70,6 +70,7 @@ static int save(const char *part, const char *name)
 			"do not hold\n",
 			name, part);
 		return -EINVAL;
+	}
 	/* a device's state (registers, DMA in flight) is not the partition's
 	 * to save: a restore would resume a driver against a reset device */
 	if (p->npdevs) {

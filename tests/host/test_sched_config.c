@@ -159,7 +159,7 @@ static int load(const struct sched_nodes *o, char *err)
 	sched_config_validate(&S, p, (unsigned)nparts, 4);
 	free_mem = (struct memmap){0};
 	ok(mr_add(&free_mem, 0x80000000ull, 1024 * MiB));
-	struct machine_desc m = {4, &free_mem, file_size, NULL};
+	struct machine_desc m = {4, &free_mem, file_size, NULL, NULL, 0};
 	part_config_validate(p, (unsigned)nparts, &m);
 	return 0;
 }
@@ -209,7 +209,7 @@ static void no_scheduler_is_today(void **state)
 	sched_config_validate(&S, p, (unsigned)nparts, 4);
 	free_mem = (struct memmap){0};
 	ok(mr_add(&free_mem, 0x80000000ull, 1024 * MiB));
-	struct machine_desc m = {4, &free_mem, file_size, NULL};
+	struct machine_desc m = {4, &free_mem, file_size, NULL, NULL, 0};
 	part_config_validate(p, (unsigned)nparts, &m);
 	assert_true(p[0].valid);
 	assert_string_equal(p[1].error,
@@ -578,7 +578,7 @@ static void pinned_cpu_not_shared(void **state)
 	sched_config_validate(&S, p, (unsigned)nparts, 4);
 	free_mem = (struct memmap){0};
 	ok(mr_add(&free_mem, 0x80000000ull, 1024 * MiB));
-	struct machine_desc m = {4, &free_mem, file_size, NULL};
+	struct machine_desc m = {4, &free_mem, file_size, NULL, NULL, 0};
 	part_config_validate(p, (unsigned)nparts, &m);
 	assert_true(p[0].valid);
 	assert_string_equal(p[1].error, "partition \"y\": property \"cpus\": CPU 0 is already used "
