@@ -23,10 +23,10 @@
 #include <errno.h>
 #include <string.h>
 
-#define PAGE_SHIFT 12
+#define PAGE_SHIFT  12
 #define BLOCK_PAGES (SZ_2M >> PAGE_SHIFT)
-#define RAM_RWX	   (PT_R | PT_W | PT_X)
-#define RAM_RX	   (PT_R | PT_X)
+#define RAM_RWX	    (PT_R | PT_W | PT_X)
+#define RAM_RX	    (PT_R | PT_X)
 
 static uint64_t bitmap_bytes(const struct partition *p)
 {

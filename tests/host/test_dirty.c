@@ -16,9 +16,9 @@
 
 #include "tests/host/fake.h"
 
-#define RAM  GUEST_RAM_BASE
-#define MIB  (1ull << 20)
-#define RWX  (PT_R | PT_W | PT_X)
+#define RAM GUEST_RAM_BASE
+#define MIB (1ull << 20)
+#define RWX (PT_R | PT_W | PT_X)
 
 static struct partition *P;
 static uint64_t free_bytes;
