@@ -235,10 +235,14 @@ static void pci_host_bridge(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(root_and_memory), cmocka_unit_test(cpus_and_psci),
-	    cmocka_unit_test(gic_timer_uart),  cmocka_unit_test(its_node),
-	    cmocka_unit_test(pci_host_bridge), cmocka_unit_test(chosen),
-	    cmocka_unit_test(eight_vcpus_and_timer_freq), cmocka_unit_test(pmu_node),
+	    cmocka_unit_test(root_and_memory),
+	    cmocka_unit_test(cpus_and_psci),
+	    cmocka_unit_test(gic_timer_uart),
+	    cmocka_unit_test(its_node),
+	    cmocka_unit_test(pci_host_bridge),
+	    cmocka_unit_test(chosen),
+	    cmocka_unit_test(eight_vcpus_and_timer_freq),
+	    cmocka_unit_test(pmu_node),
 	    cmocka_unit_test(refuses_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
