@@ -475,7 +475,9 @@ static int dev_translate(const char *bdf, const char *iova_s)
 		return 1;
 	}
 	struct partition *p = owner_of(rid);
-	if (!d || !p || !p->dom) {
+	/* the domain lives while the partition runs; a stop racing with this
+	 * command is not excluded (diagnostics only) */
+	if (!d || !p || !p->dom || partition_state(p) != PART_RUNNING) {
 		kprintf("%s: no domain (%s): every DMA from it aborts\n", bdf,
 			!d   ? "no such device"
 			: !p ? "not assigned"

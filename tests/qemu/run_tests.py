@@ -1142,6 +1142,17 @@ def pci_ecam_scribble(m):
     poweroff(m)
 
 
+@test(config=cfg("pci-no-smmu"), smp=4, qemu_extra="-machine iommu=none -device edu,addr=03.0")
+def pci_config_no_smmu(m):
+    """Without an SMMU no device can be assigned: the error names it."""
+    m.wait_prompt()
+    need(m.transcript(), r'partition "unconfined": property "pci-devices": device 00:03\.0 is not '
+         r'behind an SMMU \(its DMA could not be confined\)', "the unconfined device refused")
+    m.expect(r"\[good\] TGUEST-ALIVE", 20)
+    need(m.command("dev list"), r"^  00:03\.0 +1234:11e8 .* none +- +-\r?$", "no stream")
+    poweroff(m)
+
+
 VICTIM_TARGET = 0x80801000  # victim's memory-base 0x80000000 + its checksummed 8 MiB
 ITS_DOORBELL = 0x8090040  # GITS_TRANSLATER of QEMU virt's ITS
 
