@@ -958,7 +958,7 @@ def pci_config_errors(m):
 def pci_dev_shell(m):
     """dev list / translate / attach / detach, and list's devices."""
     m.wait_prompt()
-    ram = int(m.expect(r"good: started on CPUs 0x1, 1 vCPUs, 32 MiB at (0x[0-9a-f]+)", 30).group(1), 16)
+    ram = int(m.expect(r"good: started on CPUs 0x1, 1 vCPUs, 32 MiB at (0x[0-9a-f]+), entry", 30).group(1), 16)
     m.expect(r"\[good\] TGUEST-ALIVE", 20)
     out = m.command("dev list")
     need(out, r"^  00:02\.0 +1b36:0010 .* 0x10 +tessera +nvme0 \(hypervisor\)\r?$", "tessera's disk")
