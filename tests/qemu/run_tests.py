@@ -533,6 +533,8 @@ def its_scribble(m):
     check(len(re.findall(r"\[neighbour\] TGUEST-ALIVE", m.transcript())) >= n0 + 3,
           "neighbour heartbeat")
     need(m.command("list"), r"^\s+scribbler\s+running\b", "scribbler still running")
+    need(m.command("snapshot save scribbler s1"),
+         r"snapshot: error: save s1: partition scribbler has an ITS", "snapshot refused")
     reject(m.transcript(), r"CRASH|panic", "crash")
     poweroff(m)
 
