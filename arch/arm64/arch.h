@@ -16,6 +16,9 @@
 #define STACK_SIZE (16 * 1024)
 #define SGI_STOP   15 /* "stop now": sent by a crashing CPU to the others */
 #define SGI_KICK   1  /* "look at your requests": scheduler messages */
+/* "a virtual interrupt is pending for a vCPU of yours" (vgic kicks only):
+ * apart from SGI_KICK so the fast exit path can answer it alone */
+#define SGI_VIRQ   2
 #define PPI_MAINT  25 /* GIC virtual interface maintenance */
 #define PPI_VTIMER 27
 #define PPI_PTIMER 30
@@ -175,6 +178,17 @@ static inline unsigned icc_ack(void)
 static inline void icc_drop(unsigned intid)
 {
 	write_sysreg(S3_0_C12_C12_1, intid);
+	isb();
+}
+/* The same right before an ERET, which synchronizes the write itself. */
+static inline void icc_drop_eret(unsigned intid)
+{
+	write_sysreg(S3_0_C12_C12_1, intid);
+}
+
+static inline void icc_deactivate(unsigned intid)
+{
+	write_sysreg(S3_0_C12_C11_1, intid); /* ICC_DIR_EL1 */
 	isb();
 }
 
@@ -401,6 +415,8 @@ void stage2_flush_vmid(uint64_t vttbr); /* TLBI VMALLS12E1IS for that VMID */
 uint64_t stage2_vtcr(const struct pt *pt);
 void vtcr_set(uint64_t vtcr);
 void guest_hcr_set(bool vm);
+/* While a guest is loaded: whether its WFI traps (HCR_EL2.TWI). */
+void guest_wfi_trap(bool trap);
 /* GIC list registers and the virtual interface control. */
 uint64_t ich_lr_read(unsigned i);
 void ich_lr_write(unsigned i, uint64_t v);

@@ -50,6 +50,19 @@ void guest_hcr_set(bool vm)
 	isb();
 }
 
+/* A vCPU alone on its CPU waits in the guest: its WFI halts the CPU
+ * until an interrupt, which exits to EL2 anyway (a kick, its timer, a
+ * device), so trapping WFI would only add an unload and a reload. */
+void guest_wfi_trap(bool trap)
+{
+	uint64_t h = read_sysreg(hcr_el2);
+	uint64_t want = trap ? h | HCR_TWI : h & ~HCR_TWI;
+	if (want != h) {
+		write_sysreg(hcr_el2, want);
+		isb();
+	}
+}
+
 void el2_cpu_init(void)
 {
 	uint64_t pfr0 = read_sysreg(id_aa64pfr0_el1);

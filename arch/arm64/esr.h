@@ -66,6 +66,8 @@ static inline uint64_t mmio_size_mask(unsigned size)
  * back, arithmetically for a sign-extending load (nothing moves for 8) */
 static inline uint64_t mmio_load(const struct mmio_access *a, uint64_t raw)
 {
+	if (a->size == 4 && !a->sign_extend) /* most device registers: one AND */
+		return raw & 0xffffffffull;
 	unsigned sh = 64 - 8 * a->size;
 	uint64_t v = raw << sh;
 

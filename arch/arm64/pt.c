@@ -44,6 +44,8 @@
 #define S2_MEMATTR_DEV	(0x1ull << 2) /* Device-nGnRE */
 #define S2AP_R		BIT(6)
 #define S2AP_W		BIT(7)
+/* Access permissions (S2AP or AP, and the XN bits) of a leaf */
+#define DESC_PERM_M (DESC_AP1 | DESC_AP2 | DESC_PXN | DESC_UXN)
 
 #define PT_ATTRS_ALL (PT_R | PT_W | PT_X | PT_DEVICE | PT_USER)
 
@@ -61,6 +63,8 @@ struct pt_walk {
 	bool dry;
 	size_t need; /* tables the dry run counted */
 	void *resv;  /* reserved tables, linked through their first word */
+	/* permission changes written in place, invalidated once at the end */
+	uint64_t perm_lo, perm_hi;
 };
 
 static void walk(struct pt_walk *w, uint64_t *table, unsigned level, uint64_t va, uint64_t end,
@@ -247,10 +251,22 @@ static void free_children(const struct pt *pt, uint64_t *table, unsigned level, 
 	}
 }
 
+/* The same leaf, output address and memory attributes, other access
+ * permissions: the architecture lets such a change be written in place
+ * (no break-before-make), the TLB invalidation after it retiring the old
+ * permissions: one for all such changes of a walk, at its end. Stage-2 dirty tracking relies on it:
+ * write-protecting a running guest's RAM never makes it fault on a transiently invalid entry. */
+static bool perm_only(uint64_t old, uint64_t new, unsigned level)
+{
+	return desc_is_leaf(old, level) && desc_is_leaf(new, level) &&
+	       !((old ^ new) & ~DESC_PERM_M);
+}
+
 /*
  * Replaces *ep with new. A live valid entry is broken first and its range
  * invalidated, so no TLB ever holds the old and the new entry at once; a
- * replaced subtree is freed only after that invalidation.
+ * replaced subtree is freed only after that invalidation. A change of
+ * permissions alone is written in place, then invalidated (perm_only).
  */
 static void set_entry(struct pt_walk *w, uint64_t *ep, uint64_t new, unsigned level, uint64_t va,
 		      bool live)
@@ -263,6 +279,13 @@ static void set_entry(struct pt_walk *w, uint64_t *ep, uint64_t new, unsigned le
 	old = read_desc(ep);
 	if (old == new) /* remapping as before: no break, no invalidation */
 		return;
+	if (live && perm_only(old, new, level)) {
+		uint64_t lo = ALIGN_DOWN(va, level_span(level));
+		write_desc(ep, new);
+		w->perm_lo = MIN(w->perm_lo, lo);
+		w->perm_hi = MAX(w->perm_hi, lo + level_span(level));
+		return;
+	}
 	if (live && (old & DESC_VALID)) {
 		write_desc(ep, 0);
 		pt->ops->tlb_inval(pt->ctx, ALIGN_DOWN(va, level_span(level)), level_span(level));
@@ -383,7 +406,11 @@ static int run(struct pt_walk *w, uint64_t va, uint64_t size)
 	if (err)
 		return err;
 	w->dry = false;
+	w->perm_lo = UINT64_MAX;
+	w->perm_hi = 0;
 	walk(w, pt->root, pt->start_level, va, va + size, true);
+	if (w->perm_hi) /* one invalidation for every in-place change */
+		pt->ops->tlb_inval(pt->ctx, w->perm_lo, w->perm_hi - w->perm_lo);
 	release(w); /* empty unless the two walks disagreed */
 	return 0;
 }
@@ -455,6 +482,33 @@ int pt_translate(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *attrs
 		table = desc_table(pt, d);
 	}
 	return -ENOENT;
+}
+
+int pt_page_perm(struct pt *pt, uint64_t va, unsigned attrs)
+{
+	uint64_t *table = pt->root;
+
+	if (!table || (va >> pt->ia_bits) || check_attrs(pt->fmt, attrs) || (attrs & PT_DEVICE))
+		return -EINVAL;
+	for (unsigned l = pt->start_level; l < PT_LAST_LEVEL; l++) {
+		uint64_t d = read_desc(&table[table_index(pt, l, va)]);
+
+		if (!desc_is_table(d, l))
+			return -ENOENT; /* a block or nothing: pt_map decides */
+		table = desc_table(pt, d);
+	}
+	uint64_t *ep = &table[table_index(pt, PT_LAST_LEVEL, va)];
+	uint64_t old = read_desc(ep);
+	uint64_t leaf = pt->fmt == PT_S2 ? s2_attrs(attrs) : s1_attrs(pt->fmt, attrs);
+	uint64_t new = (old & DESC_ADDR_MASK) | leaf | DESC_PAGE;
+
+	if (!desc_is_leaf(old, PT_LAST_LEVEL) || !perm_only(old, new, PT_LAST_LEVEL))
+		return -ENOENT;
+	if (old != new) {
+		write_desc(ep, new);
+		pt->ops->tlb_inval(pt->ctx, ALIGN_DOWN(va, PAGE_SIZE), PAGE_SIZE);
+	}
+	return 0;
 }
 
 void pt_destroy(struct pt *pt)

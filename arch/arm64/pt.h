@@ -6,7 +6,10 @@
  * Updates are two-phase: pt_map()/pt_unmap() first reserve every table they
  * may need (this can fail, and then nothing has changed), then write entries
  * (this cannot fail). Replacing a valid entry follows break-before-make:
- * write invalid, invalidate through ops->tlb_inval, write the new entry.
+ * write invalid, invalidate through ops->tlb_inval, write the new entry;
+ * except a leaf that keeps its size, output address and memory type and
+ * changes only its permissions, which is written in place and then
+ * invalidated (so write-protecting live memory never unmaps it).
  */
 #ifndef ARCH_ARM64_PT_H
 #define ARCH_ARM64_PT_H
@@ -76,6 +79,13 @@ int pt_unmap(struct pt *pt, uint64_t va, uint64_t size);
 /* Software walk: 0 and the leaf in *pa, *attrs, *level if va is mapped, -ENOENT if not.
  * Any of the out pointers may be NULL. */
 int pt_translate(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *attrs, unsigned *level);
+
+/* The permissions of the page (level-3 leaf) mapping va set to attrs in
+ * place, invalidated: what pt_map would do for that page, without its two
+ * walks (a stage-2 dirty-tracking fault's path). -ENOENT when va is not
+ * mapped by a page with the same memory type (a block, nothing, a device
+ * page: use pt_map), -EINVAL for bad attrs or va. Never allocates. */
+int pt_page_perm(struct pt *pt, uint64_t va, unsigned attrs);
 
 /* Frees every table (not the mapped memory). */
 void pt_destroy(struct pt *pt);

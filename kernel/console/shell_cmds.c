@@ -138,6 +138,36 @@ static int cmd_poweroff(int argc, char **argv)
 	psci_system_off();
 }
 
+/* Stage-2 dirty tracking by hand (test-commands only until incremental
+ * snapshots drive it): start/stop on a running partition, or show. */
+static int cmd_dirty(int argc, char **argv)
+{
+	struct partition *p = argc >= 2 ? partition_find(argv[1]) : NULL;
+	const char *op = argc == 3 ? argv[2] : "show";
+	if (!p || argc > 3) {
+		kprintf(p || argc < 2 ? "usage: dirty NAME [start|stop]\n"
+				      : "no partition named '%s' (see 'list')\n",
+			argc >= 2 ? argv[1] : "");
+		return 1;
+	}
+	int e = 0;
+	if (!strcmp(op, "start"))
+		e = partition_state(p) == PART_RUNNING ? dirty_start(p) : -EBUSY;
+	else if (!strcmp(op, "stop"))
+		dirty_stop(p);
+	else if (strcmp(op, "show"))
+		e = -EINVAL;
+	if (e) {
+		kprintf("dirty: %s: cannot %s (%s)\n", p->cfg.name, op,
+			e == -EBUSY ? "not running, or already tracking" : strerror(-e));
+		return 1;
+	}
+	kprintf("dirty: %s: tracking %s, %llu pages dirty, %llu write faults\n", p->cfg.name,
+		dirty_on(p) ? "on" : "off", (unsigned long long)dirty_count(p),
+		(unsigned long long)dirty_faults(p));
+	return 0;
+}
+
 /* Recursion the compiler cannot bound (limit is volatile): the frame is
  * used after the call, so it is no tail call either. */
 static volatile int recurse_limit = 1 << 30;
@@ -221,6 +251,8 @@ static const struct shell_cmd cmds[] = {
      true},
     {"msi", "PART DEVID EVENTID [PDEVID]: an MSI through the physical ITS (test-commands only)",
      cmd_msi, true},
+    {"dirty", "NAME [start|stop]: stage-2 dirty tracking of a partition's RAM (test-commands only)",
+     cmd_dirty, true},
 };
 
 static bool available(const struct shell_cmd *c)

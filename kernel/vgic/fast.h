@@ -206,6 +206,27 @@ static inline int vgic_sgi_self_lr(struct vgic *g, unsigned vcpu, uint64_t sgi1r
 	return vgic_fast_place(g, cpu, &cpu->priv[intid], intid, 0, empty, lr);
 }
 
+/* The SGIs others sent vcpu (vgic_sgi_mail), taken from its mail; for the
+ * fast path of vcpu's own CPU while it is loaded. */
+static inline uint32_t vgic_mail_take(struct vgic *g, unsigned vcpu)
+{
+	if (vcpu >= g->nvcpus)
+		return 0;
+	uint32_t *mail = &vgic_fast_cpu(g, vcpu)->mail;
+	if (!__atomic_load_n(mail, __ATOMIC_RELAXED))
+		return 0;
+	return __atomic_exchange_n(mail, 0, __ATOMIC_ACQUIRE);
+}
+
+/* One SGI of those into an empty LR, as vgic_sgi_self_lr places the
+ * sender's own: the LR to write *lr to, or -1 (vgic_mail_latch it). */
+static inline int vgic_mail_lr(struct vgic *g, unsigned vcpu, unsigned intid, uint32_t empty,
+			       uint64_t *lr)
+{
+	struct vgic_cpu *cpu = vgic_fast_cpu(g, vcpu);
+	return vgic_fast_place(g, cpu, &cpu->priv[intid & 15], intid & 15, 0, empty, lr);
+}
+
 /* Linked once by the locked path (vgic_inject_hw): only then are the
  * interrupt's hw and pintid what the LR needs; those fields, like level
  * and phys_active, change on this CPU only. */

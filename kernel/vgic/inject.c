@@ -205,3 +205,43 @@ bool vgic_sgi_fast(struct vgic *g, unsigned vcpu, uint64_t sgi1r)
 	vgic_leave(g, kick);
 	return ok;
 }
+
+/* With the lock held. No kick: the sender kicked when it set the bit. */
+static void mail_latch(struct vgic *g, unsigned vcpu, uint32_t sgis)
+{
+	for (sgis &= 0xffff; sgis; sgis &= sgis - 1) {
+		struct vgic_irq *irq = &g->cpu[vcpu].priv[__builtin_ctz(sgis)];
+		irq->latch = true;
+		vgic_mark(g, irq);
+	}
+}
+
+void vgic_mail_drain(struct vgic *g, unsigned vcpu)
+{
+	mail_latch(g, vcpu, __atomic_exchange_n(&g->cpu[vcpu].mail, 0, __ATOMIC_ACQUIRE));
+}
+
+void vgic_mail_latch(struct vgic *g, unsigned vcpu, uint32_t sgis)
+{
+	if (vcpu >= g->nvcpus)
+		return;
+	vgic_enter(g);
+	mail_latch(g, vcpu, sgis);
+	vgic_leave(g, 0);
+}
+
+bool vgic_sgi_mail(struct vgic *g, unsigned vcpu, uint64_t sgi1r)
+{
+	if (vcpu >= g->nvcpus)
+		return false;
+	uint32_t t = sgi_targets(g, vcpu, sgi1r), bit = BIT((sgi1r >> 24) & 0xf);
+	if (t & BIT(vcpu))
+		return false;
+	for (; t; t &= t - 1) {
+		unsigned c = (unsigned)__builtin_ctz(t);
+		uint32_t was = __atomic_fetch_or(&g->cpu[c].mail, bit, __ATOMIC_RELEASE);
+		if (!(was & bit) && g->ops.kick)
+			g->ops.kick(g->ops.ctx, c);
+	}
+	return true;
+}

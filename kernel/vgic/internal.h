@@ -47,10 +47,17 @@ static inline void vgic_mark(struct vgic *g, const struct vgic_irq *irq)
 	if (irq->target < g->nvcpus)
 		g->cpu[irq->target].cand[irq->intid / 64] |= 1ull << (irq->intid % 64);
 }
+void vgic_mail_drain(struct vgic *g, unsigned vcpu);
+/* Takes the lock; SGIs sent lock-free (vgic_sgi_mail) join the model
+ * first, so every locked entry point sees them as latched. Their targets
+ * were kicked when their bits were set. */
 static inline void vgic_enter(struct vgic *g)
 {
 	if (g->ops.lock)
 		g->ops.lock(g->ops.ctx);
+	for (unsigned c = 0; c < g->nvcpus; c++)
+		if (__atomic_load_n(&g->cpu[c].mail, __ATOMIC_RELAXED))
+			vgic_mail_drain(g, c);
 }
 
 /* Kicks only after unlocking: kick IPIs other CPUs, which may be spinning

@@ -429,6 +429,46 @@ bool vgic_place(struct vgic *g, unsigned vcpu, struct vgic_irq *irq, uint32_t *k
 	return true;
 }
 
+/* A marked interrupt of vcpu's that vgic_place may put in an LR: pending
+ * for it. In an LR already is fine: vgic_place reuses that LR if the
+ * guest completed it since, and refuses otherwise. */
+static inline bool kicked_candidate(const struct vgic *g, const struct vgic_irq *irq, unsigned vcpu)
+{
+	return irq->target == vcpu && vgic_deliverable(g, irq);
+}
+
+/* What only the full exit may place: an active interrupt (a flush orders
+ * its pending half), and a HW-linked one, whose line level the model
+ * learns only there (vgic_hw_lines): a timer the guest has handled since
+ * would still look pending and fire a second time. */
+static inline bool kicked_needs_exit(const struct vgic_irq *irq)
+{
+	return irq->active || irq->hw;
+}
+
+bool vgic_kicked_fast(struct vgic *g, unsigned vcpu)
+{
+	uint32_t kick = 0;
+	bool ok = true, any = false;
+	if (vcpu >= g->nvcpus)
+		return false;
+	vgic_enter(g);
+	struct vgic_cpu *cpu = &g->cpu[vcpu];
+	if (cpu->fresh)
+		vgic_adopt(g, vcpu, NULL, &kick);
+	for (unsigned w = 0; ok && w < ARRAY_SIZE(cpu->cand); w++)
+		for (uint64_t bits = cpu->cand[w]; ok && bits; bits &= bits - 1) {
+			unsigned n = w * 64 + (unsigned)__builtin_ctzll(bits);
+			struct vgic_irq *irq = vgic_irq_of(g, vcpu, n);
+			if (!irq || !kicked_candidate(g, irq, vcpu))
+				continue;
+			any = true;
+			ok = !kicked_needs_exit(irq) && vgic_place(g, vcpu, irq, &kick);
+		}
+	vgic_leave(g, kick);
+	return ok && any;
+}
+
 /* An LR still pending after the guest acknowledged an interrupt of its
  * group and no higher priority (a tie the CPU interface decided, or it
  * went in later): the highest of them becomes vgic_cpu.starved, unless

@@ -135,9 +135,13 @@ struct vgic_cpu {
 	 * vCPU's own CPU only; others read it to kick (internal.h). */
 	uint32_t fresh;
 	uint16_t lr_was[VGIC_MAX_LRS];
-	/* aligned: the size (5 * 256) makes &g->cpu[n] two instructions,
+	/* SGIs (bit n: INTID n) other vCPUs sent here lock-free (vgic_sgi_mail)
+	 * that the model has not latched yet: any CPU sets bits, the owner's
+	 * fast path or any locked entry point (vgic_enter) takes them. */
+	uint32_t mail;
+	/* aligned: a power-of-two size makes &g->cpu[n] one shifted add,
 	 * not a multiply, on every path that looks at a vCPU's state */
-} __attribute__((aligned(256)));
+} __attribute__((aligned(2048)));
 
 struct vgic {
 	unsigned nvcpus, nr_lrs;
@@ -205,6 +209,22 @@ void vgic_sgi(struct vgic *g, unsigned vcpu, uint64_t sgi1r);
  * the interrupt held in an LR already). */
 bool vgic_sgi_fast(struct vgic *g, unsigned vcpu, uint64_t sgi1r);
 bool vgic_inject_hw_fast(struct vgic *g, unsigned vcpu, unsigned intid, unsigned pintid);
+/* A kick arrived while vcpu runs here (its LRs live, no sync since it
+ * last entered): every interrupt now pending for it goes into an LR the
+ * guest left empty, as vgic_sgi_fast places the sender's own. True if
+ * the vCPU may re-enter as it is; false if nothing was found to place
+ * (the kick was about something else: an LR to rewrite, a re-route) or
+ * something could not be placed: the full exit, sync and flush decide. */
+bool vgic_kicked_fast(struct vgic *g, unsigned vcpu);
+/* SGIs to other vCPUs without the lock: each target's bit is set in its
+ * mail and, if it was clear, the target kicked; the model latches them at
+ * its next locked entry point, or the target's fast path puts them in LRs
+ * straight away (vgic_mail_take, vgic_mail_lr in fast.h). False, with
+ * nothing done, when the sender is among the targets: vgic_sgi_fast then. */
+bool vgic_sgi_mail(struct vgic *g, unsigned vcpu, uint64_t sgi1r);
+/* SGIs vgic_mail_take took that vgic_mail_lr could not place: latched in
+ * the model now (a flush must run before vcpu re-enters). */
+void vgic_mail_latch(struct vgic *g, unsigned vcpu, uint32_t sgis);
 /* The same without the lock, for the usual case only: an SGI the sender
  * sends only to itself, or a HW-linked PPI already linked to pintid,
  * enabled, nothing of it pending or active outside an LR, no interrupt

@@ -2,7 +2,8 @@
  * The fast exit path. Most exits change nothing about scheduling or
  * interrupt delivery beyond what can be done right here: a PSCI version
  * query, an unknown HVC, a read of a vGIC ID or configuration register, an
- * SGI, the guest's own timer firing. entry.S fast_vector calls this with
+ * SGI, the guest's own timer firing, an interrupt another CPU made
+ * pending for it (SGI_VIRQ). entry.S fast_vector calls this with
  * only the general registers saved; a handled exit returns straight to
  * the guest, with no FP/SIMD switch, no list-register sync and flush and
  * no scheduler pass. Anything else goes the full way (guest_exit, then
@@ -70,7 +71,8 @@ static bool fast_sysreg(struct vcpu *v, uint64_t esr)
 	int i = vgic_sgi_self_lr(&v->part->vgic, v->idx, sgi1r, ich_elrsr_get(), &lr);
 	if (i >= 0)
 		ich_lr_put((unsigned)i, lr);
-	else if (!vgic_sgi_fast(&v->part->vgic, v->idx, sgi1r))
+	else if (!vgic_sgi_mail(&v->part->vgic, v->idx, sgi1r) &&
+		 !vgic_sgi_fast(&v->part->vgic, v->idx, sgi1r))
 		return false;
 	skip();
 	return true;
@@ -126,17 +128,57 @@ static bool fast_sync(struct vcpu *v)
  * free list register at once; the physical one stays active until the
  * guest's EOI deactivates it (EOImode 1: only the priority drops here).
  * Any other interrupt is left, acknowledged, to arch_irq_entry. */
+/* SGI_VIRQ: another CPU made an interrupt pending for the vCPU loaded
+ * here (vgic_kick). It goes into a free LR and the guest goes on; what
+ * vgic_kicked_fast cannot settle (nothing of this vCPU's found: the kick
+ * was for another vCPU of this CPU, or to rewrite an LR) takes the full
+ * exit. The SGI is deactivated either way: the full path only needs the
+ * exit it causes. */
+/* SGIs from the mail, lock-free into empty LRs; any that cannot go
+ * there are latched in the model for the full exit's flush. */
+static bool mail_place(struct vgic *g, unsigned vcpu, uint32_t mail)
+{
+	uint32_t empty = ich_elrsr_get(), left = 0;
+	for (; mail; mail &= mail - 1) {
+		unsigned intid = (unsigned)__builtin_ctz(mail);
+		uint64_t lr;
+		int i = vgic_mail_lr(g, vcpu, intid, empty, &lr);
+		if (i < 0) {
+			left |= BIT(intid);
+			continue;
+		}
+		ich_lr_put((unsigned)i, lr);
+		empty &= ~BIT(i);
+	}
+	if (left)
+		vgic_mail_latch(g, vcpu, left);
+	return !left;
+}
+
+static bool fast_virq(struct vcpu *v)
+{
+	struct vgic *g = &v->part->vgic;
+	uint32_t mail = vgic_mail_take(g, v->idx);
+	bool placed = mail ? mail_place(g, v->idx, mail) : vgic_kicked_fast(g, v->idx);
+	icc_drop(SGI_VIRQ);
+	icc_deactivate(SGI_VIRQ);
+	return placed;
+}
+
 static bool fast_irq(struct vcpu *v)
 {
 	struct percpu *c = this_cpu();
 	unsigned intid = icc_ack();
+	if (intid == SGI_VIRQ) {
+		c->irqs++;
+		return fast_virq(v);
+	}
 	if (intid != PPI_VTIMER) {
 		if (intid < GIC_NO_IRQ || intid >= GITS_LPI_MIN) /* an LPI too (gits.c) */
 			c->acked_irq = intid;
 		return false;
 	}
 	c->irqs++;
-	v->irqs++;
 	uint64_t lr;
 	int i = vgic_hw_lr(&v->part->vgic, v->idx, intid, intid, ich_elrsr_get(), &lr);
 	bool placed = true;
@@ -144,7 +186,7 @@ static bool fast_irq(struct vcpu *v)
 		ich_lr_put((unsigned)i, lr);
 	else
 		placed = vgic_inject_hw_fast(&v->part->vgic, v->idx, intid, intid);
-	icc_drop(intid);
+	icc_drop_eret(intid);
 	return placed;
 }
 
@@ -155,7 +197,6 @@ unsigned vcpu_fast_exit(struct vcpu_ctx *ctx, unsigned kind)
 		return kind;
 	if (kind == KIND_SYNC ? !fast_sync(v) : kind != KIND_IRQ || !fast_irq(v))
 		return kind;
-	v->exits++;
 	this_cpu()->exits++;
 	return 0;
 }

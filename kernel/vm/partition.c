@@ -153,11 +153,15 @@ static int build_stage2(struct partition *p)
 		return e;
 	p->vttbr |= (uint64_t)p->s2.root;
 	p->vtcr = stage2_vtcr(&p->s2);
-	return pt_map(&p->s2, GUEST_RAM_BASE, p->ram_pa, p->cfg.mem_size, PT_R | PT_W | PT_X);
+	e = pt_map(&p->s2, GUEST_RAM_BASE, p->ram_pa, p->cfg.mem_size, PT_R | PT_W | PT_X);
+	if (!e)
+		dirty_ready(p, true);
+	return e;
 }
 
 static void release_memory(struct partition *p)
 {
+	dirty_ready(p, false);
 	if (p->s2.root) {
 		stage2_flush_vmid(p->vttbr);
 		pt_destroy(&p->s2);
@@ -276,7 +280,7 @@ static void vgic_kick(void *ctx, unsigned vcpu)
 {
 	struct partition *p = ctx;
 	if (vcpu < p->nvcpus)
-		sched_kick(p->vcpus[vcpu].pcpu);
+		sched_kick_virq(p->vcpus[vcpu].pcpu);
 }
 static void vgic_lock(void *ctx)
 {

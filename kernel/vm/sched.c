@@ -4,7 +4,10 @@
  * unloads vCPU state on this CPU only, and sleeps in WFI when nothing is
  * runnable. Several vCPUs on one CPU share it round robin: a slice ends
  * after SLICE_MS (the EL2 timer forces the exit) or when the vCPU waits in
- * WFI. Requests from other CPUs arrive as a field change plus SGI_KICK.
+ * WFI. A vCPU alone on its CPU waits in the guest instead (WFI does not
+ * trap: the CPU has nothing else to run, and any interrupt for it exits).
+ * Requests from other CPUs arrive as a field change plus SGI_KICK; an
+ * interrupt for a vCPU as SGI_VIRQ (the fast exit path's, fast_exit.c).
  */
 #include "kernel/vm/vm.h"
 #include "kernel/io/io.h"
@@ -18,6 +21,13 @@ void sched_kick(unsigned pcpu)
 	dsb(ishst);
 	if (pcpu != this_cpu()->id)
 		gic_send_sgi(pcpu, SGI_KICK);
+}
+
+void sched_kick_virq(unsigned pcpu)
+{
+	dsb(ishst);
+	if (pcpu != this_cpu()->id)
+		gic_send_sgi(pcpu, SGI_VIRQ);
 }
 
 /* A hint read without the lock: lc_claim decides. */
@@ -221,7 +231,6 @@ static void run_once(struct vcpu *v)
 		ich_hcr_write(ICH_HCR_EN);
 	vgic_sync(&p->vgic, v->idx);
 	this_cpu()->exits++;
-	v->exits++;
 	vcpu_handle_exit(v, kind);
 }
 
@@ -263,6 +272,7 @@ void sched_step(struct sched_cpu *s)
 	}
 	if (cur) {
 		arm_shared(head, &s->slice_end);
+		guest_wfi_trap(head != cur || cur->next_on_cpu);
 		run_once(cur);
 	} else {
 		arm_wakeup(head);

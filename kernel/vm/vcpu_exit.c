@@ -92,9 +92,28 @@ static uint64_t fault_ipa(uint64_t far)
 	return ((hpfar >> 4) << 12) | (far & 0xfff);
 }
 
+/* DFSC: a permission fault (levels 0-3), or a translation fault */
+#define DFSC_MASK  0x3cu
+#define DFSC_PERM  0x0cu
+#define DFSC_TRANS 0x04u
+#define ESR_S1PTW  BIT(7)
+
+/* Stage-2 dirty tracking's faults: the first write to a protected page,
+ * and a translation fault on a block another vCPU is splitting. */
+static bool tracked(struct vcpu *v, uint64_t esr, uint64_t ipa)
+{
+	unsigned fsc = esr & DFSC_MASK;
+	if (fsc != DFSC_PERM && fsc != DFSC_TRANS)
+		return false;
+	bool write = fsc == DFSC_PERM && (esr & (ESR_WNR | ESR_S1PTW));
+	return dirty_fault(v->part, ipa, write);
+}
+
 static void data_abort(struct vcpu *v, uint64_t esr, uint64_t far)
 {
 	uint64_t ipa = fault_ipa(far);
+	if (tracked(v, esr, ipa))
+		return; /* the access runs again, now writable */
 	if (mmio_emulate(v, ipa, esr)) {
 		v->mmios++;
 		skip_instr(v);
@@ -249,8 +268,9 @@ static void sync_exit(struct vcpu *v)
 		data_abort(v, esr, far);
 		break;
 	case EC_IABT_LOW:
-		vcpu_inject_abort(v, fault_ipa(far), far, !(esr & ESR_FNV), false, true,
-				  "instruction fetch from unmapped IPA");
+		if (!tracked(v, esr & ~ESR_WNR, fault_ipa(far)))
+			vcpu_inject_abort(v, fault_ipa(far), far, !(esr & ESR_FNV), false, true,
+					  "instruction fetch from unmapped IPA");
 		break;
 	default:
 		undef(v, esr, "unhandled exception class");
@@ -291,7 +311,6 @@ void vcpu_handle_exit(struct vcpu *v, unsigned kind)
 		break;
 	case KIND_IRQ:
 	case KIND_FIQ:
-		v->irqs++;
 		arch_irq_entry(NULL, kind);
 		break;
 	case KIND_SERROR:

@@ -36,7 +36,17 @@ struct vcpu {
 	 * for a plain WFI); written whenever waiting is set (vcpu_exit.c). */
 	uint64_t wake_at;
 	struct vcpu_ctx ctx;
-	uint64_t exits, hvcs, mmios, wfis, irqs, injected;
+	uint64_t hvcs, mmios, wfis, injected;
+};
+
+/* Stage-2 dirty tracking (dirty.c): a bit per 4 KiB page of RAM written
+ * since tracking started; fields under lock. */
+struct dirty_log {
+	struct spinlock lock;
+	bool ready; /* the stage-2 tables exist (between build and release) */
+	bool on;
+	uint64_t *bits;
+	uint64_t faults; /* write faults taken */
 };
 
 struct partition {
@@ -53,6 +63,7 @@ struct partition {
 	struct spinlock vgic_lock;
 	struct vgic_its its; /* with cfg.its: attached to vgic */
 	struct vuart uart;   /* locks itself */
+	struct dirty_log dirty;
 	uint64_t starts, faults;
 	/* snapshot work asked of its next job (snap_cmds.c) */
 	char snap_name[48];
@@ -85,6 +96,22 @@ static inline int vcpu_power(const struct vcpu *v)
 }
 const char *partition_state_name(int state);
 
+/* dirty.c: stage-2 dirty tracking of a partition's RAM, for snapshots.
+ * start: RAM write-protected, the bitmap empty (0, -EBUSY, -ENOMEM);
+ * stop: RAM writable again, the bitmap gone (also when the partition's
+ * memory is released). dirty_fault: a stage-2 abort at ipa (write: a
+ * write or a stage-1 walk's update); true if tracking answered it and the
+ * guest must retry the access. */
+int dirty_start(struct partition *p);
+void dirty_stop(struct partition *p);
+/* partition.c: the stage-2 tables were built (ready) or are about to be
+ * freed (not ready: tracking stops and cannot start again until built). */
+void dirty_ready(struct partition *p, bool ready);
+bool dirty_fault(struct partition *p, uint64_t ipa, bool write);
+bool dirty_on(struct partition *p);
+uint64_t dirty_count(struct partition *p);
+uint64_t dirty_faults(struct partition *p);
+
 /* sched.c */
 void sched_loop(void) __attribute__((noreturn));
 /* One turn of sched_loop (host tests drive it): what the loop carries
@@ -95,6 +122,9 @@ struct sched_cpu {
 };
 void sched_step(struct sched_cpu *s);
 void sched_kick(unsigned pcpu);
+/* The same for the vGIC: an interrupt is pending for a vCPU on pcpu
+ * (SGI_VIRQ, which the fast exit path answers when that vCPU runs). */
+void sched_kick_virq(unsigned pcpu);
 /* Runs j->fn(j) on CPU cpu between its vCPUs, interrupts open (long
  * hypervisor work of no partition's); j must live until fn returns. 0,
  * -EBUSY (that CPU has one queued) or -EINVAL. */

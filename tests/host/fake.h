@@ -34,6 +34,7 @@ struct fake_cpu {
 	unsigned ctx_loads, ctx_saves, exc_saves, exc_loads;
 	uint64_t vttbr, vtcr;
 	bool hcr_vm;
+	bool wfi_trap; /* HCR_EL2.TWI as guest_wfi_trap left it */
 	unsigned wfis, barriers;
 	unsigned deactivated[32]; /* gic_deactivate(intid), per PPI/SGI */
 	unsigned sgis[16];	  /* SGIs received, by number */

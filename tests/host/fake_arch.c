@@ -331,6 +331,11 @@ void guest_hcr_set(bool vm)
 	cur()->hcr_vm = vm;
 }
 
+void guest_wfi_trap(bool trap)
+{
+	cur()->wfi_trap = trap;
+}
+
 /* ---- what kernel/machine's other files provide (mem.c is linked) ---- */
 int el2_map_ram(uint64_t pa, uint64_t size)
 {

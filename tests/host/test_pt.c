@@ -33,6 +33,8 @@ struct fake {
 	} roots[MAX_ROOTS];
 	int tlb_calls;
 	struct tlb_call tlb[MAX_TLB];
+	const struct pt *pt; /* when set: each invalidation notes whether */
+	int inval_mapped;    /* the range's first page was still mapped then */
 };
 
 static void *fake_alloc(void *ctx)
@@ -113,6 +115,8 @@ static void fake_tlb_inval(void *ctx, uint64_t va, uint64_t size)
 	if (f->tlb_calls < MAX_TLB)
 		f->tlb[f->tlb_calls] = (struct tlb_call){va, size};
 	f->tlb_calls++;
+	if (f->pt && pt_translate(f->pt, va, NULL, NULL, NULL) == 0)
+		f->inval_mapped++;
 }
 
 static const struct pt_ops fake_ops = {
@@ -349,6 +353,77 @@ static void test_block_replaces_table(void **state)
 	assert_int_equal(e->f.tlb[0].va, SZ_2M);
 	assert_int_equal(e->f.tlb[0].size, SZ_2M);
 	expect_map(&e->pt, SZ_2M + 0x3000, 0x40003000, RX, 2);
+	env_free(e);
+}
+
+/* Write-protecting a live block and a page, and making them writable
+ * again: each written in place (still mapped, with the new permissions,
+ * when the TLB is invalidated), never broken; a change of output address
+ * is still broken first. */
+static void test_permission_change_in_place(void **state)
+{
+	struct env *e = env_new(PT_S2, 40);
+	uint64_t ipa = 0x40000000ull, pa = 0x80000000ull;
+
+	assert_int_equal(pt_map(&e->pt, ipa, pa, 2 * SZ_2M, PT_R | PT_W | PT_X), 0);
+	e->f.pt = &e->pt;
+	assert_int_equal(pt_map(&e->pt, ipa, pa, 2 * SZ_2M, PT_R | PT_X), 0);
+	assert_int_equal(e->f.tlb_calls, 1); /* both blocks at once */
+	assert_int_equal(e->f.tlb[0].va, ipa);
+	assert_int_equal(e->f.tlb[0].size, 2 * SZ_2M);
+	assert_int_equal(e->f.inval_mapped, 1);
+	expect_map(&e->pt, ipa + 0x1000, pa + 0x1000, PT_R | PT_X, 2);
+	assert_int_equal(pt_map(&e->pt, ipa, pa, 2 * SZ_2M, PT_R | PT_W | PT_X), 0);
+	assert_int_equal(e->f.inval_mapped, 2);
+	expect_map(&e->pt, ipa + SZ_2M, pa + SZ_2M, PT_R | PT_W | PT_X, 2);
+	/* a page of a split block: in place too */
+	assert_int_equal(pt_map(&e->pt, ipa + 0x3000, pa + 0x3000, 0x1000, PT_R | PT_X), 0);
+	int calls = e->f.tlb_calls, mapped = e->f.inval_mapped; /* the split broke the block */
+	assert_int_equal(pt_map(&e->pt, ipa + 0x3000, pa + 0x3000, 0x1000, PT_R | PT_W | PT_X), 0);
+	assert_int_equal(e->f.tlb_calls, calls + 1);
+	assert_int_equal(e->f.inval_mapped, mapped + 1);
+	assert_int_equal(e->f.tlb[calls].size, PAGE_SIZE);
+	/* another output address: broken first */
+	assert_int_equal(pt_map(&e->pt, ipa + 0x3000, pa + 0x9000, 0x1000, PT_R | PT_W | PT_X), 0);
+	assert_int_equal(e->f.tlb_calls, calls + 2);
+	assert_int_equal(e->f.inval_mapped, mapped + 1);
+	/* device memory in place of normal: broken first */
+	assert_int_equal(pt_map(&e->pt, ipa + SZ_2M, pa + SZ_2M, SZ_2M, PT_R | PT_W | PT_DEVICE),
+			 0);
+	assert_int_equal(e->f.inval_mapped, mapped + 1);
+	env_free(e);
+}
+
+/* pt_page_perm: a page's permissions in place (as pt_map would), one page
+ * invalidated; a block, a hole or a device page is left to pt_map. */
+static void test_page_perm(void **state)
+{
+	struct env *e = env_new(PT_S2, 40);
+	uint64_t ipa = 0x40000000ull, pa = 0x80000000ull;
+
+	assert_int_equal(pt_map(&e->pt, ipa, pa, SZ_2M, PT_R | PT_X), 0);
+	assert_int_equal(pt_page_perm(&e->pt, ipa + 0x3000, PT_R | PT_W | PT_X), -ENOENT);
+	assert_int_equal(pt_map(&e->pt, ipa + 0x3000, pa + 0x3000, 0x1000, PT_R | PT_W | PT_X), 0);
+	e->f.pt = &e->pt;
+	int calls = e->f.tlb_calls;
+	assert_int_equal(pt_page_perm(&e->pt, ipa + 0x4000, PT_R | PT_W | PT_X), 0);
+	assert_int_equal(e->f.tlb_calls, calls + 1);
+	assert_int_equal(e->f.tlb[calls].va, ipa + 0x4000);
+	assert_int_equal(e->f.tlb[calls].size, PAGE_SIZE);
+	assert_int_equal(e->f.inval_mapped, 1);
+	expect_map(&e->pt, ipa + 0x4000, pa + 0x4000, PT_R | PT_W | PT_X, 3);
+	expect_map(&e->pt, ipa + 0x5000, pa + 0x5000, PT_R | PT_X, 3);
+	assert_int_equal(pt_page_perm(&e->pt, ipa + 0x4000, PT_R | PT_W | PT_X), 0);
+	assert_int_equal(e->f.tlb_calls, calls + 1); /* unchanged: no invalidation */
+	assert_int_equal(pt_page_perm(&e->pt, ipa + 0x4fff, PT_R | PT_X), 0);
+	expect_map(&e->pt, ipa + 0x4000, pa + 0x4000, PT_R | PT_X, 3);
+	assert_int_equal(pt_page_perm(&e->pt, ipa + SZ_2M, PT_R | PT_W), -ENOENT); /* hole */
+	assert_int_equal(pt_page_perm(&e->pt, ipa + 0x4000, PT_R | PT_W | PT_DEVICE), -EINVAL);
+	assert_int_equal(pt_page_perm(&e->pt, ipa + 0x4000, PT_W), -EINVAL);
+	assert_int_equal(pt_map(&e->pt, ipa + 0x6000, pa + 0x6000, 0x1000, PT_R | PT_W | PT_DEVICE),
+			 0);
+	assert_int_equal(pt_page_perm(&e->pt, ipa + 0x6000, PT_R | PT_W | PT_X), -ENOENT);
+	assert_int_equal(pt_page_perm(&e->pt, 1ull << 40, PT_R), -EINVAL);
 	env_free(e);
 }
 
@@ -618,6 +693,8 @@ int main(void)
 	    cmocka_unit_test(test_desc_values),
 	    cmocka_unit_test(test_translate_roundtrip),
 	    cmocka_unit_test(test_replace_calls_tlb_inval),
+	    cmocka_unit_test(test_permission_change_in_place),
+	    cmocka_unit_test(test_page_perm),
 	    cmocka_unit_test(test_block_replaces_table),
 	    cmocka_unit_test(test_unmap_half_block_splits),
 	    cmocka_unit_test(test_map_into_1g_block_splits_twice),

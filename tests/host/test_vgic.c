@@ -1772,12 +1772,34 @@ static void lf_guest_complete(struct lf_world *w)
 		w->phys = false;     /* HW = 1: the EOI deactivates it */
 	F.lr[0][i] &= ~(2ull << 62); /* pending + active: pending stays */
 }
+/* vCPU 0's fast exit path answering a kick (fast_exit.c fast_virq): the
+ * mail lock-free into empty LRs, what does not fit latched; no mail: the
+ * locked placement. False: the full exit must follow. */
+static bool lf_kicked(void)
+{
+	unsigned locks = F.locks;
+	uint32_t mail = vgic_mail_take(&g, 0), left = 0;
+	F.cur = 0;
+	if (!mail)
+		return vgic_kicked_fast(&g, 0);
+	for (; mail; mail &= mail - 1) {
+		unsigned id = (unsigned)__builtin_ctz(mail);
+		uint64_t lr = 0;
+		int i = vgic_mail_lr(&g, 0, id, elrsr(0), &lr);
+		if (!lf_put(0, i, lr, locks))
+			left |= BIT(id);
+	}
+	if (left)
+		vgic_mail_latch(&g, 0, left);
+	return !left;
+}
+
 /* Each SGI sent and not yet taken is pending somewhere: in the model
- * (latch) or in an LR. */
+ * (latch), in an LR or in the mail. */
 static void lf_check(const struct lf_world *w, unsigned op)
 {
 	for (unsigned n = 0; n < 8; n++) {
-		bool held = g.cpu[0].priv[n].latch;
+		bool held = g.cpu[0].priv[n].latch || (g.cpu[0].mail & BIT(n));
 		for (int k = 0; k < NLRS; k++)
 			held |= (lr_st(0, k) & 1) && (uint32_t)F.lr[0][k] == n;
 		assert_true(!w->want[n] || held);
@@ -1803,10 +1825,16 @@ static void lf_step(struct lf_world *w)
 	case 3:
 		w->want[n] = true;
 		F.cur = 1;
-		if (rnd(2))
+		switch (rnd(3)) {
+		case 0:
 			vgic_sgi(&g, 1, (uint64_t)n << 24 | BIT(0));
-		else
+			break;
+		case 1:
 			assert_true(vgic_sgi_fast(&g, 1, (uint64_t)n << 24 | BIT(0)));
+			break;
+		default:
+			assert_true(vgic_sgi_mail(&g, 1, (uint64_t)n << 24 | BIT(0)));
+		}
 		break;
 	case 4:
 		if (w->phys)
@@ -1829,8 +1857,13 @@ static void lf_step(struct lf_world *w)
 		else
 			lf_guest_complete(w);
 	}
-	if (F.kicks[0] != w->kicks) /* the kick's IPI: an exit before the guest runs on */
-		lf_exit(w);
+	/* the kick's IPI: an exit before the guest runs on, the fast one or
+	 * (always when that cannot settle it) the full one */
+	if (F.kicks[0] != w->kicks) {
+		w->kicks = F.kicks[0];
+		if (rnd(2) || !lf_kicked())
+			lf_exit(w);
+	}
 	lf_check(w, op);
 }
 static void lockfree_random_traffic_exactly_once(void **state)
@@ -1863,6 +1896,74 @@ static void lockfree_random_traffic_exactly_once(void **state)
 	assert_true(w.takes > 5000 && w.lockfree > 1000);
 }
 
+/* An SGI to another vCPU through its mail: one kick per new bit, latched
+ * by the first locked entry point (here vgic_pending, as the scheduler's
+ * wake-up check), which any reader of the model goes through. */
+static void mail_sgi_latched_by_any_locked_call(void **state)
+{
+	enable_grp1();
+	rwrite(RD(1) + SGI + 0x100, BIT(1) | BIT(2));
+	unsigned locks = F.locks;
+	assert_true(vgic_sgi_mail(&g, 0, BIT(1) | 1ull << 24));
+	assert_true(vgic_sgi_mail(&g, 0, BIT(1) | 1ull << 24)); /* already there */
+	assert_true(vgic_sgi_mail(&g, 0, BIT(1) | 2ull << 24));
+	assert_int_equal(F.locks, locks); /* lock-free */
+	assert_int_equal(F.kicks[1], 2);
+	assert_int_equal(g.cpu[1].mail, BIT(1) | BIT(2));
+	assert_true(vgic_pending(&g, 1));
+	assert_int_equal(g.cpu[1].mail, 0);
+	assert_int_equal(racc(1, RD(1) + SGI + 0x200, 4, false, 0) & 6, 6); /* ISPENDR0 */
+	assert_int_equal(vgic_mail_take(&g, 1), 0);
+	F.cur = 1; /* the target's fast path: from the model now */
+	assert_true(vgic_kicked_fast(&g, 1));
+	assert_true(lr_find(1, 1) >= 0 && lr_find(1, 2) >= 0);
+	assert_false(vgic_kicked_fast(&g, 1)); /* nothing left: a full exit decides */
+}
+
+/* The target's fast path places its mail lock-free; a disabled SGI
+ * cannot go in an LR and stays pending in the model; a clear by the
+ * guest (ICPENDR0) also takes what the mail held. */
+static void mail_sgi_placed_or_kept(void **state)
+{
+	enable_grp1();
+	rwrite(RD(1) + SGI + 0x100, BIT(3));
+	assert_true(vgic_sgi_mail(&g, 0, BIT(1) | 3ull << 24));
+	assert_true(vgic_sgi_mail(&g, 0, BIT(1) | 4ull << 24)); /* SGI 4 disabled */
+	uint32_t mail = vgic_mail_take(&g, 1);
+	assert_int_equal(mail, BIT(3) | BIT(4));
+	uint64_t lr = 0;
+	int i = vgic_mail_lr(&g, 1, 3, elrsr(1), &lr);
+	assert_true(i >= 0);
+	F.lr[1][i] = lr;
+	assert_int_equal(vgic_mail_lr(&g, 1, 4, elrsr(1) & ~BIT(i), &lr), -1);
+	F.cur = 1;
+	vgic_mail_latch(&g, 1, BIT(4));
+	sync_(1);
+	flush(1);
+	assert_true(lr_find(1, 3) >= 0);
+	assert_int_equal(lr_find(1, 4), -1);
+	assert_true(racc(1, RD(1) + SGI + 0x200, 4, false, 0) & BIT(4)); /* still pending */
+	assert_true(vgic_sgi_mail(&g, 0, BIT(1) | 5ull << 24));
+	racc(1, RD(1) + SGI + 0x280, 4, true, BIT(5)); /* ICPENDR0 */
+	assert_false(racc(1, RD(1) + SGI + 0x200, 4, false, 0) & BIT(5));
+	assert_int_equal(g.cpu[1].mail, 0);
+}
+
+/* The mail is for others only: an SGI naming its sender too is left to
+ * vgic_sgi_fast, with nothing done. */
+static void mail_refuses_self(void **state)
+{
+	enable_grp1();
+	assert_false(vgic_sgi_mail(&g, 0, BIT(0) | BIT(1) | 1ull << 24));
+	assert_false(vgic_sgi_mail(&g, 0, BIT(0) | 1ull << 24));
+	assert_false(vgic_sgi_mail(&g, NVCPUS, BIT(1) | 1ull << 24));
+	assert_int_equal(g.cpu[0].mail | g.cpu[1].mail, 0);
+	assert_int_equal(F.kicks[0] + F.kicks[1], 0);
+	assert_true(vgic_sgi_mail(&g, 0, BIT(40) | 1ull << 24)); /* IRM: all but self */
+	assert_int_equal(g.cpu[0].mail, 0);
+	assert_int_equal(g.cpu[1].mail, BIT(1));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1890,6 +1991,9 @@ int main(void)
 	    T(lockfree_config_change_kicks_owner),
 	    T(lockfree_timer_adopted_as_hw),
 	    T(lockfree_random_traffic_exactly_once),
+	    T(mail_sgi_latched_by_any_locked_call),
+	    T(mail_sgi_placed_or_kept),
+	    T(mail_refuses_self),
 	    T(fast_read_needs_sync),
 	    T(dist_ctlr),
 	    T(dist_enable_pend_active),

@@ -86,6 +86,18 @@ static uint64_t row_loop(void)
 	return now() - t0;
 }
 
+/* tguest.row=<name> (profiling, tools/tbprof.py): only that row runs,
+ * the others print 0. */
+static char only[16];
+
+static bool want(const char *row)
+{
+	const char *a = only, *b = row;
+	while (*a && *a == *b)
+		a++, b++;
+	return !only[0] || *a == *b;
+}
+
 void run_exitbench(void)
 {
 	unsigned t = boot_cpu == 0 ? 1 : 0;
@@ -96,16 +108,21 @@ void run_exitbench(void)
 		tg_printf("TGUEST-EXITS FAIL: no second vCPU\n");
 		return;
 	}
-	uint64_t hvc = row_hvc(0x84000000u), unk = row_hvc(UNKNOWN_HVC);
-	uint64_t gicd = row_read(GICD_BASE + GICD_TYPER), gicr_r = row_read(gicr + GICR_TYPER);
+	if (dt.bootargs)
+		bootarg(dt.bootargs, "tguest.row", only, sizeof(only));
+	uint64_t hvc = want("hvc") ? row_hvc(0x84000000u) : 0;
+	uint64_t unk = want("unknown_hvc") ? row_hvc(UNKNOWN_HVC) : 0;
+	uint64_t gicd = want("gicd_read") ? row_read(GICD_BASE + GICD_TYPER) : 0;
+	uint64_t gicr_r = want("gicr_read") ? row_read(gicr + GICR_TYPER) : 0;
 	tg_printf("TGUEST-EXITS hvc=%lu unknown_hvc=%lu gicd_read=%lu gicr_read=%lu\n",
 		  ps_per(hvc, ITERS), ps_per(unk, ITERS), ps_per(gicd, ITERS),
 		  ps_per(gicr_r, ITERS));
-	uint64_t sgi = row_sgi(t);
+	uint64_t sgi = want("sgi_wfi") ? row_sgi(t) : 0;
 	tg_printf("TGUEST-EXITS-SGI %lu\n", ps_per(sgi, ITERS));
-	uint64_t self = row_sgi(boot_cpu);
+	uint64_t self = want("sgi_self") ? row_sgi(boot_cpu) : 0;
 	tg_printf("TGUEST-EXITS-SELF %lu\n", ps_per(self, ITERS));
-	uint64_t eoi = row_eoi(), timer = row_timer(), loop = row_loop();
+	uint64_t eoi = want("eoi") ? row_eoi() : 0;
+	uint64_t timer = want("timer") ? row_timer() : 0, loop = row_loop();
 	tg_printf("TGUEST-EXITS sgi_wfi=%lu sgi_self=%lu eoi=%lu timer=%lu loop=%lu\n",
 		  ps_per(sgi, ITERS), ps_per(self, ITERS), ps_per(eoi, ITERS),
 		  ps_per(timer, EXPIRIES), ps_per(loop, ITERS));

@@ -235,6 +235,8 @@ void tguest_main(uint64_t x0)
 	}
 	if (!tg_strncmp(mode, "probe", 6))
 		run_probe();
+	if (!tg_strncmp(mode, "dirty", 6))
+		run_dirty();
 	if (!tg_strncmp(mode, "exits", 6)) {
 		run_exitbench();
 		system_off();

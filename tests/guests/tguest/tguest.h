@@ -268,6 +268,7 @@ void __attribute__((noreturn)) run_rx(void);
 void rx_irq(void);
 /* snap.c: mode=snap, state kept across snapshot save and restore */
 void __attribute__((noreturn)) run_snap(void);
+void __attribute__((noreturn)) run_dirty(void); /* dirty.c */
 bool snap_irq(uint32_t intid);
 /* fpsimd.c: this vCPU's V0-V31/FPSR/FPCR filled with a pattern, checked */
 void fp_fill(unsigned seed);
