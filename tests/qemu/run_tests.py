@@ -560,8 +560,8 @@ def its_msi(m):
     routed to, and a physical event routed to one cannot be routed to the
     other; one to an event the guest never mapped is dropped, counted."""
     m.wait_prompt()
-    for part in ("msia", "msib"):
-        m.expect(rf"\[{part}\] TGUEST-ITS-WAIT ready", 60)
+    for part in ("msia", "msib"):  # in either order
+        wait_count(m, rf"\[{part}\] TGUEST-ITS-WAIT ready", 1, 60)
     for n in (1, 2, 3):
         out = m.command("msi msia 2 3")
         need(out, r"msi: msia device 2 event 3: physical LPI \d+ raised", "msi raised")
