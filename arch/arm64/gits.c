@@ -47,7 +47,7 @@ static struct {
 	bool ready;
 	uintptr_t base, mem;
 	uint64_t typer;
-	unsigned ite_size;
+	unsigned ite_size, dte_size; /* bytes per ITT / device table entry */
 	uintptr_t prop, devt, collt, cmdq, itts;
 	uint64_t cwriter;
 	uint32_t devs[MAX_DEVS]; /* DeviceIDs mapped (MAPD), in ITT order */
@@ -102,6 +102,8 @@ static int tables(void)
 		if (type != 1 && type != 4)
 			continue;
 		uint64_t pa = type == 1 ? its.devt : its.collt;
+		if (type == 1)
+			its.dte_size = (unsigned)((b >> 48) & 0x1f) + 1;
 		/* 64 KiB pages (PageSize 2), one of them */
 		uint64_t v = BIT(63) | (b & (7ull << 56 | 0x1full << 48)) | ATTR_ICACHE_ITS | pa |
 			     ATTR_SHARE | 2ull << 8;
@@ -195,7 +197,7 @@ static int dev_index(uint32_t devid, bool map)
 			return (int)i;
 	if (!map)
 		return -ENOENT;
-	if (its.ndevs == MAX_DEVS || devid >= SZ_64K / 8)
+	if (its.ndevs == MAX_DEVS || !its.dte_size || devid >= SZ_64K / its.dte_size)
 		return -ENOSPC;
 	uint64_t itt = its.itts + its.ndevs * ITT_BYTES;
 	int e = cmd(0x08 | (uint64_t)devid << 32, EVBITS - 1, itt | BIT(63), 0); /* MAPD */

@@ -44,18 +44,18 @@
 #define VGIC_PIDR2 0x30u /* ArchRev 3 (GICv3) in bits [7:4] */
 
 /* GICD_TYPER: ITLinesNumber for VGIC_NR_SPIS, IDbits 9 (10 INTID bits);
- * with an ITS (its.h) LPIS and IDbits for VGIC_LPI_IDBITS */
+ * with an ITS (its.h) LPIS and IDbits 14. Held in the model (vgic_init,
+ * vgic_its_attach): one load, as cheap as the constant it was. */
+#define VGIC_DIST_TYPER ((VGIC_NR_IRQS / 32 - 1) | (10 - 1) << 19)
 static inline uint32_t vgic_dist_typer(const struct vgic *g)
 {
-	if (g->its)
-		return (VGIC_NR_IRQS / 32 - 1) | BIT(17) | (15 - 1) << 19;
-	return (VGIC_NR_IRQS / 32 - 1) | (10 - 1) << 19;
+	return g->typer;
 }
 /* GICR_TYPER of vCPU rd: Aff0 = Processor_Number = rd, Last on the last,
- * PLPIS with an ITS */
+ * PLPIS with an ITS; computed by vgic_init (and vgic_its_attach) */
 static inline uint64_t vgic_redist_typer(const struct vgic *g, uint64_t rd)
 {
-	return rd << 32 | rd << 8 | (rd == g->nvcpus - 1 ? BIT(4) : 0) | (g->its ? 1 : 0);
+	return g->rd_typer[rd];
 }
 /* The ID block at 0xffd0 of either frame; off from there, a multiple of 4
  * below 0x30. */

@@ -327,4 +327,8 @@ void vgic_its_attach(struct vgic *g, struct vgic_its *its, uint64_t ram_base, ui
 	its->baser[0] = 1ull << 56 | (uint64_t)(VITS_ENTRY_SIZE - 1) << 48;
 	its->baser[1] = 4ull << 56 | (uint64_t)(VITS_ENTRY_SIZE - 1) << 48;
 	g->its = its;
+	/* LPIS, IDbits for VGIC_LPI_IDBITS; PLPIS */
+	g->typer = (VGIC_NR_IRQS / 32 - 1) | BIT(17) | (VGIC_LPI_IDBITS - 1) << 19;
+	for (unsigned rd = 0; rd < g->nvcpus; rd++)
+		g->rd_typer[rd] |= 1;
 }

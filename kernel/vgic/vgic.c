@@ -22,6 +22,9 @@ void vgic_init(struct vgic *g, unsigned nvcpus, const struct vgic_ops *ops)
 	g->nvcpus = MIN(nvcpus, (unsigned)VGIC_MAX_VCPUS);
 	g->ops = *ops;
 	g->nr_lrs = MIN(ops->nr_lrs, (unsigned)VGIC_MAX_LRS);
+	g->typer = VGIC_DIST_TYPER;
+	for (uint64_t rd = 0; rd < g->nvcpus; rd++)
+		g->rd_typer[rd] = rd << 32 | rd << 8 | (rd == g->nvcpus - 1 ? BIT(4) : 0);
 	for (unsigned i = 0; i < VGIC_NR_SPIS; i++)
 		reset_irq(&g->spi[i], 32 + i, 0); /* IROUTER 0: vCPU 0 */
 	for (unsigned c = 0; c < VGIC_MAX_VCPUS; c++) {

@@ -145,7 +145,8 @@ struct vgic_cpu {
 
 struct vgic {
 	unsigned nvcpus, nr_lrs;
-	uint32_t ctlr; /* GICD_CTLR enable bits (EnableGrp0 bit 0, EnableGrp1 bit 1) */
+	uint32_t ctlr;	/* GICD_CTLR enable bits (EnableGrp0 bit 0, EnableGrp1 bit 1) */
+	uint32_t typer; /* GICD_TYPER (fast.h vgic_dist_typer; LPIs: its.h) */
 	struct vgic_irq spi[VGIC_NR_SPIS];
 	struct vgic_cpu cpu[VGIC_MAX_VCPUS];
 	struct vgic_ops ops;
@@ -153,6 +154,7 @@ struct vgic {
 	/* per vCPU and priority level: the INTID the level's next tie starts
 	 * at (lr.c better); last, off the hot fields' cache lines */
 	uint8_t rr[VGIC_MAX_VCPUS][32];
+	uint64_t rd_typer[VGIC_MAX_VCPUS]; /* GICR_TYPER of each (fast.h vgic_redist_typer) */
 };
 
 /* Resets the model (nvcpus is clamped to VGIC_MAX_VCPUS, ops->nr_lrs to

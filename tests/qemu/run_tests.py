@@ -534,6 +534,8 @@ def its_scribble(m):
     check(len(re.findall(r"\[neighbour\] TGUEST-ALIVE", m.transcript())) >= n0 + 3,
           "neighbour heartbeat")
     need(m.command("list"), r"^\s+scribbler\s+running\b", "scribbler still running")
+    need(m.command("snapshot save scribbler s1"),
+         r"snapshot: error: save s1: partition scribbler has an ITS", "snapshot refused")
     reject(m.transcript(), r"CRASH|panic", "crash")
     poweroff(m)
 
@@ -559,8 +561,8 @@ def its_msi(m):
     routed to, and a physical event routed to one cannot be routed to the
     other; one to an event the guest never mapped is dropped, counted."""
     m.wait_prompt()
-    for part in ("msia", "msib"):
-        m.expect(rf"\[{part}\] TGUEST-ITS-WAIT ready", 60)
+    for part in ("msia", "msib"):  # in either order
+        wait_count(m, rf"\[{part}\] TGUEST-ITS-WAIT ready", 1, 60)
     for n in (1, 2, 3):
         out = m.command("msi msia 2 3")
         need(out, r"msi: msia device 2 event 3: physical LPI \d+ raised", "msi raised")
