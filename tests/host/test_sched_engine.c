@@ -139,8 +139,9 @@ static void priority_cpu1(void *blob)
 	assert_int_equal(fdt_end_node(blob), 0);
 }
 
-/* a and b on CPU 1 under cfg, c alone on CPU 2 (default). */
-static void world(void (*cfg)(void *), const struct fake_part_spec *ab)
+/* a and b on CPU 1 under cfg, c alone on CPU 2 (default); a is left
+ * stopped, never built, if !start_a. */
+static void world2(void (*cfg)(void *), const struct fake_part_spec *ab, bool start_a)
 {
 	const struct fake_part_spec specs[] = {ab[0], ab[1], {.name = "c", .cpu_mask = 0x4}};
 	fake_config_extra = cfg;
@@ -151,7 +152,8 @@ static void world(void (*cfg)(void *), const struct fake_part_spec *ab)
 	C = &partitions[2];
 	assert_true(A->cfg.valid);
 	assert_true(B->cfg.valid);
-	fake_start(A);
+	if (start_a)
+		fake_start(A);
 	fake_start(B);
 	fake_start(C);
 	nseg = 0;
@@ -160,6 +162,11 @@ static void world(void (*cfg)(void *), const struct fake_part_spec *ab)
 	fake.wfi_hook = sleep_to_timer;
 	fake.step = 0;
 	fake_log_clear();
+}
+
+static void world(void (*cfg)(void *), const struct fake_part_spec *ab)
+{
+	world2(cfg, ab, true);
 }
 
 static const struct fake_part_spec plain_ab[] = {{.name = "a", .cpu_mask = 0x2},
@@ -190,6 +197,21 @@ static void cyclic_windows_exact(void **state)
 	/* c, on its own CPU, still runs without an EL2 timer */
 	step(2);
 	assert_ptr_equal(percpu_data[2].loaded, &C->vcpus[0]);
+}
+
+/* a was never started (its vCPU is all zero): its windows stay idle, b
+ * keeps its own. */
+static void cyclic_unstarted_partition(void **state)
+{
+	world2(cyclic_cpu1, plain_ab, false);
+	uint64_t t = fake.now;
+	run_until(1, t + 50 * MS);
+	assert_int_equal(ran(A, t, t + 50 * MS), 0);
+	assert_true(ran(B, t, t + 50 * MS) >= 12 * MS);
+	assert_true(ran(B, t, t + 50 * MS) <= 15 * MS);
+	fake_log_clear();
+	sched_report();
+	assert_true(fake_log_has("a/vcpu0"));
 }
 
 /* b waits in WFI for its timer, due in a's window: it runs at the start
@@ -302,6 +324,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(cyclic_windows_exact),
+	    cmocka_unit_test(cyclic_unstarted_partition),
 	    cmocka_unit_test(cyclic_wakeup_waits_for_own_window),
 	    cmocka_unit_test(priority_budget_enforced),
 	    cmocka_unit_test(priority_wakeup_preempts),
