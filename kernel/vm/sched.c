@@ -356,8 +356,8 @@ void sched_configure(const struct sched_cfg *s)
 
 static unsigned long long ticks_us(uint64_t t)
 {
-	uint64_t per_us = us_ticks(1);
-	return (unsigned long long)(per_us ? t / per_us : t);
+	uint64_t f = timer_freq();
+	return (unsigned long long)(t / f * 1000000 + t % f * 1000000 / f);
 }
 
 static void report_engine(const struct percpu *c, const struct engine *e)
@@ -386,6 +386,7 @@ static void report_engine(const struct percpu *c, const struct engine *e)
 
 void sched_report(void)
 {
+	kprintf("  now %llu us\n", ticks_us(timer_now()));
 	for (unsigned cpu = 0; cpu < hw.ncpus && cpu < MAX_CPUS; cpu++) {
 		const struct percpu *c = &percpu_data[cpu];
 		const struct engine *e = &engines[cpu];

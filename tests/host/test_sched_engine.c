@@ -52,8 +52,8 @@ static unsigned guest(struct vcpu_ctx *c)
 {
 	struct vcpu *v = vcpu_of(c);
 	uint64_t from = fake.now;
-	if (fake.cur != 1)
-		return FAKE_EXIT_IRQ; /* c on its own CPU: takes no time here */
+	if (fake.cur != 1 && !sched_vcpu_stats(v, &(struct sp_stats){0}))
+		return FAKE_EXIT_IRQ; /* c on its own default CPU: takes no time here */
 	uint64_t *wfi = &wfi_until[v->part->id];
 	if (*wfi) {
 		c->cntv_ctl = 1;
@@ -115,15 +115,35 @@ static void cells(void *blob, const char *name, int n, const uint32_t *v)
 }
 
 /* CPU 1 cyclic: a 0-4 ms, idle 4-5, b 5-8 ms, idle 8-10, every 10 ms. */
-static void cyclic_cpu1(void *blob)
+static void cpu1_node(void *blob)
 {
 	static const uint32_t frame = 10000, win[] = {0, 4000, 5000, 3000};
-	assert_int_equal(fdt_begin_node(blob, "scheduler"), 0);
 	assert_int_equal(fdt_begin_node(blob, "cpu@1"), 0);
 	assert_int_equal(fdt_property_string(blob, "policy", "cyclic"), 0);
 	cells(blob, "major-frame-us", 1, &frame);
 	cells(blob, "windows", 4, win);
 	assert_int_equal(fdt_property(blob, "window-partitions", "a\0b", 4), 0);
+	assert_int_equal(fdt_end_node(blob), 0);
+}
+
+static void cyclic_cpu1(void *blob)
+{
+	assert_int_equal(fdt_begin_node(blob, "scheduler"), 0);
+	cpu1_node(blob);
+	assert_int_equal(fdt_end_node(blob), 0);
+}
+
+/* And CPU 2 cyclic, c alone there owning 0-10 ms of 20 ms. */
+static void cyclic_cpu1_cpu2(void *blob)
+{
+	static const uint32_t frame = 20000, win[] = {0, 10000};
+	assert_int_equal(fdt_begin_node(blob, "scheduler"), 0);
+	cpu1_node(blob);
+	assert_int_equal(fdt_begin_node(blob, "cpu@2"), 0);
+	assert_int_equal(fdt_property_string(blob, "policy", "cyclic"), 0);
+	cells(blob, "major-frame-us", 1, &frame);
+	cells(blob, "windows", 2, win);
+	assert_int_equal(fdt_property(blob, "window-partitions", "c", 2), 0);
 	assert_int_equal(fdt_end_node(blob), 0);
 	assert_int_equal(fdt_end_node(blob), 0);
 }
@@ -197,6 +217,23 @@ static void cyclic_windows_exact(void **state)
 	/* c, on its own CPU, still runs without an EL2 timer */
 	step(2);
 	assert_ptr_equal(percpu_data[2].loaded, &C->vcpus[0]);
+}
+
+/* Two cyclic CPUs: c, alone on CPU 2, is in that CPU's engine and runs
+ * its windows only. */
+static void two_cyclic_cpus(void **state)
+{
+	world(cyclic_cpu1_cpu2, plain_ab);
+	struct sp_stats st;
+	assert_true(sched_vcpu_stats(&C->vcpus[0], &st));
+	assert_true(sched_vcpu_stats(&A->vcpus[0], &st));
+	uint64_t f0 = T0 + ((fake.now - T0) / (20 * MS) + 1) * 20 * MS;
+	run_until(2, f0);
+	unsigned first = nseg;
+	run_until(2, f0 + 60 * MS);
+	assert_true(nseg > first);
+	assert_int_equal(ran(C, f0, f0 + 60 * MS), 30 * MS);
+	assert_int_equal(ran(C, f0 + 10 * MS, f0 + 20 * MS), 0);
 }
 
 /* a was never started (its vCPU is all zero): its windows stay idle, b
@@ -325,6 +362,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(cyclic_windows_exact),
 	    cmocka_unit_test(cyclic_unstarted_partition),
+	    cmocka_unit_test(two_cyclic_cpus),
 	    cmocka_unit_test(cyclic_wakeup_waits_for_own_window),
 	    cmocka_unit_test(priority_budget_enforced),
 	    cmocka_unit_test(priority_wakeup_preempts),
