@@ -5,8 +5,9 @@
 #include "tguest.h"
 
 #define RT_PERIOD_MS 3
-#define GAP_US	     500 /* a longer jump of the counter: someone else ran (shorter ones: QEMU itself) \
-			  */
+#define GAP_US                                                                                     \
+	500 /* a longer jump of the counter: someone else ran (shorter ones: QEMU itself)          \
+	     */
 
 /* Arms the timer every tguest.period ms (default 3: not a divisor of the
  * test schedules' frames, so deadlines fall in every part of them) and
