@@ -5,9 +5,8 @@
 #include "tguest.h"
 
 #define RT_PERIOD_MS 3
-#define GAP_US                                                                                     \
-	500 /* a longer jump of the counter: someone else ran (shorter ones: QEMU itself)          \
-	     */
+/* a longer jump of the counter: someone else ran (shorter: QEMU itself) */
+#define GAP_US 500
 
 /* Arms the timer every tguest.period ms (default 3: not a divisor of the
  * test schedules' frames, so deadlines fall in every part of them) and
