@@ -91,6 +91,11 @@ static struct vcpu *pick(struct vcpu *head, struct vcpu *cur)
 struct engine {
 	bool on;
 	struct vcpu *v[SP_MAX_VCPUS]; /* the engine's vCPU i */
+	/* its partition and index: v[i] is all zero until the partition's
+	 * first build (and rewritten by each), so look at it only while its
+	 * partition runs */
+	struct partition *part[SP_MAX_VCPUS];
+	unsigned idx[SP_MAX_VCPUS];
 	struct sp_cpu sp;
 };
 static struct engine engines[MAX_CPUS];
@@ -99,6 +104,11 @@ static enum sched_policy policies[MAX_CPUS];
 static bool engine_cpu(unsigned cpu)
 {
 	return cpu < MAX_CPUS && engines[cpu].on;
+}
+
+static bool engine_running(const struct engine *e, unsigned i)
+{
+	return partition_state(e->part[i]) == PART_RUNNING;
 }
 
 bool sched_others_eligible(struct vcpu *self)
@@ -142,7 +152,7 @@ static uint64_t engine_wakeup(const struct engine *e)
 	uint64_t when = UINT64_MAX;
 	for (unsigned i = 0; i < e->sp.n; i++) {
 		const struct vcpu *v = e->v[i];
-		if (!runnable(v) || !v->waiting)
+		if (!engine_running(e, i) || !runnable(v) || !v->waiting)
 			continue;
 		if ((v->ctx.cntv_ctl & 3) == 1)
 			when = MIN(when, v->ctx.cntv_cval + v->part->cntvoff);
@@ -315,8 +325,11 @@ static void engine_add_vcpus(struct engine *e, unsigned cpu, uint64_t now)
 			int at = sp_add_vcpu(&e->sp, (int)i, prio ? pc->sched_prio : 0,
 					     prio ? us_ticks(pc->sched_budget_us) : 0,
 					     prio ? us_ticks(pc->sched_period_us) : 0, now);
-			if (at >= 0)
-				e->v[at] = &p->vcpus[k];
+			if (at < 0)
+				continue;
+			e->v[at] = &p->vcpus[k];
+			e->part[at] = p;
+			e->idx[at] = k;
 		}
 	}
 }
@@ -343,8 +356,8 @@ void sched_configure(const struct sched_cfg *s)
 
 static unsigned long long ticks_us(uint64_t t)
 {
-	uint64_t per_us = us_ticks(1);
-	return (unsigned long long)(per_us ? t / per_us : t);
+	uint64_t f = timer_freq();
+	return (unsigned long long)(t / f * 1000000 + t % f * 1000000 / f);
 }
 
 static void report_engine(const struct percpu *c, const struct engine *e)
@@ -360,8 +373,8 @@ static void report_engine(const struct percpu *c, const struct engine *e)
 		const struct vcpu *v = e->v[i];
 		const struct sp_vcpu *sv = &e->sp.v[i];
 		char name[48];
-		snprintf(name, sizeof(name), "%s/vcpu%u%s", v->part->cfg.name,
-			 (unsigned)(v - v->part->vcpus), c->loaded == v ? "*" : "");
+		snprintf(name, sizeof(name), "%s/vcpu%u%s", e->part[i]->cfg.name, e->idx[i],
+			 c->loaded == v ? "*" : "");
 		kprintf("    %-20s %4u %12llu %8llu %8llu %10llu  latency", name, sv->prio,
 			ticks_us(sv->st.runtime), (unsigned long long)sv->st.wakeups,
 			(unsigned long long)sv->st.overruns, ticks_us(sv->st.lat_max));
@@ -373,6 +386,7 @@ static void report_engine(const struct percpu *c, const struct engine *e)
 
 void sched_report(void)
 {
+	kprintf("  now %llu us\n", ticks_us(timer_now()));
 	for (unsigned cpu = 0; cpu < hw.ncpus && cpu < MAX_CPUS; cpu++) {
 		const struct percpu *c = &percpu_data[cpu];
 		const struct engine *e = &engines[cpu];
@@ -410,7 +424,7 @@ bool sched_vcpu_stats(const struct vcpu *v, struct sp_stats *out)
 static void engine_update(struct engine *e, uint64_t now)
 {
 	for (unsigned i = 0; i < e->sp.n; i++) {
-		if (eligible(e->v[i]))
+		if (engine_running(e, i) && eligible(e->v[i]))
 			sp_wake(&e->sp, (int)i, now);
 		else
 			sp_block(&e->sp, (int)i, now);
@@ -439,7 +453,7 @@ static void engine_step(struct percpu *c, struct engine *e)
 		return;
 	}
 	if (!cur && want) {
-		if (!lc_claim(&want->part->lc, want->idx)) {
+		if (!lc_claim(&e->part[pk.vcpu]->lc, e->idx[pk.vcpu])) {
 			sp_block(&e->sp, pk.vcpu, now); /* stopped meanwhile */
 			return;
 		}

@@ -52,8 +52,8 @@ static unsigned guest(struct vcpu_ctx *c)
 {
 	struct vcpu *v = vcpu_of(c);
 	uint64_t from = fake.now;
-	if (fake.cur != 1)
-		return FAKE_EXIT_IRQ; /* c on its own CPU: takes no time here */
+	if (fake.cur != 1 && !sched_vcpu_stats(v, &(struct sp_stats){0}))
+		return FAKE_EXIT_IRQ; /* c on its own default CPU: takes no time here */
 	uint64_t *wfi = &wfi_until[v->part->id];
 	if (*wfi) {
 		c->cntv_ctl = 1;
@@ -115,15 +115,35 @@ static void cells(void *blob, const char *name, int n, const uint32_t *v)
 }
 
 /* CPU 1 cyclic: a 0-4 ms, idle 4-5, b 5-8 ms, idle 8-10, every 10 ms. */
-static void cyclic_cpu1(void *blob)
+static void cpu1_node(void *blob)
 {
 	static const uint32_t frame = 10000, win[] = {0, 4000, 5000, 3000};
-	assert_int_equal(fdt_begin_node(blob, "scheduler"), 0);
 	assert_int_equal(fdt_begin_node(blob, "cpu@1"), 0);
 	assert_int_equal(fdt_property_string(blob, "policy", "cyclic"), 0);
 	cells(blob, "major-frame-us", 1, &frame);
 	cells(blob, "windows", 4, win);
 	assert_int_equal(fdt_property(blob, "window-partitions", "a\0b", 4), 0);
+	assert_int_equal(fdt_end_node(blob), 0);
+}
+
+static void cyclic_cpu1(void *blob)
+{
+	assert_int_equal(fdt_begin_node(blob, "scheduler"), 0);
+	cpu1_node(blob);
+	assert_int_equal(fdt_end_node(blob), 0);
+}
+
+/* And CPU 2 cyclic, c alone there owning 0-10 ms of 20 ms. */
+static void cyclic_cpu1_cpu2(void *blob)
+{
+	static const uint32_t frame = 20000, win[] = {0, 10000};
+	assert_int_equal(fdt_begin_node(blob, "scheduler"), 0);
+	cpu1_node(blob);
+	assert_int_equal(fdt_begin_node(blob, "cpu@2"), 0);
+	assert_int_equal(fdt_property_string(blob, "policy", "cyclic"), 0);
+	cells(blob, "major-frame-us", 1, &frame);
+	cells(blob, "windows", 2, win);
+	assert_int_equal(fdt_property(blob, "window-partitions", "c", 2), 0);
 	assert_int_equal(fdt_end_node(blob), 0);
 	assert_int_equal(fdt_end_node(blob), 0);
 }
@@ -139,8 +159,9 @@ static void priority_cpu1(void *blob)
 	assert_int_equal(fdt_end_node(blob), 0);
 }
 
-/* a and b on CPU 1 under cfg, c alone on CPU 2 (default). */
-static void world(void (*cfg)(void *), const struct fake_part_spec *ab)
+/* a and b on CPU 1 under cfg, c alone on CPU 2 (default); a is left
+ * stopped, never built, if !start_a. */
+static void world2(void (*cfg)(void *), const struct fake_part_spec *ab, bool start_a)
 {
 	const struct fake_part_spec specs[] = {ab[0], ab[1], {.name = "c", .cpu_mask = 0x4}};
 	fake_config_extra = cfg;
@@ -151,7 +172,8 @@ static void world(void (*cfg)(void *), const struct fake_part_spec *ab)
 	C = &partitions[2];
 	assert_true(A->cfg.valid);
 	assert_true(B->cfg.valid);
-	fake_start(A);
+	if (start_a)
+		fake_start(A);
 	fake_start(B);
 	fake_start(C);
 	nseg = 0;
@@ -160,6 +182,11 @@ static void world(void (*cfg)(void *), const struct fake_part_spec *ab)
 	fake.wfi_hook = sleep_to_timer;
 	fake.step = 0;
 	fake_log_clear();
+}
+
+static void world(void (*cfg)(void *), const struct fake_part_spec *ab)
+{
+	world2(cfg, ab, true);
 }
 
 static const struct fake_part_spec plain_ab[] = {{.name = "a", .cpu_mask = 0x2},
@@ -190,6 +217,38 @@ static void cyclic_windows_exact(void **state)
 	/* c, on its own CPU, still runs without an EL2 timer */
 	step(2);
 	assert_ptr_equal(percpu_data[2].loaded, &C->vcpus[0]);
+}
+
+/* Two cyclic CPUs: c, alone on CPU 2, is in that CPU's engine and runs
+ * its windows only. */
+static void two_cyclic_cpus(void **state)
+{
+	world(cyclic_cpu1_cpu2, plain_ab);
+	struct sp_stats st;
+	assert_true(sched_vcpu_stats(&C->vcpus[0], &st));
+	assert_true(sched_vcpu_stats(&A->vcpus[0], &st));
+	uint64_t f0 = T0 + ((fake.now - T0) / (20 * MS) + 1) * 20 * MS;
+	run_until(2, f0);
+	unsigned first = nseg;
+	run_until(2, f0 + 60 * MS);
+	assert_true(nseg > first);
+	assert_int_equal(ran(C, f0, f0 + 60 * MS), 30 * MS);
+	assert_int_equal(ran(C, f0 + 10 * MS, f0 + 20 * MS), 0);
+}
+
+/* a was never started (its vCPU is all zero): its windows stay idle, b
+ * keeps its own. */
+static void cyclic_unstarted_partition(void **state)
+{
+	world2(cyclic_cpu1, plain_ab, false);
+	uint64_t t = fake.now;
+	run_until(1, t + 50 * MS);
+	assert_int_equal(ran(A, t, t + 50 * MS), 0);
+	assert_true(ran(B, t, t + 50 * MS) >= 12 * MS);
+	assert_true(ran(B, t, t + 50 * MS) <= 15 * MS);
+	fake_log_clear();
+	sched_report();
+	assert_true(fake_log_has("a/vcpu0"));
 }
 
 /* b waits in WFI for its timer, due in a's window: it runs at the start
@@ -302,6 +361,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(cyclic_windows_exact),
+	    cmocka_unit_test(cyclic_unstarted_partition),
+	    cmocka_unit_test(two_cyclic_cpus),
 	    cmocka_unit_test(cyclic_wakeup_waits_for_own_window),
 	    cmocka_unit_test(priority_budget_enforced),
 	    cmocka_unit_test(priority_wakeup_preempts),

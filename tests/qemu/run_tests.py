@@ -295,6 +295,83 @@ def vcpu_time_sharing(m):
     poweroff(m)
 
 
+SCHED_ROW = (r"^\s+{}/vcpu0\*?\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+latency"
+             r"((?:\s+\d+){{6}})")
+
+
+def sched_row(out, name):
+    """A vCPU's `sched` line: prio, runtime, wake-ups, overruns, worst latency (us)."""
+    r = need(out, SCHED_ROW.format(re.escape(name)), f"{name}/vcpu0 in sched")
+    return [int(x) for x in r.groups()[:5]]
+
+
+def sched_now(out):
+    return int(need(out, r"^\s+now (\d+) us", "now in sched").group(1))
+
+
+@test(config=cfg("sched-cyclic"), smp=4, icount=True)
+def sched_cyclic(m):
+    """Three partitions on two cyclic CPUs (20 ms frame; CPU 1: rt 0-5 ms, hog
+    spinning with interrupts masked 5-15 ms; CPU 2: beat 0-10 ms): hog gets
+    its half of CPU 1 and no more, rt no more than its quarter and its timer
+    interrupts keep coming, beat keeps its heartbeat; solo is pinned to CPU 3
+    alone, intruder naming CPU 3 is refused. -icount: the counter is the
+    guests' time, not a loaded host's."""
+    m.wait_prompt()
+    out = m.transcript()
+    need(out, r'partition "intruder": property "cpus": CPU 3 is already used by partition '
+         r'"solo"', "intruder refused")
+    for _ in range(3):  # the boot's builds ran on CPU 1: let them pass
+        m.expect(r"\[rt\] TGUEST-RT n=\d+ max_us=\d+\r?\n", 60)
+    out = m.command("sched")
+    hog0, rt0, t0 = sched_row(out, "hog")[1], sched_row(out, "rt")[1], sched_now(out)
+    for _ in range(4):
+        r = m.expect(r"\[rt\] TGUEST-RT n=(\d+) max_us=(\d+)\r?\n", 60)
+        check(int(r.group(1)) >= 50, f"rt: {r.group(1)} timer interrupts in a second")
+    out = m.command("sched")
+    dt = sched_now(out) - t0
+    hog, rt = sched_row(out, "hog")[1] - hog0, sched_row(out, "rt")[1] - rt0
+    check(0.47 <= hog / dt <= 0.51, f"hog ran {hog / dt:.3f} of CPU 1, want its 0.50")
+    check(rt / dt <= 0.26, f"rt ran {rt / dt:.3f} of CPU 1, more than its 0.25")
+    need(out, r"^\s+cpu1\s+cyclic, major frame 20000 us, 2 windows", "cpu1 cyclic in sched")
+    need(out, r"^\s+cpu2\s+cyclic, major frame 20000 us, 1 windows", "cpu2 cyclic in sched")
+    sched_row(out, "beat")
+    need(out, r"^\s+cpu3\s+pinned\s+solo/vcpu0\*?\s*$", "cpu3 pinned, solo alone")
+    cpus = m.command("cpus")
+    r = need(cpus, r"cpu3\s.*\n\s+runs(.*)$", "cpu3's vCPUs in cpus")
+    check(r.group(1).split() in (["solo/vcpu0"], ["solo/vcpu0*"]),
+          f"cpu3 runs {r.group(1).strip()}: want solo/vcpu0 alone")
+    m.expect(r"\[beat\] TGUEST-ALIVE \d+", 30)
+    m.expect(r"\[hog\] TGUEST-HOG \d+", 30)
+    reject(m.transcript(), r"CRASH", "crash")
+    poweroff(m)
+
+
+@test(config=cfg("sched-budget"), smp=4, icount=True)
+def sched_budget(m):
+    """greedy (priority 9, 2 ms per 10 ms) spins forever with interrupts masked:
+    meas below it, on the same priority CPU, measures from the counter that it
+    gets the other 80% (-icount: the counter is the guests' time, not a loaded
+    host's); sched shows greedy's runtime at its budget, an overrun a period."""
+    m.wait_prompt()
+    for _ in range(3):
+        m.expect(r"\[meas\] TGUEST-SHARE run_pm=\d+\r?\n", 60)
+    out = m.command("sched")
+    g0, s0 = sched_row(out, "greedy"), sched_row(out, "meas")
+    shares = [int(m.expect(r"\[meas\] TGUEST-SHARE run_pm=(\d+)\r?\n", 60).group(1))
+              for _ in range(5)]
+    out = m.command("sched")
+    g1, s1 = sched_row(out, "greedy"), sched_row(out, "meas")
+    g, total = g1[1] - g0[1], (g1[1] - g0[1]) + (s1[1] - s0[1])
+    check(all(760 <= s <= 840 for s in shares), f"meas got {shares} per mille, want 800")
+    check(0.18 <= g / total <= 0.22, f"greedy ran {g / total:.3f} of CPU 1, want its budget 0.20")
+    check(g1[0] == 9 and s1[0] == 1, f"priorities {g1[0]}, {s1[0]}: want 9, 1")
+    check(g1[3] - g0[3] >= 0.9 * total / 10000,
+          f"greedy: {g1[3] - g0[3]} overruns in {total} us, want one a 10 ms period")
+    reject(m.transcript(), r"CRASH", "crash")
+    poweroff(m)
+
+
 @test(config=cfg("tguest-pmu"), smp=4, icount=True)
 def guest_pmu(m):
     """PMUv3 in a partition under -icount: a loop trapping to tessera on each of its

@@ -263,6 +263,12 @@ void tguest_main(uint64_t x0)
 		run_victim();
 	if (!tg_strncmp(mode, "scribble", 9))
 		run_scribble();
+	if (!tg_strncmp(mode, "rt", 3))
+		run_rt(parse_ms(dt.bootargs));
+	if (!tg_strncmp(mode, "hog", 4))
+		run_hog();
+	if (!tg_strncmp(mode, "share", 6))
+		run_share();
 	if (tg_strncmp(mode, "all", 4))
 		tg_printf("TGUEST: unknown mode %s, running all\n", mode);
 	run_all();

@@ -253,6 +253,10 @@ uint32_t tests_online(void); /* secondaries the cpu_on test started (bit mask) *
 void run_all(void);
 void __attribute__((noreturn)) run_reset(void);
 void __attribute__((noreturn)) run_idle(const char *name, unsigned period_ms);
+/* rt.c: mode=rt, mode=hog, mode=share (scheduler tests) */
+void __attribute__((noreturn)) run_rt(unsigned period_ms);
+void __attribute__((noreturn)) run_hog(void);
+void __attribute__((noreturn)) run_share(void);
 void __attribute__((noreturn)) run_bench(void);
 void run_ipi(void);	  /* ipi.c */
 void run_exitbench(void); /* exitbench.c */
