@@ -169,7 +169,9 @@ static int cmd_dirty(int argc, char **argv)
 		e = -EINVAL;
 	if (e) {
 		kprintf("dirty: %s: cannot %s (%s)\n", p->cfg.name, op,
-			e == -EBUSY ? "not running, or already tracking" : strerror(-e));
+			e == -EBUSY   ? "not running, or already tracking"
+			: e == -EPERM ? "it has assigned devices, whose DMA stage 2 does not see"
+				      : strerror(-e));
 		return 1;
 	}
 	kprintf("dirty: %s: tracking %s, %llu pages dirty, %llu write faults\n", p->cfg.name,

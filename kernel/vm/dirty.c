@@ -13,7 +13,7 @@
  * Only guest CPU writes are seen. tessera's own writes to guest RAM (image
  * loading, a restore) go through its EL2 mapping, which happens before
  * tracking starts; DMA of assigned devices would need the SMMU's dirty
- * tracking and is not covered.
+ * tracking, so a partition with devices is refused.
  *
  * The lock serialises faults of several vCPUs, harvests and start/stop
  * (the stage-2 tree is changed only under it); it is never held across
@@ -41,6 +41,8 @@ static bool in_ram(const struct partition *p, uint64_t ipa)
 int dirty_start(struct partition *p)
 {
 	struct dirty_log *d = &p->dirty;
+	if (p->npdevs)
+		return -EPERM; /* its devices' DMA would write past the bitmap */
 	uint64_t bytes = ALIGN_UP(bitmap_bytes(p), PAGE_SIZE);
 	uint64_t pa = mem_alloc(bytes, PAGE_SIZE);
 	if (!pa)

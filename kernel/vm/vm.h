@@ -121,7 +121,8 @@ static inline int vcpu_power(const struct vcpu *v)
 const char *partition_state_name(int state);
 
 /* dirty.c: stage-2 dirty tracking of a partition's RAM, for snapshots.
- * start: RAM write-protected, the bitmap empty (0, -EBUSY, -ENOMEM);
+ * start: RAM write-protected, the bitmap empty (0, -EBUSY, -ENOMEM, or
+ * -EPERM for a partition with assigned devices, whose DMA it cannot see);
  * stop: RAM writable again, the bitmap gone (also when the partition's
  * memory is released). dirty_fault: a stage-2 abort at ipa (write: a
  * write or a stage-1 walk's update); true if tracking answered it and the

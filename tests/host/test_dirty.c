@@ -55,6 +55,11 @@ static void start_protects_and_stop_merges(void **state)
 	assert_int_equal(attrs_at(RAM + 5 * MIB, &level), RWX);
 	assert_int_equal(level, 2);
 	assert_false(dirty_on(P));
+	P->npdevs = 1; /* an assigned device's DMA would go unseen */
+	assert_int_equal(dirty_start(P), -EPERM);
+	assert_false(dirty_on(P));
+	P->npdevs = 0;
+	assert_int_equal(free_total(), free_bytes);
 	assert_int_equal(dirty_start(P), 0);
 	assert_true(dirty_on(P));
 	assert_int_equal(dirty_start(P), -EBUSY);
