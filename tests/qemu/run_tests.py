@@ -333,9 +333,12 @@ def sched_cyclic(m):
         check(int(r.group(1)) >= 80, f"rt: {r.group(1)} timer interrupts in a second, want 100")
         worst.append(int(r.group(2)))
     # hog's masked spinning cannot hold rt's interrupt past rt's next window
-    # start: at most 15 ms late (deadline just after rt's window); 4 ms slack
-    # (the worst seen under -icount is ~3.5 ms beyond)
-    check(max(worst) <= 15000 + 4000, f"rt: timer interrupts up to {worst} us late, want <= 15 ms")
+    # start: at most 15 ms late (a deadline just after rt's window). QEMU adds
+    # to that: alone, up to ~3.5 ms; beside other QEMUs (make test) its
+    # round robin of vCPUs under -icount up to ~18 ms. So the bound is one
+    # frame more: never past the start of the window after the next.
+    check(max(worst) <= 15000 + 20000,
+          f"rt: timer interrupts up to {worst} us late, want <= 15 ms (+ QEMU's slack)")
     check(max(worst) >= 5000, f"rt: never later than {worst} us: not held to its window")
     out = m.command("sched")
     dt = sched_now(out) - t0
