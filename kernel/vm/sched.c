@@ -436,6 +436,13 @@ static void engine_update(struct engine *e, uint64_t now)
 static void engine_step(struct percpu *c, struct engine *e)
 {
 	struct vcpu *cur = c->loaded;
+	/* A WFI blocks it: off the CPU first, so that its timer state is
+	 * saved and eligible() sees the timer it armed, not the one it had
+	 * when it was last unloaded. */
+	if (cur && cur->waiting) {
+		unload(cur);
+		return;
+	}
 	uint64_t now = timer_now();
 	engine_update(e, now);
 	struct sp_pick pk = sp_decide(&e->sp, now);

@@ -6,7 +6,9 @@
  *
  * Scheduling: vCPU n is pinned to the (n mod ncpus)-th CPU named in the
  * partition's "cpus"; a CPU holding several vCPUs time-shares them round
- * robin (10 ms slices, and a vCPU waiting in WFI gives its turn away).
+ * robin (10 ms slices, and a vCPU waiting in WFI gives its turn away). A
+ * CPU whose /scheduler policy is cyclic or priority runs several
+ * partitions' vCPUs under the policy engine instead (sched_policy.h).
  * Exits are handled on the vCPU's CPU. Cross-CPU requests (start, stop, a new
  * virtual interrupt) are a field change plus SGI_KICK; the target CPU acts
  * on it in its loop (sched.c). State changes are lifecycle.c's alone.

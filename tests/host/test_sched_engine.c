@@ -31,7 +31,7 @@ struct seg {
 static struct seg segs[FAKE_LOG_MAX];
 static unsigned nseg;
 /* a vCPU's next exit is a WFI with its virtual timer due at this CNTPCT
- * (0: it spins) */
+ * (0: it spins; UINT64_MAX: its timer state as it is) */
 static uint64_t wfi_until[PART_MAX];
 static uint64_t horizon; /* run_until's end */
 
@@ -56,8 +56,10 @@ static unsigned guest(struct vcpu_ctx *c)
 		return FAKE_EXIT_IRQ; /* c on its own default CPU: takes no time here */
 	uint64_t *wfi = &wfi_until[v->part->id];
 	if (*wfi) {
-		c->cntv_ctl = 1;
-		c->cntv_cval = *wfi - v->part->cntvoff;
+		if (*wfi != UINT64_MAX) { /* UINT64_MAX: the timer state is left alone */
+			c->cntv_ctl = 1;
+			c->cntv_cval = *wfi - v->part->cntvoff;
+		}
 		*wfi = 0;
 		fake_set_reg("esr_el2", ESR_WFI);
 		segs[nseg++] = (struct seg){v, from, from};
@@ -236,6 +238,31 @@ static void two_cyclic_cpus(void **state)
 	assert_int_equal(ran(C, f0 + 10 * MS, f0 + 20 * MS), 0);
 }
 
+/* A WFI leaves the CPU at once: its saved timer state may be stale
+ * while it is loaded (here: due long ago), so it is unloaded (saved)
+ * before anyone asks whether it can wake. */
+static void wfi_unloads_before_deciding(void **state)
+{
+	world(cyclic_cpu1, plain_ab);
+	uint64_t f0 = T0 + ((fake.now - T0) / (10 * MS) + 1) * 10 * MS;
+	run_until(1, f0 + 5 * MS); /* b's window */
+	step(1);
+	assert_ptr_equal(percpu_data[1].loaded, &B->vcpus[0]);
+	unsigned saves = fake.cpu[1].ctx_saves;
+	B->vcpus[0].ctx.cntv_ctl = 1; /* what the last unload saved: due */
+	B->vcpus[0].ctx.cntv_cval = 0;
+	wfi_until[B->id] = UINT64_MAX; /* its next exit is a WFI */
+	horizon = fake.now + 1;
+	step(1); /* runs b: the WFI */
+	assert_true(B->vcpus[0].waiting);
+	step(1);
+	assert_null(percpu_data[1].loaded);
+	assert_int_equal(fake.cpu[1].ctx_saves, saves + 1);
+	step(1); /* its (saved) timer is due: it runs again */
+	assert_false(B->vcpus[0].waiting);
+	assert_ptr_equal(percpu_data[1].loaded, &B->vcpus[0]);
+}
+
 /* a was never started (its vCPU is all zero): its windows stay idle, b
  * keeps its own. */
 static void cyclic_unstarted_partition(void **state)
@@ -363,6 +390,7 @@ int main(void)
 	    cmocka_unit_test(cyclic_windows_exact),
 	    cmocka_unit_test(cyclic_unstarted_partition),
 	    cmocka_unit_test(two_cyclic_cpus),
+	    cmocka_unit_test(wfi_unloads_before_deciding),
 	    cmocka_unit_test(cyclic_wakeup_waits_for_own_window),
 	    cmocka_unit_test(priority_budget_enforced),
 	    cmocka_unit_test(priority_wakeup_preempts),
