@@ -2158,8 +2158,11 @@ def snap_list(m):
 
 
 def snap_verify(m, name, timeout=120):
+    """The verify line; an error line instead (a disk error, busy) fails at once."""
     m.send(f"snapshot verify {name}")
-    return m.expect(rf"snapshot: verify {re.escape(name)}: (OK|BAD).*", timeout)
+    r = m.expect(rf"snapshot: (?:verify {re.escape(name)}: (OK|BAD).*|error: .*)", timeout)
+    check(r.group(1), f"snapshot verify {name}: {r.group(0)!r}")
+    return r
 
 
 def crash_boot(m, i, disk):
