@@ -246,10 +246,12 @@ void pdev_bind(struct partition *p)
 	}
 }
 
+/* The CPUs' stage-2 input size: a domain shaped like the tables that
+ * work for the partition's CPUs (a 31-bit stage-2 domain, just covering
+ * the RAM, faulted every access on QEMU 10's stage-2 SMMU). */
 static unsigned ia_bits(const struct partition *p)
 {
-	uint64_t top = GUEST_RAM_BASE + p->cfg.mem_size - 1;
-	return 64u - (unsigned)__builtin_clzll(top);
+	return p->s2.ia_bits;
 }
 
 int pdev_build(struct partition *p)

@@ -581,7 +581,7 @@ def its_bare():
     dtb = TOP / "build" / "guests" / "virt-smp2-256M.dtb"
     subprocess.run(["make", "-s", str(dtb.relative_to(TOP))], cwd=TOP, check=True)
     cmd = [os.environ.get("QEMU", "qemu-system-aarch64"), "-M", "virt,gic-version=3,its=on",
-           "-cpu", "max,pauth-impdef=on", "-smp", "2", "-m", "256", "-nographic",
+           "-cpu", "max,pauth-impdef=on", "-smp", "2", "-m", "256", "-nographic", "-nic", "none",
            "-kernel", str(TOP / "build/guests/tguest.elf"), "-dtb", str(dtb),
            "-append", "tguest.mode=its"]
     out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=120,
