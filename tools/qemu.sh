@@ -6,7 +6,9 @@
 # tree, acpi=off; 1: AAVMF publishes ACPI tables and no DT, acpi=on),
 # SMP (4), MEM (4G), CONFIG (DTS for \tessera\config.dtb), QEMU_EXTRA (more
 # options), ESP (ESP directory), DISK (NVMe image), ICOUNT=1 for
-# -icount shift=0,align=off (benchmarks), QEMU (the binary; default
+# -icount shift=0,align=off (benchmarks; ICOUNT=nosleep adds sleep=off:
+# with every CPU idle the clock jumps to the next timer instead of
+# following the host's, so a wake-up's latency is its instructions), QEMU (the binary; default
 # Debian's qemu-system-aarch64). Serial is on stdio; stdin and stdout need
 # not be a terminal.
 set -euo pipefail
@@ -51,6 +53,7 @@ ESP=$esp "$top/tools/mkesp.sh"
 
 icount=()
 [ "${ICOUNT:-0}" = 1 ] && icount=(-icount shift=0,align=off)
+[ "${ICOUNT:-0}" = nosleep ] && icount=(-icount shift=0,align=off,sleep=off)
 
 # shellcheck disable=SC2086
 exec "$qemu" \

@@ -315,6 +315,132 @@ def dirty_fault():
 
 
 
+SCHED_LINES = 8  # of 32 samples: 256 a scenario
+
+
+def sched_samples(m, part, tag, lines=SCHED_LINES, skip=2):
+    """Raw samples (counter ticks) from part's next lines of tag, after
+    skipping the first `skip` (the scenario's change settling)."""
+    got = []
+    for i in range(skip + lines):
+        r = m.expect(rf"\[{part}\] {tag}((?: \d+)+)\r?\n", timeout=300)
+        if i >= skip:
+            got += [int(x) for x in r.group(1).split()]
+    return got
+
+
+def quantiles(ticks, freq):
+    """min/median/99th/max in instructions (-icount shift=0: 1 ns each)."""
+    v = sorted(t * 10**9 // freq for t in ticks)
+    return v[0], v[len(v) // 2], v[min(len(v) - 1, len(v) * 99 // 100)], v[-1]
+
+
+def sched_cmd(m, line):
+    out = m.command(line)
+    if re.search(r"cannot |unknown command|usage:|no partition named", out):
+        raise TestFailure(f"sched bench: {line!r} answered {out.strip()!r}", m.tail())
+
+
+def sched_scenarios(m, rt, neighbours):
+    """rt's timer lateness alone, beside an idle neighbour, beside a
+    flooding one (each started in turn, the previous stopped)."""
+    sched_cmd(m, f"start {rt}")
+    freq = int(m.expect(rf"\[{rt}\] TGUEST-RTSTAT start freq=(\d+) period=", 120).group(1))
+    res = {"alone": sched_samples(m, rt, "TGUEST-RTS")}
+    prev = None
+    for what, nb in neighbours:
+        if prev:
+            sched_cmd(m, f"stop {prev}")
+        sched_cmd(m, f"start {nb}")
+        res[what] = sched_samples(m, rt, "TGUEST-RTS")
+        prev = nb
+    sched_cmd(m, f"stop {prev}")
+    sched_cmd(m, f"stop {rt}")
+    return {k: quantiles(v, freq) for k, v in res.items()}, freq
+
+
+def rt_bare():
+    """The same timer loop on bare QEMU (one CPU, -icount sleep=off too):
+    the floor, what the hardware and the guest's own handler take."""
+    dtb = TOP / "build" / "guests" / "virt-smp2-256M.dtb"
+    subprocess.run(["make", "-s", str(dtb.relative_to(TOP))], cwd=TOP, check=True)
+    cmd = [os.environ.get("QEMU", "qemu-system-aarch64"), "-M", "virt,gic-version=3",
+           "-cpu", "max,pauth-impdef=on", "-smp", "2", "-m", "256", "-nographic", "-nic", "none",
+           "-icount", "shift=0,align=off,sleep=off",
+           "-kernel", str(TOP / "build/guests/tguest.elf"), "-dtb", str(dtb),
+           "-append", "tguest.mode=rtstat"]
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
+                         errors="replace")
+    got, freq, lines, t0 = [], 0, 0, time.monotonic()
+    try:
+        for line in p.stdout:
+            r = re.search(r"TGUEST-RTSTAT start freq=(\d+) ", line)
+            freq = int(r.group(1)) if r else freq
+            r = re.search(r"TGUEST-RTS((?: \d+)+)", line)
+            if r:
+                lines += 1
+                got += [int(x) for x in r.group(1).split()] if lines > 2 else []
+            if lines >= 2 + SCHED_LINES or time.monotonic() - t0 > 300:
+                break
+    finally:
+        p.kill()
+        p.wait()
+    if not freq or len(got) < 32 * SCHED_LINES:
+        raise TestFailure("bare QEMU: too few TGUEST-RTS lines", "")
+    return quantiles(got, freq)
+
+
+def sched_switch_cost(m):
+    """ga and gb spin in back-to-back 10 ms windows of a 20 ms frame: each
+    absence is the other's window plus one switch to it back."""
+    sched_cmd(m, "start ga")
+    sched_cmd(m, "start gb")
+    freq = int(m.expect(r"\[gb\] TGUEST-GAP start freq=(\d+)\r?\n", 120).group(1))
+    gaps = sched_samples(m, "ga", "TGUEST-GAPS", lines=2, skip=1)
+    gaps += sched_samples(m, "gb", "TGUEST-GAPS", lines=2, skip=1)
+    sched_cmd(m, "stop ga")
+    sched_cmd(m, "stop gb")
+    window = 10000 * freq // 10**6
+    return quantiles([g - window for g in gaps], freq)
+
+
+def sched_bench():
+    """Issue 12's benchmark (configs/bench-sched.dts): the partition switch
+    cost, and a real-time partition's timer lateness on a pinned and on a
+    cyclic CPU, alone and beside neighbours (under -icount, instructions)."""
+    # sleep=off: an idle machine's clock jumps to the next timer, so a
+    # wake-up from WFI costs its instructions, not the host's timing
+    with Machine("bench_sched", smp=6, config=CONFIGS / "bench-sched.dts", icount="nosleep",
+                 deadline=time.monotonic() + 1500) as m:
+        m.wait_prompt(timeout=300)
+        switch = sched_switch_cost(m)
+        pinned, freq = sched_scenarios(m, "rtp", [("idle", "idlep"), ("flood", "floodp")])
+        cyclic, _ = sched_scenarios(m, "rtc", [("idle", "idlec"), ("flood", "floodc")])
+        floods = re.findall(r"\[flood[pc]\] TGUEST-FLOOD sent=(\d+) taken=(\d+)",
+                            m.transcript())
+        m.send("poweroff")
+        m.wait_exit(60)
+    bare = rt_bare()
+    if not floods or min(int(t) for _, t in floods) == 0:
+        raise TestFailure("sched bench: the flooding neighbours took no interrupts", str(floods))
+    res = 1e9 / freq
+    fmt = "min {} / median {} / p99 {} / max {}".format
+    lines = [f"sched_switch: {fmt(*switch)} instructions, window boundary to the next "
+             f"partition's first instruction (cyclic, two spinning partitions; counter "
+             f"resolution {res:.0f})"]
+    lines.append(f"sched_bare_timer: {fmt(*bare)} instructions, the same loop on bare QEMU "
+                 f"(the floor)")
+    for policy, r in (("pinned", pinned), ("cyclic", cyclic)):
+        for what, q in r.items():
+            lines.append(f"sched_{policy}_timer_{what}: {fmt(*q)} instructions, deadline to "
+                         f"handler (256 expiries{', inside its window' if policy == 'cyclic' else ''})")
+    lines.append(f"sched_pinned_target: worst beside neighbours {max(pinned['idle'][3], pinned['flood'][3])} "
+                 f"vs alone {pinned['alone'][3]} (target: unchanged)")
+    lines.append(f"sched_cyclic_target: worst inside its window {max(q[3] for q in cyclic.values())} "
+                 f"vs alone worst + one switch {cyclic['alone'][3] + switch[3]} (target: <=)")
+    return lines
+
+
 BENCH_MIB = 32
 BENCH_DISK = "build/bench/pci-disk.img"  # relative to the repository (QEMU's cwd)
 BENCH_INIT = """#!/bin/sh
@@ -391,7 +517,7 @@ def pci_disk():
 
 
 BENCHMARKS = [boot_instructions, trap_costs, trap_costs_sve, exit_costs, linux_ratio, nvme_smmu,
-              snap_save_restore, dirty_fault, its_latency, pci_disk]
+              snap_save_restore, dirty_fault, its_latency, pci_disk, sched_bench]
 
 
 def main():

@@ -95,7 +95,8 @@ class Machine:
                         RUN_DIR=str(self.dir / "run"),
                         # a disk given outside the run directory outlives it (restarts)
                         DISK=str(disk or self.dir / "nvme.img"),
-                        ICOUNT="1" if icount else "0", QEMU_EXTRA=qemu_extra)
+                        ICOUNT=icount if isinstance(icount, str) else "1" if icount else "0",
+                        QEMU_EXTRA=qemu_extra)
         # the files the configs name, as the Makefile lays them out
         self.env.setdefault("ESP_FILES", " ".join([
             "build/linux-guest/Image=tessera/linux/Image",

@@ -169,3 +169,18 @@ bool bootarg(const char *args, const char *key, char *out, size_t outsz)
 	}
 	return false;
 }
+
+/* tguest.KEY=<decimal> from the bootargs, dflt if absent or not a number. */
+unsigned arg_uint(const char *key, unsigned dflt)
+{
+	char buf[12];
+	unsigned n = 0;
+
+	if (!bootarg(dt.bootargs, key, buf, sizeof(buf)))
+		return dflt;
+	if (buf[0] < '0' || buf[0] > '9')
+		return dflt;
+	for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
+		n = n * 10 + (unsigned)(*p - '0');
+	return n;
+}

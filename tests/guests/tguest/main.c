@@ -47,8 +47,8 @@ void irq_dispatch(uint32_t intid)
 {
 	unsigned me = this_cpu();
 
-	if (storm_irq(intid) || timers_irq(intid) || pmu_irq(intid) || snap_irq(intid) ||
-	    its_irq(intid))
+	if (flood_irq(intid) || storm_irq(intid) || timers_irq(intid) || pmu_irq(intid) ||
+	    snap_irq(intid) || its_irq(intid))
 		return;
 	switch (intid) {
 	case TIMER_PPI:
@@ -269,6 +269,12 @@ void tguest_main(uint64_t x0)
 		run_hog();
 	if (!tg_strncmp(mode, "share", 6))
 		run_share();
+	if (!tg_strncmp(mode, "rtstat", 7))
+		run_rtstat();
+	if (!tg_strncmp(mode, "gap", 4))
+		run_gap();
+	if (!tg_strncmp(mode, "flood", 6))
+		run_flood();
 	if (tg_strncmp(mode, "all", 4))
 		tg_printf("TGUEST: unknown mode %s, running all\n", mode);
 	run_all();

@@ -90,20 +90,6 @@ static uint64_t ns(uint64_t ticks)
 	return ticks * 1000000000ull / timer_freq();
 }
 
-static unsigned arg_uint(const char *key, unsigned dflt)
-{
-	char buf[12];
-	unsigned n = 0;
-
-	if (!bootarg(dt.bootargs, key, buf, sizeof(buf)))
-		return dflt;
-	if (buf[0] < '0' || buf[0] > '9')
-		return dflt;
-	for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
-		n = n * 10 + (unsigned)(*p - '0');
-	return n;
-}
-
 static uint64_t tick_period(void)
 {
 	return timer_freq() * arg_uint("tguest.tick_us", 1000) / 1000000;

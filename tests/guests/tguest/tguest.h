@@ -120,6 +120,7 @@ void dt_parse(const void *blob, struct dt_info *info);
 bool dt_is_valid(const void *blob);
 /* Value of "key=" in a bootargs string, copied to out; false if absent. */
 bool bootarg(const char *args, const char *key, char *out, size_t outsz);
+unsigned arg_uint(const char *key, unsigned dflt); /* from dt.bootargs */
 
 /* psci.c (HVC conduit, SMCCC 1.1) */
 #define PSCI_VERSION	     0x84000000U
@@ -257,6 +258,10 @@ void __attribute__((noreturn)) run_idle(const char *name, unsigned period_ms);
 void __attribute__((noreturn)) run_rt(unsigned period_ms);
 void __attribute__((noreturn)) run_hog(void);
 void __attribute__((noreturn)) run_share(void);
+void __attribute__((noreturn)) run_rtstat(void); /* rtbench.c */
+void __attribute__((noreturn)) run_gap(void);
+void __attribute__((noreturn)) run_flood(void);
+bool flood_irq(uint32_t intid);
 void __attribute__((noreturn)) run_bench(void);
 void run_ipi(void);	  /* ipi.c */
 void run_exitbench(void); /* exitbench.c */
