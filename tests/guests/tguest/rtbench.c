@@ -152,8 +152,8 @@ bool flood_irq(uint32_t intid)
 void run_flood(void)
 {
 	uint64_t mpidr = read_sysreg(mpidr_el1), f = timer_freq() / 10, next = now() + f;
-	uint64_t sgi1r = ((mpidr >> 8) & 0xff) << 16 | (uint64_t)FLOOD_SGI << 24 |
-			 (1U << (mpidr & 0xf));
+	uint64_t sgi1r =
+	    ((mpidr >> 8) & 0xff) << 16 | (uint64_t)FLOOD_SGI << 24 | (1U << (mpidr & 0xf));
 	uint64_t words = (uint64_t)arg_uint("tguest.flood_kib", 8192) * 1024 / 8, at = 0, sent = 0;
 	volatile uint64_t *mem = (volatile uint64_t *)FLOOD_MEM;
 
