@@ -315,7 +315,7 @@ def dirty_fault():
 
 
 
-SCHED_LINES = 8  # of 32 samples: 256 a scenario
+SCHED_LINES, SCHED_PER_LINE = 16, 16  # 256 samples a scenario
 
 
 def sched_samples(m, part, tag, lines=SCHED_LINES, skip=2):
@@ -324,8 +324,10 @@ def sched_samples(m, part, tag, lines=SCHED_LINES, skip=2):
     got = []
     for i in range(skip + lines):
         r = m.expect(rf"\[{part}\] {tag}((?: \d+)+)\r?\n", timeout=300)
-        if i >= skip:
-            got += [int(x) for x in r.group(1).split()]
+        v = [int(x) for x in r.group(1).split()]
+        if len(v) != SCHED_PER_LINE:
+            raise TestFailure(f"sched bench: a {tag} line of {len(v)} samples", r.group(0))
+        got += v if i >= skip else []
     return got
 
 
@@ -385,7 +387,7 @@ def rt_bare():
     finally:
         p.kill()
         p.wait()
-    if not freq or len(got) < 32 * SCHED_LINES:
+    if not freq or len(got) != SCHED_PER_LINE * SCHED_LINES:
         raise TestFailure("bare QEMU: too few TGUEST-RTS lines", "")
     return quantiles(got, freq)
 
@@ -396,8 +398,8 @@ def sched_switch_cost(m):
     sched_cmd(m, "start ga")
     sched_cmd(m, "start gb")
     freq = int(m.expect(r"\[gb\] TGUEST-GAP start freq=(\d+)\r?\n", 120).group(1))
-    gaps = sched_samples(m, "ga", "TGUEST-GAPS", lines=2, skip=1)
-    gaps += sched_samples(m, "gb", "TGUEST-GAPS", lines=2, skip=1)
+    gaps = sched_samples(m, "ga", "TGUEST-GAPS", lines=4, skip=1)
+    gaps += sched_samples(m, "gb", "TGUEST-GAPS", lines=4, skip=1)
     sched_cmd(m, "stop ga")
     sched_cmd(m, "stop gb")
     window = 10000 * freq // 10**6

@@ -43,6 +43,28 @@ void timer_irq(void)
 	isb();
 }
 
+/* Arms the virtual timer for cval and sleeps in WFI until its handler ran,
+ * calling on_wake (if any) at each wake-up; how late the handler was, in
+ * counter ticks. */
+uint64_t timer_sleep(uint64_t cval, void (*on_wake)(void))
+{
+	struct cpu_state *c = &cpus[this_cpu()];
+
+	c->timer_hit = 0;
+	write_sysreg(cntv_cval_el0, cval);
+	write_sysreg(cntv_ctl_el0, 1);
+	isb();
+	while (!c->timer_hit) {
+		irq_disable();
+		if (!c->timer_hit)
+			wfi();
+		irq_enable();
+		if (on_wake)
+			on_wake();
+	}
+	return c->timer_hit - cval;
+}
+
 void irq_dispatch(uint32_t intid)
 {
 	unsigned me = this_cpu();

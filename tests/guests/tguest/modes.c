@@ -38,19 +38,7 @@ static void poll_rx(void)
 /* Sleeps in WFI until the virtual timer reaches cval; reads input on each wake-up. */
 static void sleep_until(uint64_t cval)
 {
-	struct cpu_state *c = &cpus[this_cpu()];
-
-	c->timer_hit = 0;
-	write_sysreg(cntv_cval_el0, cval);
-	write_sysreg(cntv_ctl_el0, 1);
-	isb();
-	while (!c->timer_hit) {
-		irq_disable();
-		if (!c->timer_hit)
-			wfi();
-		irq_enable();
-		poll_rx();
-	}
+	timer_sleep(cval, poll_rx);
 }
 
 void run_idle(const char *name, unsigned period_ms)

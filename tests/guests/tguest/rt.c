@@ -14,23 +14,12 @@
  * count of each second reported. */
 void run_rt(unsigned period_ms)
 {
-	struct cpu_state *c = &cpus[this_cpu()];
 	uint64_t f = timer_freq(), period = f * (period_ms ? period_ms : RT_PERIOD_MS) / 1000;
 	uint64_t next_report = now() + f, max = 0, n = 0;
 	tg_printf("TGUEST-RT start period=%lu us\n", period * 1000000 / f);
 	for (unsigned k = 1;; k++) {
-		uint64_t cval = now() + period;
-		c->timer_hit = 0;
-		write_sysreg(cntv_cval_el0, cval);
-		write_sysreg(cntv_ctl_el0, 1);
-		isb();
-		while (!c->timer_hit) {
-			irq_disable();
-			if (!c->timer_hit)
-				wfi();
-			irq_enable();
-		}
-		uint64_t late = c->timer_hit - cval;
+		uint64_t cval = now() + period, late = timer_sleep(cval, NULL);
+
 		max = late > max ? late : max;
 		n++;
 		if (now() >= next_report) {

@@ -3,12 +3,12 @@
  * sched_switch): mode=rtstat (each timer interrupt's lateness, raw),
  * mode=gap (how long this vCPU was away, raw) and mode=flood (a
  * neighbour as busy as a guest can make tessera: interrupts and memory).
- * Raw samples, in counter ticks, 32 to a line: the host computes the
+ * Raw samples, in counter ticks, 16 to a line: the host computes the
  * quantiles over a whole scenario.
  */
 #include "tguest.h"
 
-#define LINE	  32
+#define LINE	  16 /* samples a line: tg_printf prints up to 255 characters */
 #define FLOOD_SGI 8
 #define FLOOD_SPI 40
 #define FLOOD_MEM (RAM_BASE + (16UL << 20)) /* above the image and stack */
@@ -58,21 +58,6 @@ static bool in_window(uint64_t d, uint64_t origin, uint64_t frame, uint64_t win,
 	return ph >= margin && ph + margin <= win;
 }
 
-static uint64_t timer_wait(struct cpu_state *c, uint64_t cval)
-{
-	c->timer_hit = 0;
-	write_sysreg(cntv_cval_el0, cval);
-	write_sysreg(cntv_ctl_el0, 1);
-	isb();
-	while (!c->timer_hit) {
-		irq_disable();
-		if (!c->timer_hit)
-			wfi();
-		irq_enable();
-	}
-	return c->timer_hit - cval;
-}
-
 /* Arms the timer tguest.period_us ahead (default 1100: no divisor of a
  * frame, so deadlines fall all over the window), sleeps in WFI, records
  * handler time minus deadline. With tguest.frame_us and tguest.win_us
@@ -80,7 +65,6 @@ static uint64_t timer_wait(struct cpu_state *c, uint64_t cval)
  * ones are counted on TGUEST-RTHELD lines. */
 void run_rtstat(void)
 {
-	struct cpu_state *c = &cpus[this_cpu()];
 	uint64_t f = timer_freq(), margin = f / 10000; /* 100 us */
 	uint64_t period = f * arg_uint("tguest.period_us", 1100) / 1000000;
 	uint64_t frame = f * arg_uint("tguest.frame_us", 0) / 1000000;
@@ -91,7 +75,7 @@ void run_rtstat(void)
 	tg_printf("TGUEST-RTSTAT start freq=%lu period=%lu frame=%lu win=%lu origin=%lu\n", f,
 		  period, frame, win, origin);
 	for (;;) {
-		uint64_t cval = now() + period, late = timer_wait(c, cval);
+		uint64_t cval = now() + period, late = timer_sleep(cval, NULL);
 
 		if (frame && !in_window(cval, origin, frame, win, margin)) {
 			held++;

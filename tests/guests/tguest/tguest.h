@@ -210,7 +210,8 @@ extern unsigned boot_cpu;
 
 bool wait_until(volatile uint32_t *p, uint32_t want_at_least, uint64_t timeout_ticks);
 void timer_irq(void);
-void secondary_entry(void); /* start.S */
+uint64_t timer_sleep(uint64_t cval, void (*on_wake)(void)); /* returns how late */
+void secondary_entry(void);				    /* start.S */
 
 /* A test's result; FAIL and SKIP come with a reason written into why
  * (WHY_SIZE bytes). */
