@@ -91,6 +91,7 @@ static void fill_stats(const struct snap_save *w, size_t mlen, struct snap_save_
 	st->manifest_bytes = mlen;
 	st->disk_bytes = w->blocks * SNAP_BLOCK;
 	st->chunks = w->nchunk;
+	st->reused_chunks = w->reused;
 	for (uint32_t i = 0; i < w->nchunk; i++) {
 		st->pages += w->chunk[i].pages;
 		st->zero_pages += w->chunk[i].pages - w->chunk[i].nonzero;

@@ -134,6 +134,8 @@ struct snap_save {
 	bool *placed;
 	uint32_t nchunk;
 	struct extents used; /* the state in use, and this save's blocks */
+	struct extents base; /* the state in use when it began: what may be reused */
+	uint32_t reused;     /* chunks placed by snap_save_reuse */
 	uint64_t cursor, lo, hi, blocks;
 	bool failed; /* a chunk was placed but not written */
 	int level;
@@ -152,7 +154,9 @@ void *snap_alloc_buf(size_t bytes); /* 4096-aligned, as it comes */
 void snap_free(void *p);
 bool snap_all_zero(const void *p, size_t n);
 void snap_copy_name(char *dst, size_t dstlen, const char *src, size_t srclen);
-int ext_add(struct extents *x, uint64_t start, uint64_t len);	/* -EEXIST on overlap */
+int ext_add(struct extents *x, uint64_t start, uint64_t len);		/* -EEXIST on overlap */
+bool ext_covers(const struct extents *x, uint64_t start, uint64_t len); /* all inside one */
+int ext_copy(struct extents *dst, const struct extents *src);
 int ext_union(struct extents *x, uint64_t start, uint64_t len); /* overlap allowed */
 int ext_find(const struct extents *x, uint64_t lo, uint64_t hi, uint64_t from, uint64_t len,
 	     uint64_t *start); /* a free run in [lo, hi), searching from `from`, wrapping */

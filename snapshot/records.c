@@ -17,6 +17,7 @@ static const char *const rec_names[] = {
     [SNAP_REC_DEVICE] = "DEVICE",
     [SNAP_REC_MEMMAP] = "MEMMAP",
     [SNAP_REC_CHUNK_INDEX] = "CHUNK_INDEX",
+    [SNAP_REC_PARENT] = "PARENT",
 };
 
 const char *snap_rec_name(uint32_t type)
@@ -38,6 +39,7 @@ uint16_t rec_known_version(uint32_t type)
 	case SNAP_REC_DEVICE:
 	case SNAP_REC_MEMMAP:
 	case SNAP_REC_CHUNK_INDEX:
+	case SNAP_REC_PARENT:
 	case SNAP_REC_END:
 		return 1;
 	default:
@@ -154,6 +156,17 @@ static int check_device(const uint8_t *b, uint32_t len, char *why, size_t n)
 	return 0;
 }
 
+static int check_parent(const uint8_t *b, uint32_t len, char *why, size_t n)
+{
+	struct snap_parent par;
+	if (len != sizeof(par))
+		return snap_failn(why, n, -EBADMSG, "%u bytes", len);
+	memcpy(&par, b, sizeof(par));
+	if (!memchr(par.name, 0, sizeof(par.name)) || !snap_name_valid(par.name))
+		return snap_failn(why, n, -EBADMSG, "a bad parent name");
+	return 0;
+}
+
 /* A caller's record, checked as the reader will. */
 int rec_check(uint32_t type, uint16_t version, const void *body, uint32_t len, uint32_t nvcpus,
 	      char *why, size_t n)
@@ -174,6 +187,8 @@ int rec_check(uint32_t type, uint16_t version, const void *body, uint32_t len, u
 		return check_timer(b, len, nvcpus, why, n);
 	case SNAP_REC_DEVICE:
 		return check_device(b, len, why, n);
+	case SNAP_REC_PARENT:
+		return check_parent(b, len, why, n);
 	default:
 		return 0;
 	}

@@ -36,6 +36,7 @@ void save_free(struct snap_save *w)
 	free(w->chunk);
 	free(w->placed);
 	ext_free(&w->used);
+	ext_free(&w->base);
 	snap_encoder_free(w->enc);
 	snap_free(w->buf);
 	free(w);
@@ -78,9 +79,12 @@ int snap_save_begin(struct snap_store *s, const struct snap_save_params *p, stru
 	w->lo = UINT64_MAX;
 	unsigned damaged;
 	int err = store_used(s, &w->used, &damaged);
+	if (!err)
+		err = ext_copy(&w->base, &w->used);
 	if (err) {
+		ext_free(&w->used);
 		free(w);
-		return err;
+		return err == -ENOMEM ? snap_fail(s->err, err, "out of memory") : err;
 	}
 	s->saving = true;
 	*out = w;
@@ -180,6 +184,31 @@ int snap_save_place(struct snap_save *w, uint32_t index, const struct snap_chunk
 	w->placed[index] = true;
 	*sector = d.block * w->s->spb;
 	*count = nb * w->s->spb;
+	return 0;
+}
+
+int snap_save_reuse(struct snap_save *w, uint32_t index, const struct snap_chunk *c)
+{
+	char *err = w->s->err, why[160];
+	if (index >= w->nchunk || w->placed[index])
+		return snap_fail(err, -EINVAL, "chunk %u: not declared, or placed twice", index);
+	uint64_t nb = snap_chunk_blocks(c);
+	if (c->gpa != w->chunk[index].gpa || c->pages != w->chunk[index].pages)
+		return snap_fail(err, -EINVAL, "chunk %u: reused from another place", index);
+	if (chunk_check_desc(c, why, sizeof(why)))
+		return snap_fail(err, -EINVAL, "chunk %u: %s", index, why);
+	/* only blocks a committed snapshot holds: they stay as they are until
+	 * every snapshot using them is gone */
+	if (nb && (c->block < DATA_START || !ext_covers(&w->base, c->block, nb)))
+		return snap_fail(err, -EINVAL, "chunk %u: blocks %llu+%llu are no snapshot's",
+				 index, (unsigned long long)c->block, (unsigned long long)nb);
+	w->chunk[index] = *c;
+	w->placed[index] = true;
+	w->reused++;
+	if (nb && c->block < w->lo)
+		w->lo = c->block;
+	if (nb && c->block + nb > w->hi)
+		w->hi = c->block + nb;
 	return 0;
 }
 

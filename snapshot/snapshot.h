@@ -74,6 +74,7 @@ enum snap_rec_type {
 	SNAP_REC_DEVICE = 7,	      /* struct snap_device + the kind's payload */
 	SNAP_REC_MEMMAP = 8,	      /* (library) struct snap_memmap + snap_range[n] */
 	SNAP_REC_CHUNK_INDEX = 9,     /* (library) struct snap_chunk_index + snap_chunk[n] */
+	SNAP_REC_PARENT = 10,	      /* struct snap_parent (optional: informational) */
 	SNAP_REC_END = 0xffff,	      /* (library) struct snap_end */
 };
 #define SNAP_REC_F_OPTIONAL 1u /* a reader that does not know the type skips it */
@@ -90,6 +91,7 @@ enum snap_rec_type {
 #define SNAP_MEMMAP_V1	    1
 #define SNAP_CHUNK_INDEX_V1 1
 #define SNAP_END_V1	    1
+#define SNAP_PARENT_V1	    1
 
 struct snap_header {
 	char name[48];	    /* NUL-padded */
@@ -289,6 +291,14 @@ struct snap_chunk {
 	uint64_t raw_hash;     /* XXH64 of all pages * SNAP_PAGE raw bytes */
 	uint8_t zero_map[32];  /* bit i (byte i / 8, bit i % 8): page i is zero */
 };
+/* An incremental snapshot: the snapshot it was taken against, whose
+ * chunks its index shares where RAM had not changed (snap_save_reuse).
+ * Informational: the index is complete, so nothing is read from the
+ * parent, and deleting the parent frees only what no one shares. */
+struct snap_parent {
+	char name[48];	     /* NUL-padded */
+	uint64_t generation; /* that committed the parent */
+};
 struct snap_end {
 	uint32_t nrecords; /* records before this one */
 	uint32_t reserved;
@@ -310,6 +320,7 @@ _Static_assert(sizeof(struct snap_pl011) == 56, "snap_pl011");
 _Static_assert(sizeof(struct snap_range) == 32, "snap_range");
 _Static_assert(sizeof(struct snap_chunk) == 80, "snap_chunk");
 _Static_assert(sizeof(struct snap_end) == 16, "snap_end");
+_Static_assert(sizeof(struct snap_parent) == 56, "snap_parent");
 
 /* ---- the store ---- */
 struct snap_store;
@@ -418,6 +429,12 @@ int snap_save_chunk(struct snap_save *w, uint32_t index, const struct snap_chunk
  * and all of them must have completed before snap_save_commit. */
 int snap_save_place(struct snap_save *w, uint32_t index, const struct snap_chunk *c,
 		    uint64_t *sector, uint64_t *count);
+/* Incremental saves: chunk index takes c as it stands in a committed
+ * snapshot (from snap_image_chunks of one, RAM unchanged since): same
+ * place (gpa, pages), same blocks, nothing written. -EINVAL when c is
+ * not for that index or its blocks are not a committed snapshot's. The
+ * blocks then belong to both; deleting either keeps them for the other. */
+int snap_save_reuse(struct snap_save *w, uint32_t index, const struct snap_chunk *c);
 /* Convenience, one CPU: declares a RAM range and encodes and writes all
  * its chunks from ram (bytes long). */
 int snap_save_ram(struct snap_save *w, uint64_t ipa, const void *ram, uint64_t bytes);
@@ -428,8 +445,9 @@ struct snap_save_stats {
 	uint64_t ram_bytes;  /* of the RAM ranges */
 	uint64_t pages, zero_pages;
 	uint64_t chunks, payload_bytes; /* stored (compressed) chunk bytes */
+	uint64_t reused_chunks;		/* snap_save_reuse: shared, not written */
 	uint64_t manifest_bytes;
-	uint64_t disk_bytes; /* blocks taken: payloads, padding, manifest */
+	uint64_t disk_bytes; /* blocks written: payloads, padding, manifest */
 };
 /* Checks that the state is complete (a CPU fingerprint, every vCPU, every
  * chunk placed), writes the manifest, flushes, commits. Frees w whatever
@@ -504,6 +522,11 @@ int snap_chunk_decode(struct snap_decoder *d, const struct snap_chunk *c, const 
 const char *snap_decoder_error(const struct snap_decoder *d);
 /* Convenience, one CPU: the whole of RAM range r into dst (its bytes long). */
 int snap_load_range(struct snap_image *m, unsigned r, void *dst);
+
+/* Rewrites NAME with every chunk in blocks of its own (none shared with
+ * another snapshot; its PARENT record dropped), in one commit: a chain
+ * folded into a full snapshot. st may be NULL. */
+int snap_compact(struct snap_store *s, const char *name, struct snap_save_stats *st);
 
 struct snap_verify_stats {
 	uint64_t chunks, pages, zero_pages, payload_bytes, raw_bytes;

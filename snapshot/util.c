@@ -201,6 +201,27 @@ int ext_find(const struct extents *x, uint64_t lo, uint64_t hi, uint64_t from, u
 	return -ENOSPC;
 }
 
+bool ext_covers(const struct extents *x, uint64_t start, uint64_t len)
+{
+	for (size_t i = 0; i < x->n; i++)
+		if (x->e[i].start <= start && start - x->e[i].start + len <= x->e[i].len)
+			return true;
+	return false;
+}
+
+int ext_copy(struct extents *dst, const struct extents *src)
+{
+	*dst = (struct extents){0};
+	if (!src->n)
+		return 0;
+	dst->e = malloc(src->n * sizeof(src->e[0]));
+	if (!dst->e)
+		return -ENOMEM;
+	memcpy(dst->e, src->e, src->n * sizeof(src->e[0]));
+	dst->n = dst->cap = src->n;
+	return 0;
+}
+
 uint64_t ext_total(const struct extents *x)
 {
 	uint64_t t = 0;

@@ -11,3 +11,6 @@ host_libs_snap_crash = $(HOST_ZSTD_LIBS)
 host_tests += snap_corrupt
 host_srcs_snap_corrupt = $(snap_host_srcs)
 host_libs_snap_corrupt = $(HOST_ZSTD_LIBS)
+host_tests += snap_incr
+host_srcs_snap_incr = $(snap_host_srcs)
+host_libs_snap_incr = $(HOST_ZSTD_LIBS)
