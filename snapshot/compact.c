@@ -11,8 +11,8 @@
 
 static bool library_record(uint32_t type)
 {
-	return type == SNAP_REC_HEADER || type == SNAP_REC_MEMMAP ||
-	       type == SNAP_REC_CHUNK_INDEX || type == SNAP_REC_END || type == SNAP_REC_PARENT;
+	return type == SNAP_REC_HEADER || type == SNAP_REC_MEMMAP || type == SNAP_REC_CHUNK_INDEX ||
+	       type == SNAP_REC_END || type == SNAP_REC_PARENT;
 }
 
 static int copy_records(struct snap_save *w, const struct snap_image *m)
@@ -34,7 +34,8 @@ static int copy_ranges(struct snap_save *w, const struct snap_image *m)
 		uint32_t first, cnt;
 		err = snap_save_range(w, rg[i].ipa, rg[i].bytes, rg[i].flags, &first, &cnt);
 		if (!err && (first != rg[i].first_chunk || cnt != rg[i].nchunks))
-			err = snap_fail(w->s->err, -EBADMSG, "range %u: its chunks do not line up", i);
+			err = snap_fail(w->s->err, -EBADMSG, "range %u: its chunks do not line up",
+					i);
 	}
 	return err;
 }
@@ -46,8 +47,10 @@ static int copy_chunks(struct snap_save *w, struct snap_image *m, uint8_t *buf)
 	int err = 0;
 	for (unsigned i = 0; i < n && !err; i++) {
 		err = snap_chunk_read(m, i, buf);
-		if (!err && c[i].payload_len && snap_hash(buf, c[i].payload_len) != c[i].payload_hash)
-			err = snap_fail(w->s->err, -EBADMSG, "chunk %u: payload checksum mismatch", i);
+		if (!err && c[i].payload_len &&
+		    snap_hash(buf, c[i].payload_len) != c[i].payload_hash)
+			err = snap_fail(w->s->err, -EBADMSG, "chunk %u: payload checksum mismatch",
+					i);
 		if (!err)
 			err = snap_save_chunk(w, i, &c[i], buf);
 	}

@@ -21,6 +21,7 @@
  */
 #include "kernel/vm/vm.h"
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #define PAGE_SHIFT  12
@@ -28,7 +29,7 @@
 #define RAM_RWX	    (PT_R | PT_W | PT_X)
 #define RAM_RX	    (PT_R | PT_X)
 
-static uint64_t bitmap_bytes(const struct partition *p)
+uint64_t dirty_bitmap_bytes(const struct partition *p)
 {
 	return ALIGN_UP(p->cfg.mem_size >> PAGE_SHIFT, 64) / 8;
 }
@@ -43,7 +44,7 @@ int dirty_start(struct partition *p)
 	struct dirty_log *d = &p->dirty;
 	if (p->npdevs)
 		return -EPERM; /* its devices' DMA would write past the bitmap */
-	uint64_t bytes = ALIGN_UP(bitmap_bytes(p), PAGE_SIZE);
+	uint64_t bytes = ALIGN_UP(dirty_bitmap_bytes(p), PAGE_SIZE);
 	uint64_t pa = mem_alloc(bytes, PAGE_SIZE);
 	if (!pa)
 		return -ENOMEM;
@@ -87,9 +88,10 @@ void dirty_stop(struct partition *p)
 		panic("dirty: %s: RAM not made writable again", p->cfg.name);
 	uint64_t *bits = d->bits;
 	d->bits = NULL;
+	d->base[0] = '\0';
 	spin_unlock(&d->lock);
 	if (bits)
-		mem_free((uint64_t)bits, ALIGN_UP(bitmap_bytes(p), PAGE_SIZE));
+		mem_free((uint64_t)bits, ALIGN_UP(dirty_bitmap_bytes(p), PAGE_SIZE));
 }
 
 static void mark(struct dirty_log *d, uint64_t page)
@@ -152,7 +154,7 @@ uint64_t dirty_count(struct partition *p)
 	struct dirty_log *d = &p->dirty;
 	uint64_t n = 0;
 	spin_lock(&d->lock);
-	for (uint64_t i = 0; d->bits && i < bitmap_bytes(p) / 8; i++)
+	for (uint64_t i = 0; d->bits && i < dirty_bitmap_bytes(p) / 8; i++)
 		n += (uint64_t)__builtin_popcountll(d->bits[i]);
 	spin_unlock(&d->lock);
 	return n;
@@ -166,4 +168,48 @@ uint64_t dirty_faults(struct partition *p)
 bool dirty_on(struct partition *p)
 {
 	return __atomic_load_n(&p->dirty.on, __ATOMIC_ACQUIRE);
+}
+
+int dirty_harvest(struct partition *p, uint64_t *out)
+{
+	struct dirty_log *d = &p->dirty;
+	spin_lock(&d->lock);
+	int e = d->on ? 0 : -ENODATA;
+	if (!e) {
+		memcpy(out, d->bits, dirty_bitmap_bytes(p));
+		memset(d->bits, 0, dirty_bitmap_bytes(p));
+		/* whole blocks read-only again: the split tables are freed */
+		e = pt_map(&p->s2, GUEST_RAM_BASE, p->ram_pa, p->cfg.mem_size, RAM_RX);
+		if (e) /* a merge never needs a table */
+			panic("dirty: %s: RAM not write-protected again", p->cfg.name);
+	}
+	spin_unlock(&d->lock);
+	return e;
+}
+
+void dirty_unharvest(struct partition *p, const uint64_t *bits)
+{
+	struct dirty_log *d = &p->dirty;
+	spin_lock(&d->lock);
+	for (uint64_t i = 0; d->on && i < dirty_bitmap_bytes(p) / 8; i++)
+		d->bits[i] |= bits[i];
+	spin_unlock(&d->lock);
+}
+
+void dirty_set_base(struct partition *p, const char *name, uint64_t gen)
+{
+	struct dirty_log *d = &p->dirty;
+	spin_lock(&d->lock);
+	snprintf(d->base, sizeof(d->base), "%s", d->on && name ? name : "");
+	d->base_gen = gen;
+	spin_unlock(&d->lock);
+}
+
+bool dirty_base_is(struct partition *p, const char *name, uint64_t gen)
+{
+	struct dirty_log *d = &p->dirty;
+	spin_lock(&d->lock);
+	bool is = d->on && d->base[0] && !strcmp(d->base, name) && d->base_gen == gen;
+	spin_unlock(&d->lock);
+	return is;
 }

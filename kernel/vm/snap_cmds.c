@@ -10,11 +10,12 @@
 #include "kernel/vm/snap_state.h"
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #define WHY_MAX 200
 
-enum cmd_op { OP_LIST, OP_VERIFY, OP_DELETE, OP_FIND };
+enum cmd_op { OP_LIST, OP_VERIFY, OP_DELETE, OP_FIND, OP_COMPACT };
 
 struct cmd_job {
 	struct sched_job j; /* first: the job is found from it */
@@ -31,7 +32,8 @@ void snap_paused_job(struct partition *p)
 	uint64_t t1 = timer_now();
 	kprintf("%s: paused\n", p->cfg.name);
 	store_take();
-	int e = snap_save_partition(p, p->snap_name, t1, &st, why, sizeof(why));
+	const char *parent = p->snap_parent[0] ? p->snap_parent : NULL;
+	int e = snap_save_partition(p, p->snap_name, parent, t1, &st, why, sizeof(why));
 	store_give();
 	uint64_t t2 = timer_now();
 	p->cntvoff += t2 - t1; /* freeze: the guest's virtual time skips the pause */
@@ -39,15 +41,21 @@ void snap_paused_job(struct partition *p)
 		kprintf("snapshot: error: save %s of %s: %s\n", p->snap_name, p->cfg.name, why);
 		return;
 	}
+	char inc[96] = "";
+	if (parent)
+		snprintf(inc, sizeof(inc), " parent=%s shared_chunks=%llu of %llu", parent,
+			 (unsigned long long)st.reused_chunks, (unsigned long long)st.chunks);
 	kprintf("snapshot: saved %s from %s: ram=%llu disk=%llu written=%llu zero_pages=%llu "
-		"pause_us=%llu time_us=%llu\n",
+		"pause_us=%llu time_us=%llu%s\n",
 		p->snap_name, p->cfg.name, (unsigned long long)st.ram_bytes,
 		(unsigned long long)st.disk_bytes, (unsigned long long)st.disk_bytes,
 		(unsigned long long)st.zero_pages, (unsigned long long)snap_us(t2 - p->snap_t0),
-		(unsigned long long)snap_us(t2 - t1));
+		(unsigned long long)snap_us(t2 - t1), inc);
 }
 
-static int save(const char *part, const char *name)
+static bool name_ok(const char *name);
+
+static int save(const char *part, const char *name, const char *parent)
 {
 	struct partition *p = partition_find(part);
 	if (!p) {
@@ -78,8 +86,11 @@ static int save(const char *part, const char *name)
 			part);
 		return -EPERM;
 	}
+	if (parent && !name_ok(parent))
+		return -EINVAL;
 	/* the job reads these once the partition is paused, after this write */
 	strcpy(p->snap_name, name);
+	strcpy(p->snap_parent, parent ? parent : "");
 	p->snap_t0 = timer_now();
 	int e = lc_pause(&p->lc);
 	if (e)
@@ -165,16 +176,21 @@ static void do_list(struct snap_store *s)
 		if (snap_entry(s, i, &in))
 			continue;
 		const char *part = "?";
-		char pbuf[48];
+		char pbuf[48], parent[64] = "";
+		struct snap_rec r;
 		if (snap_load(s, in.name, &m) == 0) {
 			memcpy(pbuf, snap_image_header(m)->partition, sizeof(pbuf));
 			pbuf[sizeof(pbuf) - 1] = '\0';
 			part = pbuf;
+			if (!snap_image_find(m, SNAP_REC_PARENT, 0, &r))
+				snprintf(parent, sizeof(parent), " parent=%s",
+					 ((const struct snap_parent *)r.body)->name);
 			snap_image_free(m);
 		}
-		kprintf("snapshot:   %s part=%s vcpus=%u ram=%llu disk=%llu gen=%llu\n", in.name,
+		kprintf("snapshot:   %s part=%s vcpus=%u ram=%llu disk=%llu gen=%llu%s\n", in.name,
 			part, in.nvcpus, (unsigned long long)in.ram_bytes,
-			(unsigned long long)in.disk_bytes, (unsigned long long)in.generation);
+			(unsigned long long)in.disk_bytes, (unsigned long long)in.generation,
+			parent);
 	}
 }
 
@@ -200,6 +216,18 @@ static void do_delete(struct snap_store *s, const char *name)
 			e == -ENOENT ? "no snapshot of that name" : snap_error(s));
 	else
 		kprintf("snapshot: deleted %s\n", name);
+}
+
+static void do_compact(struct snap_store *s, const char *name)
+{
+	struct snap_save_stats st;
+	int e = snap_compact(s, name, &st);
+	if (e)
+		kprintf("snapshot: error: compact %s: %s\n", name,
+			e == -ENOENT ? "no snapshot of that name" : snap_error(s));
+	else
+		kprintf("snapshot: compacted %s: written=%llu chunks=%llu\n", name,
+			(unsigned long long)st.disk_bytes, (unsigned long long)st.chunks);
 }
 
 /* Restore without a partition named: the one the snapshot was taken from. */
@@ -242,6 +270,8 @@ static void cmd_job_run(struct sched_job *j)
 		do_verify(s, c->name);
 	else if (c->op == OP_DELETE)
 		do_delete(s, c->name);
+	else if (c->op == OP_COMPACT)
+		do_compact(s, c->name);
 	else
 		p = do_find(s, c->name);
 	/* verify and delete saw the disk as it is, and a name not found may be a
@@ -311,16 +341,35 @@ static int restore(int argc, char **argv)
 
 static void usage(void)
 {
-	kprintf("usage: snapshot save PART NAME | restore NAME [PART] | list | verify NAME | "
-		"delete NAME\n");
+	kprintf("usage: snapshot save PART NAME [--parent P] | restore NAME [PART] | list | "
+		"verify NAME | delete NAME | compact NAME\n");
+}
+
+/* save PART NAME [--parent P] */
+static int save_args(int n, char **a)
+{
+	if (n == 2)
+		return save(a[0], a[1], NULL);
+	if (n == 4 && !strcmp(a[2], "--parent"))
+		return save(a[0], a[1], a[3]);
+	if (n >= 3 && !strcmp(a[2], "--live")) {
+		kprintf("snapshot: error: save %s: --live is not supported yet (a save pauses the "
+			"partition until its RAM is written)\n",
+			a[1]);
+		return -EOPNOTSUPP;
+	}
+	usage();
+	return -EINVAL;
 }
 
 int cmd_snapshot(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : "";
 	int n = argc - 2;
-	if (!strcmp(sub, "save") && n == 2)
-		return save(argv[2], argv[3]);
+	if (!strcmp(sub, "save") && n >= 2)
+		return save_args(n, argv + 2);
+	if (!strcmp(sub, "compact") && n == 1)
+		return name_ok(argv[2]) ? queue(OP_COMPACT, argv[2]) : -EINVAL;
 	if (!strcmp(sub, "restore") && (n == 1 || n == 2))
 		return restore(n, argv + 2);
 	if (!strcmp(sub, "list") && n == 0)

@@ -221,7 +221,8 @@ static int save_devices(struct snap_save *w, struct partition *p, uint64_t now)
 	return e;
 }
 
-static int save_memory(struct snap_save *w, struct partition *p, char *why, size_t whylen)
+static int save_memory(struct snap_save *w, struct partition *p, const struct snap_incr *incr,
+		       char *why, size_t whylen)
 {
 	uint64_t ipa[3], bytes[3];
 	uint32_t first, n;
@@ -231,11 +232,11 @@ static int save_memory(struct snap_save *w, struct partition *p, char *why, size
 		e = snap_save_range(w, ipa[i], bytes[i], SNAP_RANGE_MMIO, &first, &n);
 	/* a guest running with its MMU off wrote around the caches */
 	dcache_clean_inval_range(p->ram_pa, p->cfg.mem_size);
-	return e ? e : snap_par_save(w, p, why, whylen);
+	return e ? e : snap_par_save(w, p, incr, why, whylen);
 }
 
-static int save_state(struct snap_save *w, struct partition *p, uint64_t now, char *why,
-		      size_t whylen)
+static int save_state(struct snap_save *w, struct partition *p, uint64_t now,
+		      const struct snap_incr *incr, char *why, size_t whylen)
 {
 	struct snap_idreg r[FP_REGS];
 	unsigned n = fingerprint(p, r);
@@ -246,40 +247,121 @@ static int save_state(struct snap_save *w, struct partition *p, uint64_t now, ch
 		e = save_vgic(w, p);
 	if (!e)
 		e = save_devices(w, p, now);
-	return e ? e : save_memory(w, p, why, whylen);
+	return e ? e : save_memory(w, p, incr, why, whylen);
 }
 
-/* The paused job: p's vCPUs are off their CPUs. Returns 0 or an error
- * with why; st filled on success. */
-int snap_save_partition(struct partition *p, const char *name, uint64_t now,
+/* The parent's chunk index, if parent is one of p's snapshots and p's
+ * writes are tracked since it; *par its PARENT record. */
+static int parent_chunks(struct snap_store *s, struct partition *p, const char *parent,
+			 struct snap_chunk **out, struct snap_parent *par, char *why, size_t whylen)
+{
+	struct snap_info inf;
+	struct snap_image *m;
+	if (snap_lookup(s, parent, &inf)) {
+		snprintf(why, whylen, "no snapshot %s to be incremental to", parent);
+		return -ENOENT;
+	}
+	if (!dirty_base_is(p, parent, inf.generation)) {
+		snprintf(why, whylen,
+			 "%s's writes are not tracked since %s (only since its last good save or "
+			 "restore, and never across a stop)",
+			 p->cfg.name, parent);
+		return -ESTALE;
+	}
+	int e = snap_load(s, parent, &m);
+	if (e) {
+		snprintf(why, whylen, "parent %s: %s", parent, snap_error(s));
+		return e;
+	}
+	unsigned n, nc;
+	const struct snap_range *r = snap_image_ranges(m, &n);
+	const struct snap_chunk *c = snap_image_chunks(m, &nc);
+	e = -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (r[i].flags == SNAP_RANGE_RAM && r[i].ipa == GUEST_RAM_BASE &&
+		    r[i].bytes == p->cfg.mem_size && (*out = malloc(r[i].nchunks * sizeof(*c)))) {
+			memcpy(*out, c + r[i].first_chunk, r[i].nchunks * sizeof(*c));
+			e = 0;
+		}
+	snap_image_free(m);
+	if (e)
+		snprintf(why, whylen, "parent %s does not hold %s's RAM as it is", parent,
+			 p->cfg.name);
+	memset(par, 0, sizeof(*par));
+	snprintf(par->name, sizeof(par->name), "%s", parent);
+	par->generation = inf.generation;
+	return e;
+}
+
+/* After a good save or restore: p's writes are tracked from name on, for
+ * the next incremental (not for a partition with devices: dirty.c). */
+static void track_from(struct partition *p, const char *name, uint64_t gen)
+{
+	if (!dirty_on(p) && dirty_start(p))
+		return;
+	dirty_set_base(p, name, gen);
+}
+
+static int save_body(struct snap_save *w, struct partition *p, uint64_t now,
+		     const struct snap_incr *incr, const struct snap_parent *par, char *why,
+		     size_t whylen)
+{
+	int e = par ? snap_save_record(w, SNAP_REC_PARENT, SNAP_PARENT_V1, SNAP_REC_F_OPTIONAL, par,
+				       sizeof(*par))
+		    : 0;
+	return e ? e : save_state(w, p, now, incr, why, whylen);
+}
+
+/* The paused job: p's vCPUs are off their CPUs. With parent, only the
+ * chunks with pages written since then are written. The pages written so
+ * far are taken from the tracking at the start (harvest) and given back
+ * if the save fails, so the next incremental still has them. Returns 0 or
+ * an error with why; st filled on success. */
+int snap_save_partition(struct partition *p, const char *name, const char *parent, uint64_t now,
 			struct snap_save_stats *st, char *why, size_t whylen)
 {
 	struct snap_store *s = store_get(true, why, whylen);
+	struct snap_chunk *pc = NULL;
+	struct snap_parent par;
 	struct snap_save *w;
 	if (!s)
 		return -ENODEV;
+	int e = parent ? parent_chunks(s, p, parent, &pc, &par, why, whylen) : 0;
+	if (e)
+		return e;
 	struct snap_save_params sp = {.name = name,
 				      .partition = p->cfg.name,
 				      .creator = "tessera " TESSERA_VERSION,
-				      .nvcpus = p->nvcpus};
-	int e = snap_save_begin(s, &sp, &w);
-	if (e) {
+				      .nvcpus = p->nvcpus,
+				      .replace = parent && !strcmp(parent, name)};
+	if ((e = snap_save_begin(s, &sp, &w))) {
 		snprintf(why, whylen, "%s",
 			 e == -EEXIST ? "the name is already taken" : snap_error(s));
+		free(pc);
 		return e;
 	}
+	uint64_t *bits = dirty_on(p) ? malloc(dirty_bitmap_bytes(p)) : NULL;
+	bool harvested = bits && !dirty_harvest(p, bits);
+	struct snap_incr incr = {bits, pc};
 	why[0] = '\0';
-	if ((e = save_state(w, p, now, why, whylen))) {
-		if (!why[0])
-			snprintf(why, whylen, "%s", e == -ENOMEM ? "out of memory" : snap_error(s));
+	if (parent && !harvested) {
 		snap_save_abort(w);
-		store_drop();
-		return e;
-	}
-	if ((e = snap_save_commit(w, st))) {
-		snprintf(why, whylen, "%s", snap_error(s));
-		store_drop();
-	}
+		e = -ENOMEM;
+	} else if ((e = save_body(w, p, now, parent ? &incr : NULL, parent ? &par : NULL, why,
+				  whylen)))
+		snap_save_abort(w);
+	else
+		e = snap_save_commit(w, st);
+	if (e && !why[0])
+		snprintf(why, whylen, "%s", e == -ENOMEM ? "out of memory" : snap_error(s));
+	if (e)
+		store_drop(); /* start from the disk next time */
+	if (e && harvested)
+		dirty_unharvest(p, bits);
+	if (!e)
+		track_from(p, name, st->generation);
+	free(bits);
+	free(pc);
 	return e;
 }
 
@@ -431,6 +513,8 @@ int snap_restore_partition(struct partition *p, const char *name, uint64_t *read
 		if (!(e = restore_vcpus(p, m, why, whylen)) &&
 		    !(e = restore_vgic(p, m, why, whylen)))
 			e = restore_devices(p, m, timer_now(), why, whylen);
+	if (!e) /* its RAM is the snapshot's: the next incremental counts from it */
+		track_from(p, name, snap_image_header(m)->generation);
 	unsigned nc;
 	const struct snap_chunk *c = snap_image_chunks(m, &nc);
 	*read_bytes = snap_image_manifest_len(m);

@@ -24,8 +24,9 @@ struct worker {
 };
 
 struct par {
-	struct snap_save *w;  /* saving, or */
-	struct snap_image *m; /* restoring */
+	struct snap_save *w;	      /* saving, or */
+	const struct snap_incr *incr; /* saving against a parent, or NULL */
+	struct snap_image *m;	      /* restoring */
 	uint8_t *ram;
 	uint64_t ipa, bytes;
 	uint32_t first, n; /* chunk indices first..first+n-1 */
@@ -64,10 +65,30 @@ static uint32_t chunk_pages(const struct par *q, uint32_t k)
 	return left < SNAP_CHUNK_PAGES ? (uint32_t)left : SNAP_CHUNK_PAGES;
 }
 
+/* No page of chunk k written since the parent: a chunk is 256 pages, four
+ * words of the bitmap. */
+static bool unchanged(const struct par *q, uint32_t k)
+{
+	const uint64_t *b = q->incr->dirty + (uint64_t)k * (SNAP_CHUNK_PAGES / 64);
+	uint32_t words = (chunk_pages(q, k) + 63) / 64;
+	for (uint32_t i = 0; i < words; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
 static int save_one(struct par *q, struct snap_encoder *enc, uint8_t *buf, uint32_t k)
 {
 	struct snap_chunk c;
 	uint64_t sector, count;
+	if (q->incr && unchanged(q, k)) {
+		lock(q);
+		int e = snap_save_reuse(q->w, q->first + k, &q->incr->parent[k]);
+		unlock(q);
+		if (e)
+			fail(q, e, "a parent's chunk could not be shared");
+		return e;
+	}
 	int e = snap_chunk_encode(enc, q->ram + (uint64_t)k * SNAP_CHUNK_BYTES, chunk_pages(q, k),
 				  buf, &c);
 	if (e) {
@@ -159,10 +180,14 @@ static int run(struct par *q, uint64_t cpu_mask)
 	return q->err;
 }
 
-int snap_par_save(struct snap_save *w, const struct partition *p, char *why, size_t whylen)
+int snap_par_save(struct snap_save *w, const struct partition *p, const struct snap_incr *incr,
+		  char *why, size_t whylen)
 {
-	struct par q = {
-	    .w = w, .ram = (uint8_t *)p->ram_pa, .ipa = GUEST_RAM_BASE, .bytes = p->cfg.mem_size};
+	struct par q = {.w = w,
+			.incr = incr,
+			.ram = (uint8_t *)p->ram_pa,
+			.ipa = GUEST_RAM_BASE,
+			.bytes = p->cfg.mem_size};
 	int e = snap_save_range(w, q.ipa, q.bytes, SNAP_RANGE_RAM, &q.first, &q.n);
 	if (e) {
 		snprintf(why, whylen, "the memory map was refused");

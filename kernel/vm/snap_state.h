@@ -36,7 +36,7 @@ void store_give(void);
 struct snap_store *store_get(bool may_format, char *why, size_t whylen);
 void store_drop(void);
 uint64_t snap_us(uint64_t ticks);
-int snap_save_partition(struct partition *p, const char *name, uint64_t now,
+int snap_save_partition(struct partition *p, const char *name, const char *parent, uint64_t now,
 			struct snap_save_stats *st, char *why, size_t whylen);
 int snap_restore_partition(struct partition *p, const char *name, uint64_t *read_bytes, char *why,
 			   size_t whylen);
@@ -44,9 +44,17 @@ int snap_restore_partition(struct partition *p, const char *name, uint64_t *read
 /* The store's device, written directly (snap_par.c: chunks it placed). */
 int snap_bdev_write(uint64_t sector, uint64_t count, const void *buf);
 
-/* snap_par.c: guest RAM saved (declared and written) or loaded on all of
+/* An incremental save: the pages written since the parent (a bit per
+ * page, dirty.c) and the parent's chunks of p's RAM range. */
+struct snap_incr {
+	const uint64_t *dirty;
+	const struct snap_chunk *parent;
+};
+/* snap_par.c: guest RAM saved (declared and written; with incr, the
+ * chunks with no page written shared with the parent) or loaded on all of
  * p's CPUs. 0, or an error with why. */
-int snap_par_save(struct snap_save *w, const struct partition *p, char *why, size_t whylen);
+int snap_par_save(struct snap_save *w, const struct partition *p, const struct snap_incr *incr,
+		  char *why, size_t whylen);
 int snap_par_load(struct snap_image *m, unsigned range, const struct partition *p, char *why,
 		  size_t whylen);
 

@@ -67,6 +67,10 @@ struct dirty_log {
 	bool on;
 	uint64_t *bits;
 	uint64_t faults; /* write faults taken */
+	/* the snapshot the bits count from ("" none): set by a save or a
+	 * restore that succeeded, cleared when tracking stops */
+	char base[48];
+	uint64_t base_gen;
 };
 
 struct partition {
@@ -93,8 +97,9 @@ struct partition {
 	struct spinlock pci_lock; /* the vpci_fn states */
 	/* snapshot work asked of its next job (snap_cmds.c) */
 	char snap_name[48];
-	bool snap_boot;	  /* a restore at boot: boot its kernel if it fails */
-	uint64_t snap_t0; /* when it was asked (timer_now) */
+	char snap_parent[48]; /* a save's parent ("": a full save) */
+	bool snap_boot;	      /* a restore at boot: boot its kernel if it fails */
+	uint64_t snap_t0;     /* when it was asked (timer_now) */
 	/* SVE: vector length in bytes (0: none) and the vCPUs' save areas */
 	unsigned sve_vl;
 	uint8_t *sve_area;
@@ -138,6 +143,17 @@ bool dirty_fault(struct partition *p, uint64_t ipa, bool write);
 bool dirty_on(struct partition *p);
 uint64_t dirty_count(struct partition *p);
 uint64_t dirty_faults(struct partition *p);
+/* For incremental snapshots, with the partition paused. harvest: the
+ * bitmap copied into out (dirty_bitmap_bytes) and tracking started over
+ * (RAM write-protected again, bits clear); -ENODATA if tracking is off.
+ * unharvest: a failed save's harvest ORed back, so the next incremental
+ * still sees every page written since the last good one. base: the
+ * snapshot the bits now count from (NULL: none). */
+uint64_t dirty_bitmap_bytes(const struct partition *p);
+int dirty_harvest(struct partition *p, uint64_t *out);
+void dirty_unharvest(struct partition *p, const uint64_t *bits);
+void dirty_set_base(struct partition *p, const char *name, uint64_t gen);
+bool dirty_base_is(struct partition *p, const char *name, uint64_t gen);
 
 /* sched.c */
 void sched_loop(void) __attribute__((noreturn));

@@ -19,8 +19,8 @@
 #define RAM	(8 * MiB) /* 8 chunks */
 #define NCHUNKS (RAM / SNAP_CHUNK_BYTES)
 
-static const struct synth cfg = {.seed = 7, .nvcpus = 2, .ipa = IPA, .ram = RAM, .touched = 60,
-				 .random = 30};
+static const struct synth cfg = {
+    .seed = 7, .nvcpus = 2, .ipa = IPA, .ram = RAM, .touched = 60, .random = 30};
 
 static uint8_t *ram_of(void)
 {
@@ -70,8 +70,8 @@ static int save(struct snap_store *s, const char *name, const uint8_t *ram, cons
 	if (!err && parent) {
 		struct snap_parent par = {.generation = 1};
 		strcpy(par.name, parent);
-		err = snap_save_record(w, SNAP_REC_PARENT, SNAP_PARENT_V1, SNAP_REC_F_OPTIONAL, &par,
-				       sizeof(par));
+		err = snap_save_record(w, SNAP_REC_PARENT, SNAP_PARENT_V1, SNAP_REC_F_OPTIONAL,
+				       &par, sizeof(par));
 	}
 	if (!err)
 		err = snap_save_range(w, IPA, RAM, SNAP_RANGE_RAM, &first, &n);

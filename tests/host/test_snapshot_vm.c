@@ -347,6 +347,96 @@ static void io_error_keeps_previous(void **state)
 		save_ok("a", "s2"); /* and the space is usable */
 }
 
+/* A guest write: through the stage-2 fault while the page is tracked and
+ * still read-only, as the hardware would take it. */
+static void guest_write(struct partition *p, uint64_t off, uint8_t v)
+{
+	unsigned attrs;
+	assert_int_equal(pt_translate(&p->s2, GUEST_RAM_BASE + off, NULL, &attrs, NULL), 0);
+	if (!(attrs & PT_W))
+		assert_true(dirty_fault(p, GUEST_RAM_BASE + off, true));
+	((uint8_t *)(uintptr_t)p->ram_pa)[off] = v;
+}
+
+static uint8_t *ram_copy(const struct partition *p)
+{
+	uint8_t *r = malloc(p->cfg.mem_size);
+	assert_non_null(r);
+	memcpy(r, (void *)(uintptr_t)p->ram_pa, p->cfg.mem_size);
+	return r;
+}
+
+static void expect_line(const char *line, const char *want)
+{
+	fake_log_clear();
+	cmd(line);
+	run_cpu_jobs();
+	fake_run_jobs();
+	if (!fake_log_has(want))
+		fail_msg("`%s`: no \"%s\" in:\n%s", line, want, fake_log());
+}
+
+/* Incrementals: each writes only the chunks written since its parent and
+ * restores to exactly its RAM; a restore is a parent too; a parent that is
+ * not what the writes are tracked since is refused; a failed incremental
+ * gives its pages back, so the next one is still complete. */
+static void incremental_chain(void **state)
+{
+	world(two, 2);
+	struct partition *a = &partitions[0];
+	fake_start(a);
+	fill_ram(a, 5);
+	assert_false(dirty_on(a)); /* not until it is saved */
+	save_ok("a", "s0");
+	assert_true(dirty_on(a));
+	guest_write(a, 3 * MIB + 17, 0xa1);
+	guest_write(a, 9 * MIB + 4096 * 5, 0xa2);
+	uint8_t *r1 = ram_copy(a);
+	expect_line("save a s1 --parent s0", "parent=s0 shared_chunks=14 of 16");
+	guest_write(a, 9 * MIB + 1, 0xb1);
+	uint8_t *r2 = ram_copy(a);
+	expect_line("save a s2 --parent s1", "parent=s1 shared_chunks=15 of 16");
+	expect_line("save a s3 --parent s0", "not tracked since s0");
+	expect_line("save a s3 --parent nope", "no snapshot nope");
+	/* a failing incremental: its pages go back to the tracking */
+	guest_write(a, 12 * MIB, 0xc1);
+	uint8_t *r3 = ram_copy(a);
+	fake_disk.fail_in = 3;
+	expect_line("save a s3 --parent s2", "snapshot: error: save s3 of a: ");
+	fake_disk.fail_in = 0;
+	fake_disk.failed = false;
+	expect_line("save a s3 --parent s2", "parent=s2 shared_chunks=15 of 16");
+	expect_line("list", "s3 part=a vcpus=2 ram=16777216");
+	assert_true(fake_log_has("parent=s2"));
+	stop(a);
+	assert_false(dirty_on(a)); /* stopped: nothing is tracked */
+	restore_ok("restore s1 a", a);
+	assert_memory_equal((void *)(uintptr_t)a->ram_pa, r1, a->cfg.mem_size);
+	/* the restored s1 is what its writes now count from */
+	guest_write(a, 1 * MIB, 0xd1);
+	uint8_t *r4 = ram_copy(a);
+	expect_line("save a s4 --parent s1", "parent=s1 shared_chunks=15 of 16");
+	expect_line("delete s1", "snapshot: deleted s1");
+	expect_line("delete s0", "snapshot: deleted s0");
+	const struct {
+		const char *name;
+		const uint8_t *ram;
+	} links[] = {{"s2", r2}, {"s3", r3}, {"s4", r4}};
+	for (unsigned i = 0; i < 3; i++) {
+		char line[32];
+		stop(a);
+		snprintf(line, sizeof(line), "restore %s a", links[i].name);
+		restore_ok(line, a);
+		assert_memory_equal((void *)(uintptr_t)a->ram_pa, links[i].ram, a->cfg.mem_size);
+	}
+	expect_line("compact s4", "snapshot: compacted s4: ");
+	expect_line("verify s4", "verify s4: OK");
+	free(r1);
+	free(r2);
+	free(r3);
+	free(r4);
+}
+
 /* restore = "NAME" at boot: resumed when it is there, booted when not. */
 static void boot_restore(void **state)
 {
@@ -444,13 +534,10 @@ static void no_disk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(roundtrip),
-	    cmocka_unit_test(refusals),
-	    cmocka_unit_test(damage_refused),
-	    cmocka_unit_test(io_error_keeps_previous),
-	    cmocka_unit_test(boot_restore),
-	    cmocka_unit_test(no_disk),
-	    cmocka_unit_test(fingerprint_and_space),
+	    cmocka_unit_test(roundtrip),	 cmocka_unit_test(refusals),
+	    cmocka_unit_test(damage_refused),	 cmocka_unit_test(io_error_keeps_previous),
+	    cmocka_unit_test(incremental_chain), cmocka_unit_test(boot_restore),
+	    cmocka_unit_test(no_disk),		 cmocka_unit_test(fingerprint_and_space),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
