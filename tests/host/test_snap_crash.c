@@ -1,6 +1,8 @@
 /*
  * Power cuts: a save (of a new name, superseding the previous snapshot of
- * its name) or a delete is cut at every one of its writes, with the
+ * its name, an incremental sharing chunks), a delete (of a parent whose
+ * chunks an incremental shares) or a compaction is cut at every one of
+ * its writes, with the
  * device's cache lost, kept, or kept in part with the cut write torn, on
  * 512- and 4096-byte sectors. What the next boot reads must be the state
  * before or the state after, never anything in between: the earlier
@@ -19,7 +21,7 @@
 
 #define MiB (1ull << 20)
 
-enum op { OP_NEW, OP_SUPERSEDE, OP_DELETE };
+enum op { OP_NEW, OP_SUPERSEDE, OP_DELETE, OP_INCR, OP_COMPACT };
 
 static const struct synth cfg_old = {
     .seed = 11, .nvcpus = 2, .ipa = 0x40000000, .ram = 2 * MiB, .touched = 70, .random = 20};
@@ -28,7 +30,64 @@ static const struct synth cfg_other = {
 static const struct synth cfg_new = {
     .seed = 13, .nvcpus = 3, .ipa = 0x40000000, .ram = 4 * MiB, .touched = 60, .random = 30};
 
-/* A store holding "old" and "other", all of it flushed. */
+/* name: cfg_old's state and RAM as an incremental of parent: every chunk
+ * shared but the first, written again. */
+static int save_incr(struct snap_store *s, const char *name, const char *parent)
+{
+	struct snap_save_params p = {.name = name, .partition = "test", .nvcpus = cfg_old.nvcpus};
+	struct snap_image *m;
+	struct snap_save *w;
+	unsigned n;
+	uint32_t first, cnt;
+	int err = snap_load(s, parent, &m);
+	if (err)
+		return err;
+	struct snap_chunk pc[2];
+	memcpy(pc, snap_image_chunks(m, &n), sizeof(pc));
+	snap_image_free(m);
+	assert_int_equal(n, 2);
+	if ((err = snap_save_begin(s, &p, &w)))
+		return err;
+	uint8_t *ram = malloc(SNAP_CHUNK_BYTES), *buf = malloc(SNAP_CHUNK_BYTES);
+	struct snap_encoder *enc = snap_encoder_new(1);
+	struct snap_chunk c;
+	for (uint64_t o = 0; o < SNAP_CHUNK_BYTES; o += SNAP_PAGE)
+		synth_page(&cfg_old, cfg_old.ipa + o, ram + o);
+	err = synth_state(w, &cfg_old);
+	if (!err)
+		err = snap_save_range(w, cfg_old.ipa, cfg_old.ram, SNAP_RANGE_RAM, &first, &cnt);
+	if (!err)
+		err = snap_chunk_encode(enc, ram, SNAP_CHUNK_PAGES, buf, &c);
+	if (!err)
+		err = snap_save_chunk(w, first, &c, buf);
+	if (!err)
+		err = snap_save_reuse(w, first + 1, &pc[1]);
+	err = err ? (snap_save_abort(w), err) : snap_save_commit(w, NULL);
+	snap_encoder_free(enc);
+	free(ram);
+	free(buf);
+	return err;
+}
+
+/* Whether a and b name a common block. */
+static bool shares(struct snap_store *s, const char *a, const char *b)
+{
+	struct snap_image *ma, *mb;
+	unsigned na, nb;
+	bool shared = false;
+	assert_int_equal(snap_load(s, a, &ma), 0);
+	assert_int_equal(snap_load(s, b, &mb), 0);
+	const struct snap_chunk *ca = snap_image_chunks(ma, &na), *cb = snap_image_chunks(mb, &nb);
+	for (unsigned i = 0; i < na; i++)
+		for (unsigned j = 0; j < nb; j++)
+			shared |= ca[i].payload_len && ca[i].block == cb[j].block;
+	snap_image_free(ma);
+	snap_image_free(mb);
+	return shared;
+}
+
+/* A store holding "old", "other" and "child" (an incremental of old), all
+ * of it flushed. */
 static void base_store(struct memdev *base, uint32_t ss)
 {
 	char why[128];
@@ -38,6 +97,8 @@ static void base_store(struct memdev *base, uint32_t ss)
 	struct snap_store *s = open_store(&d);
 	assert_int_equal(save_synth(s, "old", &cfg_old, 1, false, NULL), 0);
 	assert_int_equal(save_synth(s, "other", &cfg_other, 2, false, NULL), 0);
+	assert_int_equal(save_incr(s, "child", "old"), 0);
+	assert_true(shares(s, "child", "old"));
 	snap_close(s);
 	memdev_reboot(&d, base);
 	memdev_free(&d);
@@ -50,6 +111,10 @@ static int run_op(struct snap_store *s, enum op op)
 		return save_synth(s, "new", &cfg_new, 2, false, NULL);
 	case OP_SUPERSEDE:
 		return save_synth(s, "old", &cfg_new, 2, true, NULL);
+	case OP_INCR:
+		return save_incr(s, "grandchild", "child");
+	case OP_COMPACT:
+		return snap_compact(s, "child", NULL);
 	default:
 		return snap_delete(s, "old");
 	}
@@ -70,7 +135,8 @@ static void expect(struct snap_store *s, const char *name, const struct synth *c
 }
 
 /* What a boot after the cut must find. done: the op returned success;
- * later: "later" was saved since. */
+ * later: "later" was saved since. child (sharing old's blocks) is whole
+ * whatever happens to old. */
 static void check_after(struct snap_store *s, enum op op, bool done, bool later, const char *ctx)
 {
 	struct snap_store_stat st;
@@ -78,30 +144,40 @@ static void check_after(struct snap_store *s, enum op op, bool done, bool later,
 	if (st.damaged)
 		fail_msg("%s: a damaged snapshot is visible: %s", ctx, snap_error(s));
 	expect(s, "other", &cfg_other, 2, ctx);
+	expect(s, "child", &cfg_old, 1, ctx);
 	bool after;
+	unsigned count = 3;
 	switch (op) {
 	case OP_NEW:
+	case OP_INCR: {
+		const char *name = op == OP_NEW ? "new" : "grandchild";
 		expect(s, "old", &cfg_old, 1, ctx);
-		after = has(s, "new");
+		after = has(s, name);
 		if (after)
-			expect(s, "new", &cfg_new, 2, ctx);
-		assert_int_equal(snap_count(s), (after ? 3 : 2) + later);
+			expect(s, name, op == OP_NEW ? &cfg_new : &cfg_old, op == OP_NEW ? 2 : 1,
+			       ctx);
+		count += after;
 		break;
+	}
 	case OP_SUPERSEDE: {
 		char why[256];
 		after = synth_matches(s, "old", &cfg_new, 2, why, sizeof(why));
 		if (!after)
 			expect(s, "old", &cfg_old, 1, ctx);
-		assert_int_equal(snap_count(s), 2 + later);
 		break;
 	}
+	case OP_COMPACT:
+		expect(s, "old", &cfg_old, 1, ctx);
+		after = !shares(s, "child", "old");
+		break;
 	default:
 		after = !has(s, "old");
 		if (!after)
 			expect(s, "old", &cfg_old, 1, ctx);
-		assert_int_equal(snap_count(s), (after ? 1 : 2) + later);
+		count -= after;
 		break;
 	}
+	assert_int_equal(snap_count(s), count + later);
 	if (done && !after)
 		fail_msg("%s: the operation returned success but its result is not there", ctx);
 }
@@ -128,7 +204,7 @@ static void cut_everywhere(enum op op, uint32_t ss)
 	struct memdev base = {0}, d = {0}, after = {0};
 	base_store(&base, ss);
 	uint64_t total = writes_of(&base, op);
-	assert_true(total >= (op == OP_DELETE ? 1 : 6));
+	assert_true(total >= (op == OP_DELETE ? 1 : op == OP_INCR || op == OP_COMPACT ? 3 : 6));
 	static const enum cut_mode modes[] = {CUT_LOSE_CACHE, CUT_KEEP_CACHE, CUT_RANDOM,
 					      CUT_RANDOM, CUT_RANDOM};
 	for (uint64_t n = 1; n <= total + 1; n++)
@@ -184,6 +260,18 @@ static void cut_delete_512(void **state)
 {
 	cut_everywhere(OP_DELETE, 512);
 }
+static void cut_incremental_512(void **state)
+{
+	cut_everywhere(OP_INCR, 512);
+}
+static void cut_incremental_4096(void **state)
+{
+	cut_everywhere(OP_INCR, 4096);
+}
+static void cut_compact_512(void **state)
+{
+	cut_everywhere(OP_COMPACT, 512);
+}
 
 /* The checks above would see a commit whose data was not durable: here
  * only the superblock of a completed save lands (as if the device had
@@ -221,6 +309,9 @@ int main(void)
 	    cmocka_unit_test(cut_supersede_512),
 	    cmocka_unit_test(cut_supersede_4096),
 	    cmocka_unit_test(cut_delete_512),
+	    cmocka_unit_test(cut_incremental_512),
+	    cmocka_unit_test(cut_incremental_4096),
+	    cmocka_unit_test(cut_compact_512),
 	    cmocka_unit_test(checks_catch_data_lost_under_a_superblock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
