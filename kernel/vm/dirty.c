@@ -134,6 +134,12 @@ bool dirty_fault(struct partition *p, uint64_t ipa, bool write)
 		return false;
 	spin_lock(&d->lock);
 	bool retry = true;
+	if (d->on && write && !snap_live_fault(p, (ipa - GUEST_RAM_BASE) >> PAGE_SHIFT)) {
+		/* a live save's page copies are all in use: wait for its writer */
+		spin_unlock(&d->lock);
+		wfe();
+		return true;
+	}
 	if (d->on && write) {
 		uint64_t page = (ipa - GUEST_RAM_BASE) >> PAGE_SHIFT;
 		mark(d, page);

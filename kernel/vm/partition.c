@@ -540,7 +540,8 @@ static void release(struct lc_part *lc)
 {
 	struct partition *p = of(lc);
 	vuart_flush(&p->uart);
-	pdev_release(p); /* no DMA into the RAM freed next */
+	snap_live_cancel(p); /* nor a live save's writer reading it */
+	pdev_release(p);     /* no DMA into the RAM freed next */
 	release_memory(p);
 }
 

@@ -31,6 +31,16 @@ void snap_paused_job(struct partition *p)
 	char why[WHY_MAX];
 	uint64_t t1 = timer_now();
 	kprintf("%s: paused\n", p->cfg.name);
+	if (p->snap_live) {
+		store_take();
+		int e = snap_live_begin(p, p->snap_name, p->snap_t0, t1, why, sizeof(why));
+		store_give();
+		p->cntvoff += timer_now() - t1; /* freeze: the guest's time skips the pause */
+		if (e)
+			kprintf("snapshot: error: save %s of %s: %s\n", p->snap_name, p->cfg.name,
+				why);
+		return;
+	}
 	store_take();
 	const char *parent = p->snap_parent[0] ? p->snap_parent : NULL;
 	int e = snap_save_partition(p, p->snap_name, parent, t1, &st, why, sizeof(why));
@@ -55,7 +65,7 @@ void snap_paused_job(struct partition *p)
 
 static bool name_ok(const char *name);
 
-static int save(const char *part, const char *name, const char *parent)
+static int save(const char *part, const char *name, const char *parent, bool live)
 {
 	struct partition *p = partition_find(part);
 	if (!p) {
@@ -88,9 +98,15 @@ static int save(const char *part, const char *name, const char *parent)
 	}
 	if (parent && !name_ok(parent))
 		return -EINVAL;
+	if (snap_live_running(p)) {
+		kprintf("snapshot: error: save %s: a live save of %s is still being written\n",
+			name, part);
+		return -EBUSY;
+	}
 	/* the job reads these once the partition is paused, after this write */
 	strcpy(p->snap_name, name);
 	strcpy(p->snap_parent, parent ? parent : "");
+	p->snap_live = live;
 	p->snap_t0 = timer_now();
 	int e = lc_pause(&p->lc);
 	if (e)
@@ -296,6 +312,24 @@ static int place(struct sched_job *j)
 	return sched_job(boot_cpu, j);
 }
 
+static bool cpu_owned(unsigned c)
+{
+	for (unsigned i = 0; i < npartitions; i++)
+		if (partitions[i].cfg.cpu_mask & BIT(c))
+			return true;
+	return false;
+}
+
+int snap_job_place(struct sched_job *j, const struct partition *p)
+{
+	(void)p;
+	for (unsigned c = 0; c < hw.ncpus; c++)
+		if (percpu_data[c].online && !cpu_owned(c) && !lc_job_pending(c) &&
+		    !sched_job(c, j))
+			return (int)c;
+	return -EBUSY;
+}
+
 static int queue(enum cmd_op op, const char *name)
 {
 	struct cmd_job *c = calloc(1, sizeof(*c));
@@ -341,23 +375,20 @@ static int restore(int argc, char **argv)
 
 static void usage(void)
 {
-	kprintf("usage: snapshot save PART NAME [--parent P] | restore NAME [PART] | list | "
-		"verify NAME | delete NAME | compact NAME\n");
+	kprintf(
+	    "usage: snapshot save PART NAME [--parent P | --live] | restore NAME [PART] | list | "
+	    "verify NAME | delete NAME | compact NAME\n");
 }
 
-/* save PART NAME [--parent P] */
+/* save PART NAME [--parent P | --live] */
 static int save_args(int n, char **a)
 {
 	if (n == 2)
-		return save(a[0], a[1], NULL);
+		return save(a[0], a[1], NULL, false);
 	if (n == 4 && !strcmp(a[2], "--parent"))
-		return save(a[0], a[1], a[3]);
-	if (n >= 3 && !strcmp(a[2], "--live")) {
-		kprintf("snapshot: error: save %s: --live is not supported yet (a save pauses the "
-			"partition until its RAM is written)\n",
-			a[1]);
-		return -EOPNOTSUPP;
-	}
+		return save(a[0], a[1], a[3], false);
+	if (n == 3 && !strcmp(a[2], "--live"))
+		return save(a[0], a[1], NULL, true);
 	usage();
 	return -EINVAL;
 }

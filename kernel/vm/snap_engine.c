@@ -230,13 +230,11 @@ static int save_memory(struct snap_save *w, struct partition *p, const struct sn
 	unsigned nm = snap_mmio_ranges(p, ipa, bytes);
 	for (unsigned i = 0; i < nm && !e; i++)
 		e = snap_save_range(w, ipa[i], bytes[i], SNAP_RANGE_MMIO, &first, &n);
-	/* a guest running with its MMU off wrote around the caches */
-	dcache_clean_inval_range(p->ram_pa, p->cfg.mem_size);
 	return e ? e : snap_par_save(w, p, incr, why, whylen);
 }
 
-static int save_state(struct snap_save *w, struct partition *p, uint64_t now,
-		      const struct snap_incr *incr, char *why, size_t whylen)
+int snap_save_state(struct snap_save *w, struct partition *p, uint64_t now, char *why,
+		    size_t whylen)
 {
 	struct snap_idreg r[FP_REGS];
 	unsigned n = fingerprint(p, r);
@@ -247,6 +245,13 @@ static int save_state(struct snap_save *w, struct partition *p, uint64_t now,
 		e = save_vgic(w, p);
 	if (!e)
 		e = save_devices(w, p, now);
+	return e;
+}
+
+static int save_state(struct snap_save *w, struct partition *p, uint64_t now,
+		      const struct snap_incr *incr, char *why, size_t whylen)
+{
+	int e = snap_save_state(w, p, now, why, whylen);
 	return e ? e : save_memory(w, p, incr, why, whylen);
 }
 

@@ -89,8 +89,11 @@ static int save_one(struct par *q, struct snap_encoder *enc, uint8_t *buf, uint3
 			fail(q, e, "a parent's chunk could not be shared");
 		return e;
 	}
-	int e = snap_chunk_encode(enc, q->ram + (uint64_t)k * SNAP_CHUNK_BYTES, chunk_pages(q, k),
-				  buf, &c);
+	uint8_t *raw = q->ram + (uint64_t)k * SNAP_CHUNK_BYTES;
+	/* a guest running with its MMU off wrote around the caches (only the
+	 * chunks read: an incremental's shared ones are not) */
+	dcache_clean_inval_range((uintptr_t)raw, (uint64_t)chunk_pages(q, k) * SNAP_PAGE);
+	int e = snap_chunk_encode(enc, raw, chunk_pages(q, k), buf, &c);
 	if (e) {
 		fail(q, e, "chunk compression failed");
 		return e;

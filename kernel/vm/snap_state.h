@@ -40,6 +40,16 @@ int snap_save_partition(struct partition *p, const char *name, const char *paren
 			struct snap_save_stats *st, char *why, size_t whylen);
 int snap_restore_partition(struct partition *p, const char *name, uint64_t *read_bytes, char *why,
 			   size_t whylen);
+/* The vCPU, vGIC, timer and device records of paused p (no memory). */
+int snap_save_state(struct snap_save *w, struct partition *p, uint64_t now, char *why,
+		    size_t whylen);
+/* snap_live.c: a live save's pause (the paused job, the store taken):
+ * state saved, RAM write-protected, the writer queued on a CPU no
+ * partition uses; 0 and p may resume. */
+int snap_live_begin(struct partition *p, const char *name, uint64_t t_ask, uint64_t now, char *why,
+		    size_t whylen);
+/* snap_cmds.c: j queued on a CPU no partition uses: that CPU, or -EBUSY. */
+int snap_job_place(struct sched_job *j, const struct partition *p);
 
 /* The store's device, written directly (snap_par.c: chunks it placed). */
 int snap_bdev_write(uint64_t sector, uint64_t count, const void *buf);

@@ -73,6 +73,8 @@ struct dirty_log {
 	uint64_t base_gen;
 };
 
+struct snap_live;
+
 struct partition {
 	struct part_cfg cfg;
 	unsigned id;	   /* index; VMID = id + 1 */
@@ -97,9 +99,11 @@ struct partition {
 	struct spinlock pci_lock; /* the vpci_fn states */
 	/* snapshot work asked of its next job (snap_cmds.c) */
 	char snap_name[48];
-	char snap_parent[48]; /* a save's parent ("": a full save) */
-	bool snap_boot;	      /* a restore at boot: boot its kernel if it fails */
-	uint64_t snap_t0;     /* when it was asked (timer_now) */
+	char snap_parent[48];	/* a save's parent ("": a full save) */
+	bool snap_live;		/* a live save was asked */
+	struct snap_live *live; /* a live save's writer is at work (snap_live.c) */
+	bool snap_boot;		/* a restore at boot: boot its kernel if it fails */
+	uint64_t snap_t0;	/* when it was asked (timer_now) */
 	/* SVE: vector length in bytes (0: none) and the vCPUs' save areas */
 	unsigned sve_vl;
 	uint8_t *sve_area;
@@ -150,6 +154,11 @@ uint64_t dirty_faults(struct partition *p);
  * still sees every page written since the last good one. base: the
  * snapshot the bits now count from (NULL: none). */
 uint64_t dirty_bitmap_bytes(const struct partition *p);
+/* snap_live.c, from the write fault under the dirty lock: the page copied
+ * aside for a live save first; false: no room, retry the access later. */
+bool snap_live_fault(struct partition *p, uint64_t page);
+bool snap_live_running(struct partition *p);
+void snap_live_cancel(struct partition *p); /* before its RAM is freed */
 int dirty_harvest(struct partition *p, uint64_t *out);
 void dirty_unharvest(struct partition *p, const uint64_t *bits);
 void dirty_set_base(struct partition *p, const char *name, uint64_t gen);

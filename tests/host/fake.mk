@@ -10,7 +10,7 @@ vm_host_srcs = kernel/vm/partition.c kernel/vm/lifecycle.c kernel/vm/sched.c \
 	kernel/vm/sched_config.c kernel/vm/sched_policy.c \
 	kernel/vgic/vgic.c kernel/vgic/inject.c kernel/vgic/mmio.c kernel/vgic/regs.c \
 	kernel/vgic/dist.c kernel/vgic/redist.c kernel/vgic/lr.c kernel/vgic/lpi.c kernel/vgic/its.c kernel/vgic/its_cmd.c kernel/vdev/vuart.c \
-	kernel/vm/snap_state.c kernel/vm/snap_engine.c kernel/vm/snap_cmds.c kernel/vm/snap_par.c \
+	kernel/vm/snap_state.c kernel/vm/snap_engine.c kernel/vm/snap_cmds.c kernel/vm/snap_par.c kernel/vm/snap_live.c \
 	$(wildcard snapshot/*.c) kernel/vgic/save.c kernel/vdev/vuart_save.c \
 	kernel/machine/mem.c lib/memrange.c lib/log.c \
 	arch/arm64/pt.c arch/arm64/esr.c arch/arm64/vcpu_inject.c \

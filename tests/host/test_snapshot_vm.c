@@ -437,6 +437,51 @@ static void incremental_chain(void **state)
 	free(r4);
 }
 
+/* A live save: the pause only captures the state and write-protects the
+ * RAM; the guest's writes after it (before the writer has taken their
+ * chunks) are copied aside first, so the snapshot is the RAM at the
+ * pause; the writes are tracked for the next incremental; a second save
+ * while the writer works is refused; a stop cancels a live save. */
+static void live_save(void **state)
+{
+	world(two, 2);
+	struct partition *a = &partitions[0];
+	fake_start(a);
+	fill_ram(a, 6);
+	uint8_t *at_pause = ram_copy(a);
+	expect_line("save a L --live", "a: resumed");
+	assert_true(snap_live_running(a));
+	assert_int_equal(partition_state(a), PART_RUNNING);
+	/* the guest runs on and writes before the writer got there */
+	guest_write(a, 2 * MIB + 5, 0x11);
+	guest_write(a, 2 * MIB + 6, 0x12); /* the same page: copied once */
+	guest_write(a, 15 * MIB + 4096 * 7, 0x13);
+	uint8_t *later = ram_copy(a);
+	expect_line("save a M", "a live save of a is still being written");
+	run_cpu_jobs(); /* the writer */
+	fake_run_jobs();
+	if (!fake_log_has("snapshot: saved L from a: ") || !fake_log_has("live copied_pages=2"))
+		fail_msg("no live save line with 2 copied pages:\n%s", fake_log());
+	assert_false(snap_live_running(a));
+	/* tracked since L: an incremental holds the writes */
+	expect_line("save a M --parent L", "parent=L shared_chunks=14 of 16");
+	stop(a);
+	restore_ok("restore L a", a);
+	assert_memory_equal((void *)(uintptr_t)a->ram_pa, at_pause, a->cfg.mem_size);
+	stop(a);
+	restore_ok("restore M a", a);
+	assert_memory_equal((void *)(uintptr_t)a->ram_pa, later, a->cfg.mem_size);
+	/* a stop while the writer has not run: cancelled, nothing committed */
+	expect_line("save a N --live", "a: resumed");
+	stop(a);
+	assert_false(snap_live_running(a));
+	run_cpu_jobs();
+	fake_run_jobs();
+	expect_line("list", "snapshot: 2 snapshot(s)");
+	free(at_pause);
+	free(later);
+}
+
 /* restore = "NAME" at boot: resumed when it is there, booted when not. */
 static void boot_restore(void **state)
 {
@@ -534,10 +579,15 @@ static void no_disk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(roundtrip),	 cmocka_unit_test(refusals),
-	    cmocka_unit_test(damage_refused),	 cmocka_unit_test(io_error_keeps_previous),
-	    cmocka_unit_test(incremental_chain), cmocka_unit_test(boot_restore),
-	    cmocka_unit_test(no_disk),		 cmocka_unit_test(fingerprint_and_space),
+	    cmocka_unit_test(roundtrip),
+	    cmocka_unit_test(refusals),
+	    cmocka_unit_test(damage_refused),
+	    cmocka_unit_test(io_error_keeps_previous),
+	    cmocka_unit_test(incremental_chain),
+	    cmocka_unit_test(live_save),
+	    cmocka_unit_test(boot_restore),
+	    cmocka_unit_test(no_disk),
+	    cmocka_unit_test(fingerprint_and_space),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -468,7 +468,7 @@ def incr_touch(m, key, pages):
 def snap_incremental():
     """Issue 10: an incremental save's cost against the pages written since
     its parent (none: an idle guest; 1; 1024; 102400), after a full save of
-    a 512 MiB guest with 256 MiB of noise, under -icount (time_us is
+    a 512 MiB guest with 64 MiB of noise, under -icount (time_us is
     virtual time: 1000 instructions a microsecond)."""
     with Machine("bench_incr", config=CONFIGS / "bench-incr.dts", icount=True,
                  deadline=time.monotonic() + 3000) as m:
@@ -485,7 +485,7 @@ def snap_incremental():
         m.send("poweroff")
         m.wait_exit(120)
     lines = [f"snap_full: {full[0]} bytes written, save {full[2]} us, pause {full[1]} us "
-             f"(512 MiB RAM, 256 MiB noise)"]
+             f"(512 MiB RAM, 64 MiB noise)"]
     for pages, (written, pause, took, shared, chunks) in rows:
         lines.append(f"snap_incremental_{pages}: {written} bytes written "
                      f"({100 * written / full[0]:.2f} % of the full save), save {took} us, "
