@@ -177,7 +177,7 @@ static void finish(struct snap_live *l, int e, const char *why, const struct sna
 	p->live = NULL;
 	spin_unlock(&p->dirty.lock);
 	sev();
-	if (e) {
+	if (e || !st) {
 		kprintf("snapshot: error: save %s of %s: %s\n", l->name, p->cfg.name, why);
 		return;
 	}
