@@ -135,6 +135,7 @@ struct snap_save {
 	uint32_t nchunk;
 	struct extents used; /* the state in use, and this save's blocks */
 	struct extents base; /* the state in use when it began: what may be reused */
+	bool used_read;	     /* used and base read from the manifests (need_used) */
 	uint32_t reused;     /* chunks placed by snap_save_reuse */
 	uint64_t cursor, lo, hi, blocks;
 	bool failed; /* a chunk was placed but not written */

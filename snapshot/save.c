@@ -77,17 +77,27 @@ int snap_save_begin(struct snap_store *s, const struct snap_save_params *p, stru
 	w->hdr.store_id = s->sb.h.store_id;
 	w->cursor = newest_end(&s->sb);
 	w->lo = UINT64_MAX;
+	s->saving = true;
+	*out = w;
+	return 0;
+}
+
+/* The blocks the state in use holds, read (every manifest) when the save
+ * first needs them: begin and the records do no I/O, so a live save's
+ * pause does none. Nothing can commit meanwhile (one save at a time). */
+static int need_used(struct snap_save *w)
+{
+	if (w->used_read)
+		return 0;
 	unsigned damaged;
-	int err = store_used(s, &w->used, &damaged);
+	int err = store_used(w->s, &w->used, &damaged);
 	if (!err)
 		err = ext_copy(&w->base, &w->used);
 	if (err) {
 		ext_free(&w->used);
-		free(w);
-		return err == -ENOMEM ? snap_fail(s->err, err, "out of memory") : err;
+		return err == -ENOMEM ? snap_fail(w->s->err, err, "out of memory") : err;
 	}
-	s->saving = true;
-	*out = w;
+	w->used_read = true;
 	return 0;
 }
 
@@ -144,7 +154,10 @@ int snap_save_range(struct snap_save *w, uint64_t ipa, uint64_t bytes, uint32_t 
 /* Blocks for n, in the free space; recorded as this save's. */
 int save_alloc(struct snap_save *w, uint64_t n, uint64_t *start)
 {
-	int err = ext_find(&w->used, DATA_START, save_area(w), w->cursor, n, start);
+	int err = need_used(w);
+	if (err)
+		return err;
+	err = ext_find(&w->used, DATA_START, save_area(w), w->cursor, n, start);
 	if (!err)
 		err = ext_add(&w->used, *start, n);
 	if (err)
@@ -193,6 +206,9 @@ int snap_save_reuse(struct snap_save *w, uint32_t index, const struct snap_chunk
 	if (index >= w->nchunk || w->placed[index])
 		return snap_fail(err, -EINVAL, "chunk %u: not declared, or placed twice", index);
 	uint64_t nb = snap_chunk_blocks(c);
+	int e = need_used(w);
+	if (e)
+		return e;
 	if (c->gpa != w->chunk[index].gpa || c->pages != w->chunk[index].pages)
 		return snap_fail(err, -EINVAL, "chunk %u: reused from another place", index);
 	if (chunk_check_desc(c, why, sizeof(why)))
@@ -248,7 +264,9 @@ int snap_save_ram(struct snap_save *w, uint64_t ipa, const void *ram, uint64_t b
 	return err;
 }
 
-uint64_t snap_save_free_blocks(const struct snap_save *w)
+uint64_t snap_save_free_blocks(struct snap_save *w)
 {
+	if (need_used(w))
+		return 0;
 	return save_area(w) - DATA_START - ext_total(&w->used);
 }

@@ -438,7 +438,7 @@ int snap_save_reuse(struct snap_save *w, uint32_t index, const struct snap_chunk
 /* Convenience, one CPU: declares a RAM range and encodes and writes all
  * its chunks from ram (bytes long). */
 int snap_save_ram(struct snap_save *w, uint64_t ipa, const void *ram, uint64_t bytes);
-uint64_t snap_save_free_blocks(const struct snap_save *w);
+uint64_t snap_save_free_blocks(struct snap_save *w); /* 0 if the state cannot be read */
 
 struct snap_save_stats {
 	uint64_t generation; /* committed */

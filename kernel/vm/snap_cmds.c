@@ -15,12 +15,13 @@
 
 #define WHY_MAX 200
 
-enum cmd_op { OP_LIST, OP_VERIFY, OP_DELETE, OP_FIND, OP_COMPACT };
+enum cmd_op { OP_LIST, OP_VERIFY, OP_DELETE, OP_FIND, OP_COMPACT, OP_LIVE };
 
 struct cmd_job {
 	struct sched_job j; /* first: the job is found from it */
 	enum cmd_op op;
 	char name[SNAP_NAME_MAX + 1];
+	struct partition *part; /* OP_LIVE */
 };
 
 /* ---- save: the partition's paused job ---- */
@@ -64,6 +65,7 @@ void snap_paused_job(struct partition *p)
 }
 
 static bool name_ok(const char *name);
+static int queue_live(struct partition *p);
 
 static int save(const char *part, const char *name, const char *parent, bool live)
 {
@@ -107,6 +109,8 @@ static int save(const char *part, const char *name, const char *parent, bool liv
 	strcpy(p->snap_name, name);
 	strcpy(p->snap_parent, parent ? parent : "");
 	p->snap_live = live;
+	if (live)
+		return queue_live(p);
 	p->snap_t0 = timer_now();
 	int e = lc_pause(&p->lc);
 	if (e)
@@ -269,11 +273,33 @@ static struct partition *do_find(struct snap_store *s, const char *name)
 	return p;
 }
 
+/* A live save: the store opened first (on first use it reads the disk),
+ * while the guest runs, so the pause does no I/O; then the pause. */
+static void live_pause(struct partition *p, char *why, size_t whylen)
+{
+	store_take();
+	struct snap_store *s = store_get(true, why, whylen);
+	store_give();
+	if (!s) {
+		kprintf("snapshot: error: save %s of %s: %s\n", p->snap_name, p->cfg.name, why);
+		return;
+	}
+	p->snap_t0 = timer_now();
+	if (lc_pause(&p->lc))
+		kprintf("snapshot: error: save %s: partition %s is %s, not running\n", p->snap_name,
+			p->cfg.name, partition_state_name(partition_state(p)));
+}
+
 static void cmd_job_run(struct sched_job *j)
 {
 	struct cmd_job *c = (struct cmd_job *)j;
 	char why[WHY_MAX];
 	struct partition *p = NULL;
+	if (c->op == OP_LIVE) {
+		live_pause(c->part, why, sizeof(why));
+		free(c);
+		return;
+	}
 	store_take();
 	struct snap_store *s = store_get(false, why, sizeof(why));
 	if (!s && c->op == OP_VERIFY)
@@ -341,6 +367,24 @@ static int queue(enum cmd_op op, const char *name)
 	c->op = op;
 	if (name)
 		strcpy(c->name, name);
+	int e = place(&c->j);
+	if (e) {
+		kprintf("snapshot: error: busy: another snapshot command is queued; try again\n");
+		free(c);
+	}
+	return e;
+}
+
+static int queue_live(struct partition *p)
+{
+	struct cmd_job *c = calloc(1, sizeof(*c));
+	if (!c) {
+		kprintf("snapshot: error: out of memory\n");
+		return -ENOMEM;
+	}
+	c->j.fn = cmd_job_run;
+	c->op = OP_LIVE;
+	c->part = p;
 	int e = place(&c->j);
 	if (e) {
 		kprintf("snapshot: error: busy: another snapshot command is queued; try again\n");

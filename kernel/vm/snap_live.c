@@ -35,11 +35,11 @@ struct snap_live {
 	char name[48];
 	uint64_t t_ask, t_pause, t_resumed; /* timer_now */
 	uint32_t first, nchunks;
-	uint8_t *taken;	  /* per chunk: the writer has it (under the dirty lock) */
-	uint32_t *copy;	  /* per page: its slot in the pool, or NO_COPY */
-	uint8_t *pool;	  /* LIVE_POOL_PAGES pages */
-	uint32_t *free;	  /* free slots, a stack */
-	uint32_t nfree;	  /* under the dirty lock */
+	uint8_t *taken;	   /* per chunk: the writer has it (under the dirty lock) */
+	uint32_t *copy;	   /* per page: its slot in the pool, or NO_COPY */
+	uint8_t *pool;	   /* LIVE_POOL_PAGES pages */
+	uint32_t *free;	   /* free slots, a stack */
+	uint32_t nfree;	   /* under the dirty lock */
 	volatile int stop; /* a stop cancels it */
 	volatile int done; /* the writer has let go of the RAM */
 	unsigned refs;	   /* the writer, a canceller: under the dirty lock */
@@ -53,7 +53,8 @@ static void live_free(struct snap_live *l)
 {
 	free(l->taken);
 	free(l->copy);
-	free(l->pool);
+	if (l->pool)
+		mem_free((uintptr_t)l->pool, (uint64_t)LIVE_POOL_PAGES * SNAP_PAGE);
 	free(l->free);
 	free(l);
 }
@@ -78,7 +79,8 @@ static struct snap_live *live_new(struct partition *p)
 	l->refs = 1;
 	l->taken = calloc((pages + SNAP_CHUNK_PAGES - 1) / SNAP_CHUNK_PAGES, 1);
 	l->copy = malloc(pages * sizeof(uint32_t));
-	l->pool = memalign(SNAP_PAGE, (size_t)LIVE_POOL_PAGES * SNAP_PAGE);
+	/* from the page allocator: the heap is not that big */
+	l->pool = (uint8_t *)(uintptr_t)mem_alloc((uint64_t)LIVE_POOL_PAGES * SNAP_PAGE, SNAP_PAGE);
 	l->free = malloc(LIVE_POOL_PAGES * sizeof(uint32_t));
 	if (!l->taken || !l->copy || !l->pool || !l->free) {
 		live_free(l);
@@ -109,17 +111,20 @@ bool snap_live_fault(struct partition *p, uint64_t page)
 	return true;
 }
 
-/* Chunk k as it was at the pause into raw: from RAM where the guest has
- * not written since (those pages are still read-only), the copies where
- * it has; the copies' slots freed. */
+/* Chunk k as it was at the pause into raw: from RAM, then the copies of
+ * the pages the guest has written since put over it and their slots
+ * freed. The RAM is read without the lock (a 1 MiB copy would hold up
+ * the guest's faults): a page the guest writes meanwhile is copied aside
+ * in its fault before it becomes writable (the chunk is not TAKEN yet),
+ * so the copy put over it afterwards is its content at the pause. */
 static void take_chunk(struct snap_live *l, uint32_t k, uint32_t pages, uint8_t *raw)
 {
 	struct partition *p = l->p;
 	uint64_t first = (uint64_t)k * SNAP_CHUNK_PAGES;
 	uint8_t *ram = (uint8_t *)(uintptr_t)(p->ram_pa + first * SNAP_PAGE);
 	dcache_clean_inval_range((uintptr_t)ram, (uint64_t)pages * SNAP_PAGE);
-	spin_lock(&p->dirty.lock);
 	memcpy(raw, ram, (uint64_t)pages * SNAP_PAGE);
+	spin_lock(&p->dirty.lock);
 	for (uint32_t i = 0; i < pages; i++) {
 		uint32_t slot = l->copy[first + i];
 		if (slot == NO_COPY)
@@ -141,7 +146,8 @@ static uint32_t chunk_pages(const struct snap_live *l, uint32_t k)
 
 static int write_chunks(struct snap_live *l, char *why, size_t whylen)
 {
-	uint8_t *raw = memalign(SNAP_BLOCK, SNAP_CHUNK_BYTES), *out = memalign(SNAP_BLOCK, SNAP_CHUNK_BYTES);
+	uint8_t *raw = memalign(SNAP_BLOCK, SNAP_CHUNK_BYTES),
+		*out = memalign(SNAP_BLOCK, SNAP_CHUNK_BYTES);
 	struct snap_encoder *enc = raw && out ? snap_encoder_new(SNAP_LEVEL_DEFAULT) : NULL;
 	int e = enc ? 0 : -ENOMEM;
 	for (uint32_t k = 0; !e && k < l->nchunks; k++) {
@@ -215,16 +221,18 @@ static void writer_job(struct sched_job *j)
 
 /* The paused job, with the store taken: state saved, RAM write-protected,
  * the writer queued. 0: the partition may resume at once. */
-int snap_live_begin(struct partition *p, const char *name, uint64_t t_ask, uint64_t now,
-		    char *why, size_t whylen)
+int snap_live_begin(struct partition *p, const char *name, uint64_t t_ask, uint64_t now, char *why,
+		    size_t whylen)
 {
 	struct snap_store *s = store_get(true, why, whylen);
 	if (!s)
 		return -ENODEV;
 	struct snap_live *l = NULL;
 	if (__atomic_load_n(&active, __ATOMIC_ACQUIRE) || !(l = live_new(p))) {
-		snprintf(why, whylen, "%s", l ? "" : active ? "another live save is running"
-							    : "out of memory for the page copies");
+		snprintf(why, whylen, "%s",
+			 l	  ? ""
+			 : active ? "another live save is running"
+				  : "out of memory for the page copies");
 		return l ? -ENOMEM : -EBUSY;
 	}
 	struct snap_save_params sp = {.name = name,
@@ -238,7 +246,8 @@ int snap_live_begin(struct partition *p, const char *name, uint64_t t_ask, uint6
 				       &l->first, &l->nchunks)))
 		snap_save_abort(l->w);
 	if (e) {
-		snprintf(why, whylen, "%s", e == -EEXIST ? "the name is already taken" : snap_error(s));
+		snprintf(why, whylen, "%s",
+			 e == -EEXIST ? "the name is already taken" : snap_error(s));
 		live_free(l);
 		return e;
 	}

@@ -297,6 +297,8 @@ void tguest_main(uint64_t x0)
 		run_gap();
 	if (!tg_strncmp(mode, "flood", 6))
 		run_flood();
+	if (!tg_strncmp(mode, "livew", 6))
+		run_livew();
 	if (tg_strncmp(mode, "all", 4))
 		tg_printf("TGUEST: unknown mode %s, running all\n", mode);
 	run_all();

@@ -317,7 +317,7 @@ static uint64_t work(void)
 #define PMCR_P		0x2u
 #define EV_INST_RETIRED 0x08u
 
-static void insns_start(void)
+void insns_start(void)
 {
 	write_sysreg(pmcr_el0, PMCR_E | PMCR_P);
 	write_sysreg(pmevtyper0_el0, EV_INST_RETIRED);
@@ -325,7 +325,7 @@ static void insns_start(void)
 	isb();
 }
 
-static uint32_t insns(void)
+uint32_t insns(void)
 {
 	isb();
 	return (uint32_t)read_sysreg(pmevcntr0_el0);

@@ -270,6 +270,10 @@ void ipi_secondary_burst(struct cpu_state *c);
 /* storm.c: mode=storm (an interrupt flood beside a periodic timer), mode=probe */
 void run_storm(void);
 void __attribute__((noreturn)) run_probe(void);
+/* PMU counter 0: INST_RETIRED at EL1/EL0 (see storm.c) */
+void insns_start(void);
+uint32_t insns(void);
+void __attribute__((noreturn)) run_livew(void); /* livew.c */
 void __attribute__((noreturn)) storm_secondary(void);
 bool storm_irq(uint32_t intid);
 /* its.c: mode=its (the ITS checks), mode=itsscribble (containment) */
