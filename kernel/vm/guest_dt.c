@@ -282,6 +282,10 @@ static void pcie(struct dtw *w, const struct guest_dt_params *p)
 	cells(w, "ranges", ranges, ARRAY_SIZE(ranges));
 	empty(w, "dma-coherent");
 	pcie_intx(w);
+	if (p->its) { /* DeviceID = the requester ID the guest sees */
+		const uint32_t msi_map[] = {0, PHANDLE_ITS, 0, 0x10000};
+		cells(w, "msi-map", msi_map, ARRAY_SIZE(msi_map));
+	}
 	end(w);
 }
 

@@ -1177,9 +1177,27 @@ def make_pci_kit():
             f.truncate(8 << 20)
 
 
-def linux_disk_check(m, bdf, ids, sid, intid, image):
+def msix_irqs(m, queue):
+    """The guest's /proc/interrupts lines (VPCI-IRQ) of its device's queue
+    interrupts (queue: their name's regex) on ITS-MSI: each one's total
+    count, at least one and all nonzero; no INTx line left."""
+    out = m.transcript()
+    lines = re.findall(r"\[linux\] VPCI-IRQ +\d+:((?: +\d+)+) +(\S+) .*?(\S+)\r?$", out, re.M)
+    queues = [(sum(map(int, c.split())), chip, name) for c, chip, name in lines
+              if re.fullmatch(queue, name)]
+    check(queues, f"no queue interrupt {queue!r} in the guest's /proc/interrupts: {lines}")
+    for total, chip, name in queues:
+        check(chip.startswith("ITS-"), f"{name} is on {chip}, not the ITS")
+    check(any(total for total, _, _ in queues), f"no queue interrupt was taken: {queues}")
+    reject(out, r"VPCI-IRQ .*GICv3 +35 Level", "an INTx line in use")
+    return queues
+
+
+def linux_disk_check(m, bdf, ids, sid, intid, image, msix=None):
     """The guest read the image's first MiB (sha256) and copied it to 2 MiB
-    with INTx; the device was quiesced; the host checks the image."""
+    with INTx (or, msix the regex of its queue interrupts' names, MSI-X
+    through its virtual ITS); the device was quiesced; the host checks the
+    image."""
     want = hashlib.sha256(pci_disk_data()).hexdigest()
     m.wait_prompt()
     m.expect(rf"linux: device {bdf} \({ids}\) is its 00:00\.0, stream 0x{sid:x}", 60)
@@ -1187,7 +1205,14 @@ def linux_disk_check(m, bdf, ids, sid, intid, image):
     got = m.expect(r"\[linux\] VPCI-READ ([0-9a-f]{64})", 240).group(1)
     check(got == want, f"the guest read sha256 {got}, the disk holds {want}")
     m.expect(r"\[linux\] VPCI-WROTE", 60)
-    m.expect(r"\[linux\] VPCI-IRQ .*GICv3 +35 Level", 10)
+    if msix:
+        m.expect(r"\[linux\] GUEST-LINUX-POWEROFF", 20)
+        need(m.transcript(), rf"linux: device {bdf}: MSI-X on, \d+ vectors through its ITS",
+             "MSI-X turned on")
+        msix_irqs(m, msix)
+        reject(m.transcript(), r"MSI-X vector (not aimed|could not)", "a refused vector")
+    else:
+        m.expect(r"\[linux\] VPCI-IRQ .*GICv3 +35 Level", 10)
     quiesced = m.expect(rf"linux: device {bdf} quiesced \(([^)]*)\)", 60).group(1)
     reject(m.transcript(), r"smmu: fault", "a blocked DMA")
     reject(m.transcript(), r"VPCI-INSMOD-FAILED", "a module that did not load")
@@ -1211,6 +1236,22 @@ def pci_linux_nvme(m):
     """The same with an NVMe controller behind a root port: reset (FLR) when it stops."""
     how = linux_disk_check(m, "01:00\\.0", "1b36:0010", 0x100, 36, PCI_NVME)
     check("function reset" in how, f"the controller was not reset when its partition stopped ({how})")
+
+
+@test(config=cfg("linux-vblk-its"), smp=4, qemu_extra=VBLK_DEVICE, test_timeout=300,
+      esp_extra=f"{PCI_KIT}/initramfs-vblk.gz=tessera/linux/initramfs-vblk.gz")
+def pci_linux_virtio_blk_msix(m):
+    """pci_linux_virtio_blk with a virtual ITS: the disk's queue interrupts
+    are MSI-X through it (the table trapped, routed by tessera)."""
+    linux_disk_check(m, "00:04\\.0", "1af4:1042", 0x20, 35, PCI_DISK, msix=r"virtio\d+-req\.\d+")
+
+
+@test(config=cfg("linux-nvme-its"), smp=4, qemu_extra=NVME_DEVICE, test_timeout=300,
+      esp_extra=f"{PCI_KIT}/initramfs-nvme.gz=tessera/linux/initramfs-nvme.gz")
+def pci_linux_nvme_msix(m):
+    """pci_linux_nvme with a virtual ITS: the admin and I/O queues' interrupts
+    are MSI-X through it (its table shares BAR0 with the doorbells)."""
+    linux_disk_check(m, "01:00\\.0", "1b36:0010", 0x100, 36, PCI_NVME, msix=r"nvme0q\d+")
 
 
 
