@@ -9,28 +9,30 @@
 #include <errno.h>
 #include <string.h>
 
-#define MSIX_LEN	 12 /* the capability: header/control, table, PBA */
-#define MSIX_ENABLE	 0x8000u
-#define MSIX_FN_MASK	 0x4000u
-#define MSIX_SIZE_MASK	 0x07ffu
-#define ENTRY_BYTES	 16u
-#define ENTRY_ADDR_LO	 0
-#define ENTRY_ADDR_HI	 4
-#define ENTRY_DATA	 8
-#define ENTRY_CTRL	 12
-#define ENTRY_MASKED	 1u
+#define MSIX_LEN       12 /* the capability: header/control, table, PBA */
+#define MSIX_ENABLE    0x8000u
+#define MSIX_FN_MASK   0x4000u
+#define MSIX_SIZE_MASK 0x07ffu
+#define ENTRY_BYTES    16u
+#define ENTRY_ADDR_LO  0
+#define ENTRY_ADDR_HI  4
+#define ENTRY_DATA     8
+#define ENTRY_CTRL     12
+#define ENTRY_MASKED   1u
 
 static uint32_t phys_cfg(struct vpci_fn *f, unsigned off)
 {
 	return f->ops.cfg_read(f->ops.ctx, f->msix.cap + off);
 }
 
-/* Message Control to the device; the dword's lower half (ID, next) is
- * read-only there. */
+/* Message Control's enable and function mask to the device; the rest of
+ * the dword (ID, next, table size) is read-only there and written back as
+ * read. */
 static void phys_ctrl(struct vpci_fn *f, uint16_t ctrl)
 {
+	uint32_t bits = (uint32_t)(MSIX_ENABLE | MSIX_FN_MASK) << 16;
 	uint32_t d0 = phys_cfg(f, 0);
-	f->ops.cfg_write(f->ops.ctx, f->msix.cap, (d0 & 0xffffu) | (uint32_t)ctrl << 16);
+	f->ops.cfg_write(f->ops.ctx, f->msix.cap, (d0 & ~bits) | ((uint32_t)ctrl << 16 & bits));
 }
 
 static uint64_t table_bytes(const struct vpci_msix *m)
@@ -156,7 +158,8 @@ uint32_t vpci_msix_cfg_read(struct vpci_fn *f, unsigned off)
 {
 	uint32_t v = phys_cfg(f, off);
 	if (off == 0)
-		v = (v & ~((uint32_t)(MSIX_ENABLE | MSIX_FN_MASK) << 16)) | (uint32_t)f->msix.ctrl << 16;
+		v = (v & ~((uint32_t)(MSIX_ENABLE | MSIX_FN_MASK) << 16)) | (uint32_t)f->msix.ctrl
+										<< 16;
 	return v;
 }
 
