@@ -154,7 +154,8 @@ void part_config_validate(struct part_cfg *p, unsigned n, const struct machine_d
 
 struct vpci_ops {
 	uint32_t (*cfg_read)(void *ctx, unsigned off); /* an aligned dword of the device's */
-	void (*cfg_write)(void *ctx, unsigned off, uint32_t val); /* COMMAND only */
+	/* COMMAND, and the MSI-X capability's first dword */
+	void (*cfg_write)(void *ctx, unsigned off, uint32_t val);
 	/* [gpa, gpa+size) of the partition's IPA space to [hpa, hpa+size) as
 	 * device memory; 0 or -errno */
 	int (*map)(void *ctx, uint64_t gpa, uint64_t hpa, uint64_t size);

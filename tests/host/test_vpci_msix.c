@@ -281,7 +281,7 @@ static void trapped_pages(void **state)
 static void programming(void **state)
 {
 	bar_on();
-	memset(bar0 + TABLE, 0xee, 16 * nvec); /* whatever the device held */
+	memset(bar0 + TABLE, 0xee, 16 * nvec);	      /* whatever the device held */
 	vpci_cfg_write(&fn, MSIX_CAP + 2, 2, 0xc000); /* enable, function mask */
 	assert_true(doorbell_on);
 	assert_int_equal(get32(space + MSIX_CAP) >> 30, 3);
@@ -376,7 +376,8 @@ static void scribble(void **state)
 		if (n % 50 == 0) {
 			vpci_cfg_write(&fn, MSIX_CAP + 2, 2, (uint32_t)random());
 		} else {
-			uint64_t off = (n % 5 ? TABLE : PBA) + ((uint64_t)random() % 0x1000 & ~(size - 1ull));
+			uint64_t off =
+			    (n % 5 ? TABLE : PBA) + ((uint64_t)random() % 0x1000 & ~(size - 1ull));
 			int e = vpci_bar_access(&fn, BAR_GPA + off, size, random() % 4 != 0, &v);
 			assert_int_equal(e, 0);
 		}

@@ -1211,6 +1211,7 @@ def linux_disk_check(m, bdf, ids, sid, intid, image, msix=None):
              "MSI-X turned on")
         msix_irqs(m, msix)
         reject(m.transcript(), r"MSI-X vector (not aimed|could not)", "a refused vector")
+        reject(m.transcript(), r"\[linux\] .*(WARNING|no irq domain)", "a device tree Linux warned of")
     else:
         m.expect(r"\[linux\] VPCI-IRQ .*GICv3 +35 Level", 10)
     quiesced = m.expect(rf"linux: device {bdf} quiesced \(([^)]*)\)", 60).group(1)
@@ -1271,6 +1272,32 @@ def pci_ecam_scribble(m):
         check(got == sum0, f"victim's checksum changed: {sum0} -> {got}")
     reject(m.transcript(), r"smmu: fault|cannot map a BAR|CRASH|external abort", "a fault or a crash")
     need(m.command("list"), r"victim +running", "the victim still running")
+    poweroff(m)
+
+
+@test(config=cfg("pci-msix-scribble"), smp=4,
+      qemu_extra="-blockdev null-co,node-name=sblk,size=8388608 "
+      "-device virtio-blk-pci,disable-legacy=on,iommu_platform=on,drive=sblk,addr=04.0")
+def pci_msix_scribble(m):
+    """Random writes over an assigned device's MSI-X table and PBA pages
+    and its Message Control, many aimed at the vITS doorbell: tessera's
+    shadow reads back what the guest wrote, stays up, the device is
+    quiesced when the scribbler powers off, and the neighbour (whose vITS
+    maps LPIs) takes no interrupt."""
+    m.wait_prompt()
+    wait_count(m, r"\[neighbour\] TGUEST-ITS-WAIT ready", 1, 60)
+    m.expect(r"\[scribbler\] TGUEST-MSIX cap=0x[0-9a-f]+ vectors=\d+", 30)
+    m.expect(r"\[scribbler\] TGUEST-MSIX readback ok", 10)
+    m.expect(r"\[scribbler\] TGUEST-MSIX-SCRIBBLE done", 240)
+    m.expect(r"scribbler: device 00:04\.0 quiesced", 30)
+    out = m.transcript()
+    need(out, r"^scribbler: device 00:04\.0: MSI-X on, \d+ vectors through its ITS",
+         "MSI-X turned on")
+    need(out, r"^scribbler: device 00:04\.0: an MSI-X vector not aimed at its ITS stays masked",
+         "a vector aimed elsewhere refused")
+    reject(out, r"\[neighbour\] TGUEST-ITS-WAIT lpi=", "an interrupt in the neighbour")
+    reject(out, r"smmu: fault|CRASH|panic|external abort", "a fault or a crash")
+    need(m.command("list"), r"^\s+neighbour\s+running\b", "the neighbour still running")
     poweroff(m)
 
 

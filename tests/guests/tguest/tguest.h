@@ -100,6 +100,7 @@ static inline uint64_t mpidr_aff(uint64_t mpidr)
 void run_edu(void) __attribute__((noreturn));
 void run_victim(void) __attribute__((noreturn));
 void run_scribble(void) __attribute__((noreturn));
+void run_msix_scribble(void) __attribute__((noreturn));
 
 /* uart.c */
 void uart_putc(char c);
