@@ -1193,10 +1193,11 @@ def msix_irqs(m, queue):
     return queues
 
 
-def linux_disk_check(m, bdf, ids, sid, intid, image, msix=None):
+def linux_disk_check(m, bdf, ids, sid, intid, image, msix=None, again=False):
     """The guest read the image's first MiB (sha256) and copied it to 2 MiB
     with INTx (or, msix the regex of its queue interrupts' names, MSI-X
-    through its virtual ITS); the device was quiesced; the host checks the
+    through its virtual ITS; again: and once more after a start of the
+    stopped partition); the device was quiesced; the host checks the
     image."""
     want = hashlib.sha256(pci_disk_data()).hexdigest()
     m.wait_prompt()
@@ -1215,6 +1216,17 @@ def linux_disk_check(m, bdf, ids, sid, intid, image, msix=None):
     else:
         m.expect(r"\[linux\] VPCI-IRQ .*GICv3 +35 Level", 10)
     quiesced = m.expect(rf"linux: device {bdf} quiesced \(([^)]*)\)", 60).group(1)
+    if msix and again:  # its routes were dropped and its doorbell unmapped: all again
+        expect_partition_stopped(m, "linux")
+        m.command("start linux")
+        got = m.expect(r"\[linux\] VPCI-READ ([0-9a-f]{64})", 240).group(1)
+        check(got == want, f"the second run read sha256 {got}, the disk holds {want}")
+        m.expect(r"\[linux\] GUEST-LINUX-POWEROFF", 60)
+        m.expect(rf"linux: device {bdf} quiesced", 60)
+        ons = re.findall(r"MSI-X on, \d+ vectors", m.transcript())
+        check(len(ons) == 2, f"MSI-X turned on {len(ons)} times in two runs")
+        queues = msix_irqs(m, msix)
+        check(len(queues) >= 2, f"the second run's queue interrupts missing: {queues}")
     reject(m.transcript(), r"smmu: fault", "a blocked DMA")
     reject(m.transcript(), r"VPCI-INSMOD-FAILED", "a module that did not load")
     poweroff(m)
@@ -1243,8 +1255,10 @@ def pci_linux_nvme(m):
       esp_extra=f"{PCI_KIT}/initramfs-vblk.gz=tessera/linux/initramfs-vblk.gz")
 def pci_linux_virtio_blk_msix(m):
     """pci_linux_virtio_blk with a virtual ITS: the disk's queue interrupts
-    are MSI-X through it (the table trapped, routed by tessera)."""
-    linux_disk_check(m, "00:04\\.0", "1af4:1042", 0x20, 35, PCI_DISK, msix=r"virtio\d+-req\.\d+")
+    are MSI-X through it (the table trapped, routed by tessera), in a
+    second run of the partition too."""
+    linux_disk_check(m, "00:04\\.0", "1af4:1042", 0x20, 35, PCI_DISK, msix=r"virtio\d+-req\.\d+",
+                     again=True)
 
 
 @test(config=cfg("linux-nvme-its"), smp=4, qemu_extra=NVME_DEVICE, test_timeout=300,
