@@ -124,7 +124,7 @@ void part_config_validate(struct part_cfg *p, unsigned n, const struct machine_d
  * status as the device has them, the BARs and COMMAND as emulated, and only
  * the capabilities that cannot retarget the device (power management, PCI
  * Express, vendor-specific) chained together, read-only; everything else
- * reads 0 (MSI is hidden; so is MSI-X unless the partition has a virtual
+ * reads 0 (MSI and MSI-X are hidden unless the partition has a virtual
  * ITS, below; the expansion ROM and extended config space are absent).
  * Writes reach the device only as COMMAND's memory-decode, bus-master and
  * INTx-disable bits (and MSI-X's Message Control as below). BARs are
@@ -133,6 +133,12 @@ void part_config_validate(struct part_cfg *p, unsigned n, const struct machine_d
  * lies whole inside the MMIO window without overlapping another BAR.
  * I/O BARs and BARs smaller than a page are hidden (a page mapping would
  * reach a neighbour's registers).
+ *
+ * MSI (vpci_msi.c), with ops.msi_guest set: the capability is shown; its
+ * registers are a shadow. While the guest has it enabled with address
+ * msi_guest, each of its 2^MME vectors k is routed (msi_route(k, data | k))
+ * and the device is programmed with address msi_phys, data 0, the guest's
+ * MME and mask bits, enabled; otherwise it is off in the device.
  *
  * MSI-X (vpci_msix.c), with ops.msi_guest set (the partition's vITS
  * GITS_TRANSLATER): the capability is shown, Message Control's enable and
@@ -154,7 +160,7 @@ void part_config_validate(struct part_cfg *p, unsigned n, const struct machine_d
 
 struct vpci_ops {
 	uint32_t (*cfg_read)(void *ctx, unsigned off); /* an aligned dword of the device's */
-	/* COMMAND, and the MSI-X capability's first dword */
+	/* COMMAND, and the MSI and MSI-X capabilities' registers */
 	void (*cfg_write)(void *ctx, unsigned off, uint32_t val);
 	/* [gpa, gpa+size) of the partition's IPA space to [hpa, hpa+size) as
 	 * device memory; 0 or -errno */
@@ -200,6 +206,14 @@ struct vpci_msix {
 	unsigned errors;     /* routes or doorbell maps that failed */
 	struct vpci_msix_vec vec[VPCI_MSIX_VECS];
 };
+struct vpci_msi {
+	bool shown, is64, pvm;
+	bool on;			       /* enabled in the device (the doorbell reachable) */
+	uint8_t cap, len, mmc;		       /* offset, bytes shown, log2 of the vectors it has */
+	uint16_t ctrl;			       /* the guest's enable and Multiple Message Enable */
+	uint32_t addr_lo, addr_hi, data, mask; /* the guest's registers */
+	unsigned refused, errors;	       /* as in vpci_msix */
+};
 struct vpci_fn {
 	struct vpci_ops ops;
 	struct vpci_bar bar[6];
@@ -212,6 +226,7 @@ struct vpci_fn {
 	} cap[VPCI_MAX_CAPS]; /* the capabilities shown, in the device's order */
 	unsigned map_errors;
 	struct vpci_msix msix;
+	struct vpci_msi msi;
 };
 /* bars: the physical BARs (drivers' struct pci_bar, as plain values);
  * the capability list is read through ops. Nothing is mapped yet. */
@@ -235,6 +250,13 @@ uint32_t vpci_msix_cfg_read(struct vpci_fn *f, unsigned off);
 void vpci_msix_cfg_write(struct vpci_fn *f, unsigned off, uint32_t val, uint32_t mask);
 bool vpci_msix_trapped(const struct vpci_fn *f, unsigned bar, uint64_t off);
 void vpci_msix_reset(struct vpci_fn *f);
+/* vpci.c and vpci_msi.c: the MSI capability at off (bytes to show, 0
+ * hides it); its config dwords (off from the capability); off in the
+ * device. */
+unsigned vpci_msi_probe(struct vpci_fn *f, unsigned off);
+uint32_t vpci_msi_cfg_read(struct vpci_fn *f, unsigned off);
+void vpci_msi_cfg_write(struct vpci_fn *f, unsigned off, uint32_t val, uint32_t mask);
+void vpci_msi_reset(struct vpci_fn *f);
 
 /* ---- kernel images (image_load.c) ---- */
 struct image_seg {

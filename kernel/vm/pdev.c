@@ -219,20 +219,27 @@ static void msix_note(struct pdev *pd)
 {
 	const struct vpci_msix *m = &pd->vf.msix;
 	const char *name = pd->part->cfg.name;
+	const struct vpci_msi *mi = &pd->vf.msi;
 	if (m->on && !pd->msix_said) {
 		pd->msix_said = true;
 		kprintf("%s: device %s: MSI-X on, %u vectors through its ITS (DeviceID 0x%x)\n",
 			name, pd->bdf, m->nvec, pd->msi_devid);
 	}
-	if (m->refused && !pd->refused_said) {
-		pd->refused_said = true;
-		kprintf("%s: device %s: an MSI-X vector not aimed at its ITS stays masked\n", name,
-			pd->bdf);
+	if (mi->on && !pd->msi_said) {
+		pd->msi_said = true;
+		kprintf("%s: device %s: MSI on, %u vectors through its ITS (DeviceID 0x%x)\n", name,
+			pd->bdf, 1u << ((mi->ctrl >> 4) & 7), pd->msi_devid);
 	}
-	if (m->errors && !pd->errors_said) {
+	if ((m->refused || mi->refused) && !pd->refused_said) {
+		pd->refused_said = true;
+		kprintf("%s: device %s: an MSI-X vector or MSI not aimed at its ITS stays masked\n",
+			name, pd->bdf);
+	}
+	if ((m->errors || mi->errors) && !pd->errors_said) {
 		pd->errors_said = true;
-		kprintf("%s: device %s: an MSI-X vector could not be routed (stays masked)\n", name,
-			pd->bdf);
+		kprintf(
+		    "%s: device %s: an MSI-X vector or MSI could not be routed (stays masked)\n",
+		    name, pd->bdf);
 	}
 }
 
@@ -266,7 +273,7 @@ static void vf_init(struct pdev *pd)
 		ops.msi_doorbell = msi_doorbell;
 	}
 	pd->msi_devid = msi_devid(dma_rid(pci_get_host(), pd->pci));
-	pd->msix_said = pd->refused_said = pd->errors_said = false;
+	pd->msix_said = pd->msi_said = pd->refused_said = pd->errors_said = false;
 	struct vpci_bar bars[6] = {0};
 	for (unsigned i = 0; i < 6; i++) {
 		const struct pci_bar *b = &pd->pci->bar[i];

@@ -47,7 +47,7 @@ struct pdev {
 	/* MSI-X: the DeviceID the physical ITS sees for it (the host's
 	 * msi-map), and what was logged of its MSI-X this run */
 	uint32_t msi_devid;
-	bool msix_said, refused_said, errors_said;
+	bool msix_said, msi_said, refused_said, errors_said;
 };
 
 struct vcpu {

@@ -26,6 +26,7 @@
 #define BAR_MEM_64    (2u << 1)
 #define BAR_PREFETCH  BIT(3)
 #define CAP_ID_PM     0x01
+#define CAP_ID_MSI    0x05
 #define CAP_ID_VENDOR 0x09
 #define CAP_ID_PCIE   0x10
 #define CAP_ID_MSIX   0x11
@@ -50,6 +51,8 @@ static unsigned cap_len(struct vpci_fn *f, unsigned off, uint8_t id)
 		return MAX(phys_byte(f, off + 2), 3u); /* its own length byte */
 	if (id == CAP_ID_MSIX && vpci_msix_probe(f, off))
 		return CAP_LEN_MSIX;
+	if (id == CAP_ID_MSI)
+		return vpci_msi_probe(f, off);
 	return 0;
 }
 
@@ -211,6 +214,7 @@ static void update_maps(struct vpci_fn *f)
 void vpci_fn_reset(struct vpci_fn *f)
 {
 	vpci_msix_reset(f);
+	vpci_msi_reset(f);
 	for (unsigned i = 0; i < 6; i++)
 		unmap_bar(f, i);
 	f->cmd = 0;
@@ -266,6 +270,10 @@ static uint8_t cap_byte(struct vpci_fn *f, unsigned off)
 		unsigned rel = off - f->msix.cap;
 		return (uint8_t)(vpci_msix_cfg_read(f, rel & ~3u) >> (8 * (rel & 3)));
 	}
+	if (f->msi.shown && f->cap[i].off == f->msi.cap) {
+		unsigned rel = off - f->msi.cap;
+		return (uint8_t)(vpci_msi_cfg_read(f, rel & ~3u) >> (8 * (rel & 3)));
+	}
 	return phys_byte(f, off);
 }
 
@@ -316,6 +324,8 @@ static void dword_write(struct vpci_fn *f, unsigned off, uint32_t val, uint32_t 
 		f->irq_line = (uint8_t)val;
 	} else if (f->msix.shown && off >= f->msix.cap && off - f->msix.cap < CAP_LEN_MSIX) {
 		vpci_msix_cfg_write(f, off - f->msix.cap, val, mask);
+	} else if (f->msi.shown && off >= f->msi.cap && off - f->msi.cap < f->msi.len) {
+		vpci_msi_cfg_write(f, off - f->msi.cap, val, mask);
 	}
 }
 

@@ -58,6 +58,12 @@ static uint32_t fake_cfg_read(void *ctx, unsigned off)
 
 static void fake_cfg_write(void *ctx, unsigned off, uint32_t val)
 {
+	if (off >= 0xa0 && off < 0xa0 + 24) { /* the MSI capability (tests below) */
+		if (off == 0xa0)
+			assert_int_equal(val & 0xff8effff, get32(space + off) & 0xff8effff);
+		put32(space + off, val);
+		return;
+	}
 	if (off == MSIX_CAP) {
 		/* only Message Control's enable and function mask may change */
 		assert_int_equal(val & 0x3fffffff, get32(space + off) & 0x3fffffff);
@@ -388,6 +394,107 @@ static void scribble(void **state)
 	assert_int_equal(get32(space + MSIX_CAP) >> 30, 0);
 }
 
+/* ---- MSI (vpci_msi.c): a 64-bit capability with per-vector masking and
+ * 4 vectors at 0xa0, chained after PCIe ---- */
+
+#define MSI_CAP 0xa0
+
+static void msi_device(uint16_t ctrl)
+{
+	device(TABLE, PBA);
+	put32(space + 0x60, 0x0002a010); /* PCIe -> MSI */
+	put32(space + MSI_CAP, 0x00000005u | (uint32_t)ctrl << 16);
+	put32(space + MSI_CAP + 4, 0xdeadbeef); /* the last owner's */
+	vpci_fn_init(&fn, &ops, phys_bars);
+}
+
+static uint32_t msi_reg(unsigned off)
+{
+	return get32(space + MSI_CAP + off);
+}
+
+/* While the device's MSI is on: tessera's doorbell, data 0 (its vectors
+ * are events 0..2^MME-1), each of them routed. */
+static void check_msi(void)
+{
+	uint16_t ctrl = (uint16_t)(msi_reg(0) >> 16);
+	if (!(ctrl & 1))
+		return;
+	assert_true(doorbell_on);
+	assert_int_equal(msi_reg(4), (uint32_t)PHYS_DB);
+	assert_int_equal(msi_reg(8), PHYS_DB >> 32);
+	assert_int_equal(msi_reg(12) & 0xffff, 0);
+	for (unsigned k = 0; k < 1u << ((ctrl >> 4) & 7); k++)
+		assert_true(routes[k].routed);
+}
+
+static void msi(void **state)
+{
+	msi_device(0x0184); /* PVM, 64-bit, 4 vectors capable */
+	assert_true(fn.msi.shown);
+	assert_int_equal(fn.msi.len, 24);
+	assert_int_equal(vpci_cfg_read(&fn, 0x61, 1), MSI_CAP);
+	assert_int_equal(vpci_cfg_read(&fn, MSI_CAP + 2, 2), 0x0184);
+	assert_int_equal(vpci_cfg_read(&fn, MSI_CAP + 4, 4), 0); /* the shadow */
+	vpci_cfg_write(&fn, MSI_CAP + 4, 4, (uint32_t)GUEST_DB);
+	vpci_cfg_write(&fn, MSI_CAP + 8, 4, 0);
+	vpci_cfg_write(&fn, MSI_CAP + 12, 2, 0x41);
+	vpci_cfg_write(&fn, MSI_CAP + 2, 2, 0x0021); /* 4 vectors, enable */
+	assert_int_equal(msi_reg(0) >> 16, 0x01a5);
+	assert_int_equal(routes[0].data, 0x40);
+	assert_int_equal(routes[3].data, 0x43);
+	check_msi();
+	assert_int_equal(vpci_cfg_read(&fn, MSI_CAP + 12, 2), 0x41);
+	/* masking is the guest's, mirrored */
+	vpci_cfg_write(&fn, MSI_CAP + 16, 4, 0x5);
+	assert_int_equal(msi_reg(16), 5);
+	/* aimed elsewhere: off in the device, counted */
+	vpci_cfg_write(&fn, MSI_CAP + 4, 4, 0x40001000);
+	assert_int_equal(msi_reg(0) >> 16 & 1, 0);
+	assert_false(doorbell_on);
+	assert_int_equal(fn.msi.refused, 1);
+	vpci_cfg_write(&fn, MSI_CAP + 4, 4, (uint32_t)GUEST_DB);
+	check_msi();
+	assert_true(doorbell_on);
+	/* a route that fails: off */
+	route_fail_at = 2;
+	vpci_cfg_write(&fn, MSI_CAP + 12, 2, 0x80);
+	assert_int_equal(msi_reg(0) >> 16 & 1, 0);
+	assert_int_equal(fn.msi.errors, 1);
+	route_fail_at = 0;
+	/* the partition stops */
+	vpci_cfg_write(&fn, MSI_CAP + 12, 2, 0x80);
+	check_msi();
+	vpci_fn_reset(&fn);
+	assert_int_equal(msi_reg(0) >> 16 & 1, 0);
+	assert_false(doorbell_on);
+	/* no vITS: hidden */
+	ops.msi_guest = 0;
+	msi_device(0x0184);
+	ops.msi_guest = GUEST_DB;
+	assert_false(fn.msi.shown);
+	assert_int_equal(vpci_cfg_read(&fn, 0x61, 1), 0);
+}
+
+static void msi_scribble(void **state)
+{
+	static const unsigned sizes[] = {1, 2, 4};
+	srandom(13);
+	msi_device(0x008a);		  /* 64-bit, 32 vectors capable, no masking */
+	assert_int_equal(fn.msi.len, 16); /* data and its reserved half */
+	for (unsigned n = 0; n < 200000; n++) {
+		unsigned size = sizes[random() % 3];
+		unsigned off = MSI_CAP + (unsigned)random() % 16;
+		uint32_t v = (uint32_t)random();
+		if (n % 3 == 0)
+			v = n % 2 ? (uint32_t)GUEST_DB : v % 0x80;
+		vpci_cfg_write(&fn, off & ~(size - 1), size, v);
+		check_msi();
+	}
+	vpci_fn_reset(&fn);
+	assert_false(doorbell_on);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -396,6 +503,8 @@ int main(void)
 	    cmocka_unit_test_setup(programming, setup),
 	    cmocka_unit_test_setup(many_vectors, setup),
 	    cmocka_unit_test_setup(scribble, setup),
+	    cmocka_unit_test_setup(msi, setup),
+	    cmocka_unit_test_setup(msi_scribble, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -265,6 +265,8 @@ void tguest_main(uint64_t x0)
 		run_scribble();
 	if (!tg_strncmp(mode, "msixscribble", 13))
 		run_msix_scribble();
+	if (!tg_strncmp(mode, "edumsi", 7))
+		run_edu_msi();
 	if (!tg_strncmp(mode, "rt", 3))
 		run_rt(parse_ms(dt.bootargs));
 	if (!tg_strncmp(mode, "hog", 4))
