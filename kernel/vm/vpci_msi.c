@@ -118,7 +118,8 @@ uint32_t vpci_msi_cfg_read(struct vpci_fn *f, unsigned off)
 {
 	struct vpci_msi *m = &f->msi;
 	if (off == 0)
-		return (phys_cfg(f, 0) & ~((uint32_t)MSI_GUEST_BITS << 16)) | (uint32_t)m->ctrl << 16;
+		return (phys_cfg(f, 0) & ~((uint32_t)MSI_GUEST_BITS << 16)) | (uint32_t)m->ctrl
+										  << 16;
 	if (off == MSI_ADDR_LO)
 		return m->addr_lo;
 	if (m->is64 && off == 8)
