@@ -117,9 +117,9 @@ static void apply(struct vpci_fn *f)
 uint32_t vpci_msi_cfg_read(struct vpci_fn *f, unsigned off)
 {
 	struct vpci_msi *m = &f->msi;
+	uint32_t guest_bits = (uint32_t)MSI_GUEST_BITS << 16;
 	if (off == 0)
-		return (phys_cfg(f, 0) & ~((uint32_t)MSI_GUEST_BITS << 16)) | (uint32_t)m->ctrl
-										  << 16;
+		return (phys_cfg(f, 0) & ~guest_bits) | (uint32_t)m->ctrl << 16;
 	if (off == MSI_ADDR_LO)
 		return m->addr_lo;
 	if (m->is64 && off == 8)
