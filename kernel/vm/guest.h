@@ -198,10 +198,10 @@ struct vpci_msix {
 	uint16_t nvec;	     /* table size */
 	uint16_t ctrl;	     /* the guest's enable and function mask */
 	bool on;	     /* enabled in the device (the doorbell reachable) */
+	bool stale;	     /* a change waits for the device to decode its BAR */
 	uint8_t tbir, pbir;  /* BARs of the table and PBA */
 	uint32_t toff, poff; /* their offsets in those BARs */
 	uint64_t trap[2][2]; /* [table, PBA]: trapped page range in its BAR */
-	uint64_t unrouted;   /* bit n: vector n not routed (yet) */
 	unsigned refused;    /* vectors aimed elsewhere than msi_guest */
 	unsigned errors;     /* routes or doorbell maps that failed */
 	struct vpci_msix_vec vec[VPCI_MSIX_VECS];
@@ -250,6 +250,9 @@ uint32_t vpci_msix_cfg_read(struct vpci_fn *f, unsigned off);
 void vpci_msix_cfg_write(struct vpci_fn *f, unsigned off, uint32_t val, uint32_t mask);
 bool vpci_msix_trapped(const struct vpci_fn *f, unsigned bar, uint64_t off);
 void vpci_msix_reset(struct vpci_fn *f);
+/* After a COMMAND write: the device's table is only written while it
+ * decodes its BARs, so what waited for that is done now. */
+void vpci_msix_decode(struct vpci_fn *f);
 /* vpci.c and vpci_msi.c: the MSI capability at off (bytes to show, 0
  * hides it); its config dwords (off from the capability); off in the
  * device. */

@@ -320,6 +320,7 @@ static void dword_write(struct vpci_fn *f, unsigned off, uint32_t val, uint32_t 
 		/* I/O decode stays off: no I/O BAR is shown */
 		f->ops.cfg_write(f->ops.ctx, CFG_CMD, (phys & ~(uint32_t)BIT(0)) | f->cmd);
 		update_maps(f);
+		vpci_msix_decode(f);
 	} else if (off == CFG_INT_LINE && (mask & 0xff)) {
 		f->irq_line = (uint8_t)val;
 	} else if (f->msix.shown && off >= f->msix.cap && off - f->msix.cap < CAP_LEN_MSIX) {

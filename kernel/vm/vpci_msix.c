@@ -19,6 +19,7 @@
 #define ENTRY_DATA     8
 #define ENTRY_CTRL     12
 #define ENTRY_MASKED   1u
+#define CMD_MEM	       0x2u /* COMMAND's memory decode: the BAR reachable */
 
 static uint32_t phys_cfg(struct vpci_fn *f, unsigned off)
 {
@@ -102,6 +103,10 @@ static uint64_t guest_addr(const struct vpci_msix_vec *g)
 static void program(struct vpci_fn *f, unsigned n)
 {
 	struct vpci_msix *m = &f->msix;
+	if (!(f->cmd & CMD_MEM)) { /* the device does not decode its BAR now */
+		m->stale = true;
+		return;
+	}
 	uint64_t at = m->toff + (uint64_t)n * ENTRY_BYTES;
 	const struct vpci_msix_vec *g = n < VPCI_MSIX_VECS ? &m->vec[n] : NULL;
 	bool live = m->on && g && !(g->ctrl & ENTRY_MASKED);
@@ -143,6 +148,8 @@ static void control(struct vpci_fn *f, uint16_t ctrl)
 		return;
 	}
 	if (!m->on) {
+		if (!(f->cmd & CMD_MEM))
+			return; /* once decoding is on (vpci_msix_decode) */
 		if (f->ops.msi_doorbell(f->ops.ctx, true)) {
 			m->errors++;
 			return;
@@ -169,6 +176,20 @@ void vpci_msix_cfg_write(struct vpci_fn *f, unsigned off, uint32_t val, uint32_t
 		return; /* the table and PBA locations are read-only */
 	uint32_t c = (((uint32_t)f->msix.ctrl << 16 & ~mask) | (val & mask)) >> 16;
 	control(f, (uint16_t)c);
+}
+
+void vpci_msix_decode(struct vpci_fn *f)
+{
+	struct vpci_msix *m = &f->msix;
+	if (!m->shown || !(f->cmd & CMD_MEM))
+		return;
+	if ((m->ctrl & MSIX_ENABLE) && !m->on) {
+		control(f, m->ctrl);
+	} else if (m->on && m->stale) {
+		m->stale = false;
+		for (unsigned n = 0; n < m->nvec; n++)
+			program(f, n);
+	}
 }
 
 void vpci_msix_reset(struct vpci_fn *f)

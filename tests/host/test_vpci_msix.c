@@ -110,6 +110,7 @@ static bool mapped_off(uint64_t off)
 static uint64_t fake_bar_read(void *ctx, unsigned bar, uint64_t off, unsigned size)
 {
 	uint64_t v = 0;
+	assert_true(get32(space + 4) & 2);
 	assert_int_equal(bar, 0);
 	assert_true(off + size <= sizeof(bar0) && off % size == 0);
 	memcpy(&v, bar0 + off, size);
@@ -118,6 +119,7 @@ static uint64_t fake_bar_read(void *ctx, unsigned bar, uint64_t off, unsigned si
 
 static void fake_bar_write(void *ctx, unsigned bar, uint64_t off, unsigned size, uint64_t val)
 {
+	assert_true(get32(space + 4) & 2); /* only while the device decodes it */
 	assert_int_equal(bar, 0);
 	assert_true(off + size <= sizeof(bar0) && off % size == 0);
 	assert_false(off >= PBA && off < PBA + 8); /* the PBA is the device's */
@@ -341,6 +343,16 @@ static void programming(void **state)
 	assert_true(routes[1].routed);
 	assert_int_equal(phys_entry(1, 12), 0);
 	check_device();
+	/* enabled with decoding off: the device waits until decoding is on */
+	vpci_cfg_write(&fn, MSIX_CAP + 2, 2, 0);
+	vpci_cfg_write(&fn, 0x04, 2, 0x0004);
+	vpci_cfg_write(&fn, MSIX_CAP + 2, 2, 0x8000);
+	assert_int_equal(get32(space + MSIX_CAP) >> 31, 0);
+	assert_false(doorbell_on);
+	vpci_cfg_write(&fn, 0x04, 2, 0x0006);
+	assert_int_equal(get32(space + MSIX_CAP) >> 31, 1);
+	assert_int_equal(phys_entry(1, 12), 0);
+	check_device();
 	/* the partition stops: the device's MSI-X off, the doorbell gone */
 	vpci_fn_reset(&fn);
 	assert_int_equal(get32(space + MSIX_CAP) >> 30, 0);
@@ -381,11 +393,13 @@ static void scribble(void **state)
 			v = n % 2 ? GUEST_DB : (uint64_t)random() % 4;
 		if (n % 50 == 0) {
 			vpci_cfg_write(&fn, MSIX_CAP + 2, 2, (uint32_t)random());
+		} else if (n % 97 == 0) { /* decode off and on: the table unreachable */
+			vpci_cfg_write(&fn, 0x04, 2, random() % 2 ? 0x0006 : 0x0004);
 		} else {
 			uint64_t off =
 			    (n % 5 ? TABLE : PBA) + ((uint64_t)random() % 0x1000 & ~(size - 1ull));
 			int e = vpci_bar_access(&fn, BAR_GPA + off, size, random() % 4 != 0, &v);
-			assert_int_equal(e, 0);
+			assert_int_equal(e, fn.cmd & 2 ? 0 : -ENOENT);
 		}
 		check_device();
 	}
