@@ -1096,6 +1096,7 @@ PCI_NVME = f"{PCI_KIT}/pnvme.img"
 # the MSI-X variants' own copies: the runner may run them beside the INTx ones
 PCI_DISK_MSIX = f"{PCI_KIT}/vblk-msix.img"
 PCI_NVME_MSIX = f"{PCI_KIT}/pnvme-msix.img"
+PCI_DISK_MSIX_ACPI = f"{PCI_KIT}/vblk-msix-acpi.img"
 # per kit: the modules in load order and the disk's device node
 PCI_KITS = {
     "vblk": (("virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci", "virtio_blk"),
@@ -1174,7 +1175,7 @@ def make_pci_kit():
     for name, (mods, dev) in PCI_KITS.items():
         if not pci_initrd(name, mods, PCI_INIT % (" ".join(mods), dev, dev, dev, dev)):
             return
-    for img in (PCI_DISK, PCI_NVME, PCI_DISK_MSIX, PCI_NVME_MSIX):
+    for img in (PCI_DISK, PCI_NVME, PCI_DISK_MSIX, PCI_NVME_MSIX, PCI_DISK_MSIX_ACPI):
         with open(TOP / img, "wb") as f:
             f.write(pci_disk_data())
             f.truncate(8 << 20)
@@ -1263,6 +1264,16 @@ def pci_linux_virtio_blk_msix(m):
     second run of the partition too."""
     linux_disk_check(m, "00:04\\.0", "1af4:1042", 0x20, 35, PCI_DISK_MSIX,
                      msix=r"virtio\d+-req\.\d+", again=True)
+
+
+@test(config=cfg("linux-vblk-its"), smp=4, test_timeout=300, acpi=True,
+      qemu_extra=VBLK_DEVICE.replace(PCI_DISK, PCI_DISK_MSIX_ACPI),
+      esp_extra=f"{PCI_KIT}/initramfs-vblk.gz=tessera/linux/initramfs-vblk.gz")
+def pci_linux_virtio_blk_msix_acpi(m):
+    """The same with tessera booted from ACPI tables (the physical ITS from
+    the MADT, the DeviceID without a host msi-map)."""
+    linux_disk_check(m, "00:04\\.0", "1af4:1042", 0x20, 35, PCI_DISK_MSIX_ACPI,
+                     msix=r"virtio\d+-req\.\d+")
 
 
 @test(config=cfg("linux-nvme-its"), smp=4, test_timeout=300,
