@@ -233,6 +233,14 @@ static inline uint8_t mmio_read8(uintptr_t a)
 	__asm__ volatile("ldrb %w0, [%1]" : "=r"(v) : "r"(a) : "memory");
 	return v;
 }
+static inline void mmio_write16(uintptr_t a, uint16_t v)
+{
+	__asm__ volatile("strh %w0, [%1]" : : "r"(v), "r"(a) : "memory");
+}
+static inline void mmio_write8(uintptr_t a, uint8_t v)
+{
+	__asm__ volatile("strb %w0, [%1]" : : "r"(v), "r"(a) : "memory");
+}
 
 #endif /* __aarch64__: the hardware primitives */
 #if defined(TESSERA_HOST)

@@ -132,8 +132,8 @@ void vgic_its_attach(struct vgic *g, struct vgic_its *its, uint64_t ram_base, ui
 int vgic_its_access(struct vgic *g, unsigned vcpu, uint64_t off, unsigned size, bool write,
 		    uint64_t *val);
 
-/* For device assignment (the vpci side; nothing here programs the
- * physical ITS). What it must do:
+/* For device assignment (the vpci side, done by kernel/vm/vpci_msix.c and
+ * pdev.c; nothing here programs the physical ITS). What it must do:
  *  - give the partition an ITS: cfg.its (the `its` property; set it in
  *    validation when the partition has pci-devices), attached by
  *    partition.c before the guest runs;

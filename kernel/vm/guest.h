@@ -124,14 +124,34 @@ void part_config_validate(struct part_cfg *p, unsigned n, const struct machine_d
  * status as the device has them, the BARs and COMMAND as emulated, and only
  * the capabilities that cannot retarget the device (power management, PCI
  * Express, vendor-specific) chained together, read-only; everything else
- * reads 0 (MSI and MSI-X are hidden, so drivers use INTx; the expansion
- * ROM and extended config space are absent). Writes reach the device only
- * as COMMAND's memory-decode, bus-master and INTx-disable bits. BARs are
+ * reads 0 (MSI and MSI-X are hidden unless the partition has a virtual
+ * ITS, below; the expansion ROM and extended config space are absent).
+ * Writes reach the device only as COMMAND's memory-decode, bus-master and
+ * INTx-disable bits (and MSI-X's Message Control as below). BARs are
  * sized and programmed here; a memory BAR is mapped into the partition's
  * IPA space at its programmed address while memory decode is on and it
  * lies whole inside the MMIO window without overlapping another BAR.
  * I/O BARs and BARs smaller than a page are hidden (a page mapping would
- * reach a neighbour's registers). */
+ * reach a neighbour's registers).
+ *
+ * MSI (vpci_msi.c), with ops.msi_guest set: the capability is shown; its
+ * registers are a shadow. While the guest has it enabled with address
+ * msi_guest, each of its 2^MME vectors k is routed (msi_route(k, data | k))
+ * and the device is programmed with address msi_phys, data 0, the guest's
+ * MME and mask bits, enabled; otherwise it is off in the device.
+ *
+ * MSI-X (vpci_msix.c), with ops.msi_guest set (the partition's vITS
+ * GITS_TRANSLATER): the capability is shown, Message Control's enable and
+ * function-mask bits are the guest's and mirrored to the device, and the
+ * pages of the BARs holding the table and PBA are left out of the
+ * stage-2 mapping: the guest's accesses trap (vpci_bar_access). Its
+ * table is a shadow; the device's table only ever holds tessera's values:
+ * vector n of an enabled function whose guest entry is unmasked and
+ * addressed to msi_guest is routed (ops.msi_route(n, guest data)) and
+ * programmed with address msi_phys (the physical ITS doorbell as an
+ * IOVA), data n, unmasked; every other vector is masked in the device.
+ * The PBA reads as the device's; other registers in the trapped pages are
+ * forwarded to the device. */
 #define VPCI_ECAM_BASE 0x3f000000ull
 #define VPCI_ECAM_SIZE 0x01000000ull /* buses 0-15: the functions are on bus 0 */
 #define VPCI_MMIO_BASE 0x10000000ull
@@ -140,12 +160,25 @@ void part_config_validate(struct part_cfg *p, unsigned n, const struct machine_d
 
 struct vpci_ops {
 	uint32_t (*cfg_read)(void *ctx, unsigned off); /* an aligned dword of the device's */
-	void (*cfg_write)(void *ctx, unsigned off, uint32_t val); /* COMMAND only */
+	/* COMMAND, and the MSI and MSI-X capabilities' registers */
+	void (*cfg_write)(void *ctx, unsigned off, uint32_t val);
 	/* [gpa, gpa+size) of the partition's IPA space to [hpa, hpa+size) as
 	 * device memory; 0 or -errno */
 	int (*map)(void *ctx, uint64_t gpa, uint64_t hpa, uint64_t size);
 	void (*unmap)(void *ctx, uint64_t gpa, uint64_t size);
 	void *ctx;
+	/* MSI-X; unused (and may be NULL) while msi_guest is 0 */
+	uint64_t msi_guest, msi_phys; /* guest doorbell IPA; device's doorbell IOVA */
+	/* an access of size 1, 2, 4 or 8 at off of the device's BAR bar
+	 * (inside it, naturally aligned: checked by the caller) */
+	uint64_t (*bar_read)(void *ctx, unsigned bar, uint64_t off, unsigned size);
+	void (*bar_write)(void *ctx, unsigned bar, uint64_t off, unsigned size, uint64_t val);
+	/* the device's event `vector` becomes the guest's event `data`: 0 or
+	 * -errno (the vector then stays masked) */
+	int (*msi_route)(void *ctx, unsigned vector, uint32_t data);
+	/* the function's MSI-X turns on or off: the doorbell becomes reachable
+	 * for its DMA (0 or -errno: then the device stays off) or not */
+	int (*msi_doorbell)(void *ctx, bool on);
 };
 struct vpci_bar {
 	uint64_t hpa, size; /* the physical BAR; size 0: absent or hidden */
@@ -153,7 +186,34 @@ struct vpci_bar {
 	bool mapped; /* at mapped_gpa */
 	uint64_t mapped_gpa;
 };
-#define VPCI_MAX_CAPS 16
+#define VPCI_MAX_CAPS	 16
+#define VPCI_MSIX_VECS	 64 /* shadowed; a vector beyond stays masked */
+#define VPCI_MSIX_EVENTS 32 /* the physical ITS's events per device (gits.c) */
+struct vpci_msix_vec {
+	uint32_t addr_lo, addr_hi, data, ctrl; /* the guest's entry */
+};
+struct vpci_msix {
+	bool shown;
+	uint8_t cap;	     /* its config-space offset */
+	uint16_t nvec;	     /* table size */
+	uint16_t ctrl;	     /* the guest's enable and function mask */
+	bool on;	     /* enabled in the device (the doorbell reachable) */
+	bool stale;	     /* a change waits for the device to decode its BAR */
+	uint8_t tbir, pbir;  /* BARs of the table and PBA */
+	uint32_t toff, poff; /* their offsets in those BARs */
+	uint64_t trap[2][2]; /* [table, PBA]: trapped page range in its BAR */
+	unsigned refused;    /* vectors aimed elsewhere than msi_guest */
+	unsigned errors;     /* routes or doorbell maps that failed */
+	struct vpci_msix_vec vec[VPCI_MSIX_VECS];
+};
+struct vpci_msi {
+	bool shown, is64, pvm;
+	bool on;			       /* enabled in the device (the doorbell reachable) */
+	uint8_t cap, len, mmc;		       /* offset, bytes shown, log2 of the vectors it has */
+	uint16_t ctrl;			       /* the guest's enable and Multiple Message Enable */
+	uint32_t addr_lo, addr_hi, data, mask; /* the guest's registers */
+	unsigned refused, errors;	       /* as in vpci_msix */
+};
 struct vpci_fn {
 	struct vpci_ops ops;
 	struct vpci_bar bar[6];
@@ -165,6 +225,8 @@ struct vpci_fn {
 		uint8_t off, len;
 	} cap[VPCI_MAX_CAPS]; /* the capabilities shown, in the device's order */
 	unsigned map_errors;
+	struct vpci_msix msix;
+	struct vpci_msi msi;
 };
 /* bars: the physical BARs (drivers' struct pci_bar, as plain values);
  * the capability list is read through ops. Nothing is mapped yet. */
@@ -173,8 +235,31 @@ void vpci_fn_init(struct vpci_fn *f, const struct vpci_ops *ops, const struct vp
  * read all-ones and are dropped). */
 uint32_t vpci_cfg_read(struct vpci_fn *f, unsigned off, unsigned size);
 void vpci_cfg_write(struct vpci_fn *f, unsigned off, unsigned size, uint32_t val);
-/* Unmaps every BAR (the partition stops). */
+/* Unmaps every BAR and turns MSI-X off in the device (the partition
+ * stops). */
 void vpci_fn_reset(struct vpci_fn *f);
+/* A guest access (size 1, 2, 4 or 8) at gpa inside one of f's trapped
+ * MSI-X pages: 0 (done; a read's value in *val), or -ENOENT if gpa is not
+ * in one. */
+int vpci_bar_access(struct vpci_fn *f, uint64_t gpa, unsigned size, bool write, uint64_t *val);
+/* vpci.c and vpci_msix.c between them: the MSI-X capability found at off
+ * (validated: false hides it); its config dwords; which part of BAR i is
+ * trapped; the device's MSI-X off. */
+bool vpci_msix_probe(struct vpci_fn *f, unsigned off);
+uint32_t vpci_msix_cfg_read(struct vpci_fn *f, unsigned off);
+void vpci_msix_cfg_write(struct vpci_fn *f, unsigned off, uint32_t val, uint32_t mask);
+bool vpci_msix_trapped(const struct vpci_fn *f, unsigned bar, uint64_t off);
+void vpci_msix_reset(struct vpci_fn *f);
+/* After a COMMAND write: the device's table is only written while it
+ * decodes its BARs, so what waited for that is done now. */
+void vpci_msix_decode(struct vpci_fn *f);
+/* vpci.c and vpci_msi.c: the MSI capability at off (bytes to show, 0
+ * hides it); its config dwords (off from the capability); off in the
+ * device. */
+unsigned vpci_msi_probe(struct vpci_fn *f, unsigned off);
+uint32_t vpci_msi_cfg_read(struct vpci_fn *f, unsigned off);
+void vpci_msi_cfg_write(struct vpci_fn *f, unsigned off, uint32_t val, uint32_t mask);
+void vpci_msi_reset(struct vpci_fn *f);
 
 /* ---- kernel images (image_load.c) ---- */
 struct image_seg {
@@ -213,7 +298,8 @@ struct guest_dt_params {
  * armv8 PMU (PPI 7 = INTID 23) unless no_pmu, PL011
  * with its apb_pclk clock and stdout-path, chosen (bootargs, initrd), and
  * with pci_devs a "pci-host-ecam-generic" bridge at VPCI_ECAM_BASE (a
- * 32-bit memory window, INTx through the legacy interrupt-map).
+ * 32-bit memory window, INTx through the legacy interrupt-map, and with
+ * its MSIs through the ITS: msi-map <0 &its 0 0x10000>).
  * Returns 0 or a libfdt error. */
 int guest_dt_build(void *buf, size_t size, const struct guest_dt_params *p);
 

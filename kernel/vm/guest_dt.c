@@ -232,27 +232,28 @@ static void uart(struct dtw *w)
 }
 
 /* As QEMU virt maps them: pin p (0-3 for INTA-D) of slot s raises SPI
- * VPCI_INTX_SPI + (s + p) % 4; the mask folds every slot onto 0-3. */
-static void pcie_intx(struct dtw *w)
+ * VPCI_INTX_SPI + (s + p) % 4; the mask folds every slot onto 0-3. Each
+ * entry carries the GIC's unit address, #address-cells of it long (2 with
+ * an ITS child, as QEMU virt's; a mismatch leaves Linux without INTx). */
+static void pcie_intx(struct dtw *w, unsigned gic_addr_cells)
 {
 	static const uint32_t mask[] = {0x1800, 0, 0, 7};
-	fdt32_t map[16 * 8];
+	fdt32_t map[16 * 10];
 	unsigned n = 0;
 	for (uint32_t slot = 0; slot < 4; slot++)
 		for (uint32_t pin = 0; pin < 4; pin++) {
-			const uint32_t e[8] = {slot << 11,
-					       0,
-					       0,
-					       pin + 1,
-					       PHANDLE_GIC,
-					       IRQ_SPI,
-					       VPCI_INTX_SPI + (slot + pin) % 4,
-					       IRQ_LEVEL};
-			for (unsigned i = 0; i < 8; i++)
-				map[n++] = cpu_to_fdt32(e[i]);
+			const uint32_t head[5] = {slot << 11, 0, 0, pin + 1, PHANDLE_GIC};
+			const uint32_t irq[3] = {IRQ_SPI, VPCI_INTX_SPI + (slot + pin) % 4,
+						 IRQ_LEVEL};
+			for (unsigned i = 0; i < 5; i++)
+				map[n++] = cpu_to_fdt32(head[i]);
+			for (unsigned i = 0; i < gic_addr_cells; i++)
+				map[n++] = cpu_to_fdt32(0);
+			for (unsigned i = 0; i < 3; i++)
+				map[n++] = cpu_to_fdt32(irq[i]);
 		}
 	cells(w, "interrupt-map-mask", mask, ARRAY_SIZE(mask));
-	prop(w, "interrupt-map", map, sizeof(map));
+	prop(w, "interrupt-map", map, n * sizeof(map[0]));
 }
 
 static void pcie(struct dtw *w, const struct guest_dt_params *p)
@@ -281,7 +282,11 @@ static void pcie(struct dtw *w, const struct guest_dt_params *p)
 	u32(w, "linux,pci-domain", 0);
 	cells(w, "ranges", ranges, ARRAY_SIZE(ranges));
 	empty(w, "dma-coherent");
-	pcie_intx(w);
+	pcie_intx(w, p->its ? 2 : 0);
+	if (p->its) { /* DeviceID = the requester ID the guest sees */
+		const uint32_t msi_map[] = {0, PHANDLE_ITS, 0, 0x10000};
+		cells(w, "msi-map", msi_map, ARRAY_SIZE(msi_map));
+	}
 	end(w);
 }
 

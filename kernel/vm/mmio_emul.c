@@ -25,6 +25,8 @@ static int device_access(struct vcpu *v, uint64_t ipa, const struct mmio_access 
 		return vuart_access(&p->uart, ipa - GUEST_UART_BASE, a->size, a->write, val);
 	if (p->npdevs && in(ipa, VPCI_ECAM_BASE, VPCI_ECAM_SIZE))
 		return pdev_ecam_access(v, ipa - VPCI_ECAM_BASE, a->size, a->write, val);
+	if (p->npdevs && in(ipa, VPCI_MMIO_BASE, VPCI_MMIO_SIZE))
+		return pdev_bar_access(v, ipa, a->size, a->write, val);
 	return -EINVAL;
 }
 

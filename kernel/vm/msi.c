@@ -48,7 +48,12 @@ int vm_msi_route(struct partition *p, uint32_t pdevid, uint32_t pevent, uint32_t
 	struct msi_route *r = NULL;
 	for (unsigned i = 0; i < MSI_ROUTES; i++) {
 		if (routes[i].lpi && routes[i].pdevid == pdevid && routes[i].pevent == pevent) {
-			e = routes[i].p == p ? (int)routes[i].lpi : -EBUSY; /* one owner */
+			e = -EBUSY;		/* one owner */
+			if (routes[i].p == p) { /* the guest's side may have changed */
+				routes[i].vdevid = vdevid;
+				routes[i].vevent = vevent;
+				e = (int)routes[i].lpi;
+			}
 			goto out;
 		}
 		if (!routes[i].lpi && !r)

@@ -10,6 +10,7 @@
 #include "drivers/drivers.h"
 #include "smmu/smmu.h"
 #include <errno.h>
+#include <libfdt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -106,9 +107,173 @@ static void bar_unmap(void *ctx, uint64_t gpa, uint64_t size)
 	pt_unmap(&pd->part->s2, gpa, size);
 }
 
+/* ---- MSI-X (the model is vpci_msix.c) ---- */
+
+/* The CPUs' stage-2 input size: a domain shaped like the tables that
+ * work for the partition's CPUs (a 31-bit stage-2 domain, just covering
+ * the RAM, faulted every access on QEMU 10's stage-2 SMMU). */
+static unsigned ia_bits(const struct partition *p)
+{
+	return p->s2.ia_bits;
+}
+
+#define GITS_DOORBELL_PAGE 0x10000 /* the 64 KiB frame of GITS_TRANSLATER, */
+#define GITS_TRANSLATER	   0x40	   /* at this offset in it */
+
+/* The physical ITS doorbell page, as the IOVA a device's MSI writes use
+ * (its PA: below the partition's RAM on QEMU virt); 0 if none can be. */
+static uint64_t doorbell_iova(const struct partition *p)
+{
+	const struct gic_info *gi = gic_get_info();
+	if (!gi->has_its || !gi->its_base)
+		return 0;
+	uint64_t a = gi->its_base + GITS_DOORBELL_PAGE;
+	if (a < GUEST_RAM_BASE + p->cfg.mem_size && a + PAGE_SIZE > GUEST_RAM_BASE)
+		return 0; /* would shadow its RAM in the domain */
+	if (a + PAGE_SIZE > 1ull << ia_bits(p))
+		return 0;
+	return a;
+}
+
+/* The DeviceID the physical ITS sees for requester ID rid: the host
+ * bridge's msi-map (<rid-base msi-controller msi-base length>, after
+ * msi-map-mask), or rid itself without one (ACPI's IORT on QEMU virt is
+ * the identity too). */
+static uint32_t msi_devid(uint32_t rid)
+{
+	int node = fdt_node_offset_by_compatible(hw.fdt, -1, "pci-host-ecam-generic"), len = 0;
+	const fdt32_t *map = node >= 0 ? fdt_getprop(hw.fdt, node, "msi-map", &len) : NULL;
+	const fdt32_t *mask = node >= 0 ? fdt_getprop(hw.fdt, node, "msi-map-mask", NULL) : NULL;
+	uint32_t r = mask ? rid & fdt32_ld(mask) : rid;
+	for (int i = 0; map && i + 4 <= len / 4; i += 4)
+		if (r >= fdt32_ld(map + i) && r - fdt32_ld(map + i) < fdt32_ld(map + i + 3))
+			return fdt32_ld(map + i + 2) + (r - fdt32_ld(map + i));
+	return rid;
+}
+
+static uint64_t bar_read(void *ctx, unsigned bar, uint64_t off, unsigned size)
+{
+	const struct pdev *pd = ctx;
+	uintptr_t a = (uintptr_t)(pd->vf.bar[bar].hpa + off);
+	switch (size) {
+	case 1:
+		return mmio_read8(a);
+	case 2:
+		return mmio_read16(a);
+	case 4:
+		return mmio_read32(a);
+	default:
+		return mmio_read64(a);
+	}
+}
+
+static void bar_write(void *ctx, unsigned bar, uint64_t off, unsigned size, uint64_t val)
+{
+	const struct pdev *pd = ctx;
+	uintptr_t a = (uintptr_t)(pd->vf.bar[bar].hpa + off);
+	switch (size) {
+	case 1:
+		mmio_write8(a, (uint8_t)val);
+		break;
+	case 2:
+		mmio_write16(a, (uint16_t)val);
+		break;
+	case 4:
+		mmio_write32(a, (uint32_t)val);
+		break;
+	default:
+		mmio_write64(a, val);
+	}
+}
+
+/* The guest's DeviceID for it is its requester ID there, 00:n.0. */
+static int msi_route(void *ctx, unsigned vector, uint32_t data)
+{
+	struct pdev *pd = ctx;
+	struct partition *p = pd->part;
+	uint32_t vdevid = (uint32_t)(pd - p->pdevs) << 3;
+	int e = vm_msi_route(p, pd->msi_devid, vector, vdevid, data);
+	return e < 0 ? e : 0;
+}
+
+/* The doorbell is in the domain while any of the partition's functions
+ * has MSI-X on (pci_lock held). */
+static int msi_doorbell(void *ctx, bool on)
+{
+	struct pdev *pd = ctx;
+	struct partition *p = pd->part;
+	uint64_t db = doorbell_iova(p);
+	if (on) {
+		int e = p->msix_fns ? 0 : smmu_map(p->dom, db, db, PAGE_SIZE, SMMU_WRITE);
+		if (!e)
+			p->msix_fns++;
+		return e;
+	}
+	if (p->msix_fns && !--p->msix_fns)
+		smmu_unmap(p->dom, db, PAGE_SIZE);
+	return 0;
+}
+
+/* What the guest did to its MSI-X, once per run each (pci_lock held). */
+static void msix_note(struct pdev *pd)
+{
+	const struct vpci_msix *m = &pd->vf.msix;
+	const char *name = pd->part->cfg.name;
+	const struct vpci_msi *mi = &pd->vf.msi;
+	if (m->on && !pd->msix_said) {
+		pd->msix_said = true;
+		kprintf("%s: device %s: MSI-X on, %u vectors through its ITS (DeviceID 0x%x)\n",
+			name, pd->bdf, m->nvec, pd->msi_devid);
+	}
+	if (mi->on && !pd->msi_said) {
+		pd->msi_said = true;
+		kprintf("%s: device %s: MSI on, %u vectors through its ITS (DeviceID 0x%x)\n", name,
+			pd->bdf, 1u << ((mi->ctrl >> 4) & 7), pd->msi_devid);
+	}
+	if ((m->refused || mi->refused) && !pd->refused_said) {
+		pd->refused_said = true;
+		kprintf("%s: device %s: an MSI-X vector or MSI not aimed at its ITS stays masked\n",
+			name, pd->bdf);
+	}
+	if ((m->errors || mi->errors) && !pd->errors_said) {
+		pd->errors_said = true;
+		kprintf(
+		    "%s: device %s: an MSI-X vector or MSI could not be routed (stays masked)\n",
+		    name, pd->bdf);
+	}
+}
+
+/* The trapped pages reached by EL2 (identity, device memory). */
+static bool msix_reach(struct pdev *pd)
+{
+	const struct vpci_msix *m = &pd->vf.msix;
+	for (unsigned k = 0; k < 2; k++) {
+		uint64_t pa = pd->vf.bar[k ? m->pbir : m->tbir].hpa + m->trap[k][0];
+		uint64_t len = m->trap[k][1] - m->trap[k][0];
+		if (!el2_is_mapped((uintptr_t)pa) && el2_map_device(pa, len) != pa)
+			return false;
+	}
+	return true;
+}
+
 static void vf_init(struct pdev *pd)
 {
-	const struct vpci_ops ops = {cfg_read, cfg_write, bar_map, bar_unmap, pd};
+	struct partition *p = pd->part;
+	struct vpci_ops ops = {.cfg_read = cfg_read,
+			       .cfg_write = cfg_write,
+			       .map = bar_map,
+			       .unmap = bar_unmap,
+			       .ctx = pd};
+	if (p->cfg.its && (ops.msi_phys = doorbell_iova(p))) {
+		ops.msi_guest = GUEST_ITS_MSI;
+		ops.msi_phys += GITS_TRANSLATER;
+		ops.bar_read = bar_read;
+		ops.bar_write = bar_write;
+		ops.msi_route = msi_route;
+		ops.msi_doorbell = msi_doorbell;
+	}
+	pd->msi_devid = msi_devid(dma_rid(pci_get_host(), pd->pci));
+	pd->msix_said = pd->msi_said = pd->refused_said = pd->errors_said = false;
 	struct vpci_bar bars[6] = {0};
 	for (unsigned i = 0; i < 6; i++) {
 		const struct pci_bar *b = &pd->pci->bar[i];
@@ -119,6 +284,12 @@ static void vf_init(struct pdev *pd)
 		    .hpa = b->base, .size = b->size, .is_64 = b->is_64, .prefetch = b->prefetch};
 	}
 	vpci_fn_init(&pd->vf, &ops, bars);
+	if (pd->vf.msix.shown && !msix_reach(pd)) {
+		kprintf("%s: device %s: its MSI-X table cannot be reached: MSI-X hidden\n",
+			p->cfg.name, pd->bdf);
+		ops.msi_guest = 0;
+		vpci_fn_init(&pd->vf, &ops, bars);
+	}
 }
 
 /* ---- INTx ---- */
@@ -246,14 +417,6 @@ void pdev_bind(struct partition *p)
 	}
 }
 
-/* The CPUs' stage-2 input size: a domain shaped like the tables that
- * work for the partition's CPUs (a 31-bit stage-2 domain, just covering
- * the RAM, faulted every access on QEMU 10's stage-2 SMMU). */
-static unsigned ia_bits(const struct partition *p)
-{
-	return p->s2.ia_bits;
-}
-
 int pdev_build(struct partition *p)
 {
 	if (!p->npdevs)
@@ -275,6 +438,7 @@ int pdev_build(struct partition *p)
 		kprintf("%s: cannot map its RAM for DMA (%d)\n", p->cfg.name, e);
 		return e;
 	}
+	p->msix_fns = 0;
 	for (unsigned i = 0; i < p->npdevs; i++) {
 		struct pdev *pd = &p->pdevs[i];
 		/* whatever the last owner (or firmware) left running stops here */
@@ -308,6 +472,7 @@ void pdev_release(struct partition *p)
 		kprintf("%s: device %s quiesced (bus mastering off%s), stream 0x%x detached\n",
 			p->cfg.name, pd->bdf, reset ? ", function reset" : "", pd->sid);
 	}
+	vm_msi_unroute(p); /* no device can send them now */
 	if (p->dom) {
 		smmu_domain_destroy(p->dom);
 		p->dom = NULL;
@@ -330,12 +495,28 @@ int pdev_ecam_access(struct vcpu *v, uint64_t off, unsigned size, bool write, ui
 	}
 	struct pdev *pd = &p->pdevs[dev];
 	spin_lock(&p->pci_lock);
-	if (write)
+	if (write) {
 		vpci_cfg_write(&pd->vf, reg, size, (uint32_t)*val);
-	else
+		msix_note(pd);
+	} else {
 		*val = vpci_cfg_read(&pd->vf, reg, size);
+	}
 	spin_unlock(&p->pci_lock);
 	return 0;
+}
+
+int pdev_bar_access(struct vcpu *v, uint64_t ipa, unsigned size, bool write, uint64_t *val)
+{
+	struct partition *p = v->part;
+	int e = -ENOENT;
+	spin_lock(&p->pci_lock);
+	for (unsigned i = 0; i < p->npdevs && e == -ENOENT; i++) {
+		e = vpci_bar_access(&p->pdevs[i].vf, ipa, size, write, val);
+		if (!e && write)
+			msix_note(&p->pdevs[i]);
+	}
+	spin_unlock(&p->pci_lock);
+	return e;
 }
 
 void pdev_names(const struct partition *p, char *buf, size_t size)

@@ -129,7 +129,8 @@ static void take_chunk(struct snap_live *l, uint32_t k, uint32_t pages, uint8_t 
 		uint32_t slot = l->copy[first + i];
 		if (slot == NO_COPY)
 			continue;
-		memcpy(raw + (uint64_t)i * SNAP_PAGE, l->pool + (uint64_t)slot * SNAP_PAGE, SNAP_PAGE);
+		memcpy(raw + (uint64_t)i * SNAP_PAGE, l->pool + (uint64_t)slot * SNAP_PAGE,
+		       SNAP_PAGE);
 		l->copy[first + i] = NO_COPY;
 		l->free[l->nfree++] = slot;
 	}

@@ -44,6 +44,10 @@ struct pdev {
 	 * device's Interrupt Status drops (pdev_resample) */
 	unsigned phys_intid, virt_intid;
 	bool asserted;
+	/* MSI-X: the DeviceID the physical ITS sees for it (the host's
+	 * msi-map), and what was logged of its MSI-X this run */
+	uint32_t msi_devid;
+	bool msix_said, msi_said, refused_said, errors_said;
 };
 
 struct vcpu {
@@ -97,6 +101,7 @@ struct partition {
 	unsigned npdevs;
 	struct smmu_domain *dom;
 	struct spinlock pci_lock; /* the vpci_fn states */
+	unsigned msix_fns;	  /* functions with MSI-X on: the ITS doorbell is in dom */
 	/* snapshot work asked of its next job (snap_cmds.c) */
 	char snap_name[48];
 	char snap_parent[48];	/* a save's parent ("": a full save) */
@@ -227,8 +232,9 @@ bool psci_fast(struct vcpu *v);
 
 /* msi.c: MSIs of assigned devices through the physical ITS (set up on the
  * first route). vm_msi_route: the physical event (pdevid, pevent < 32)
- * becomes the guest's (vdevid, vevent) of partition p; the physical LPI,
- * or -errno (-EBUSY: another partition has it, -ENODEV: no ITS).
+ * becomes the guest's (vdevid, vevent) of partition p (routed again by p:
+ * the guest's side replaced); the physical LPI, or -errno (-EBUSY:
+ * another partition has it, -ENODEV: no ITS).
  * vm_msi_unroute: all of p's go (call once its devices are quiesced).
  * vm_msi_irq: the IRQ path's (true: that LPI was a route, injected or, the
  * guest mapping nothing there, dropped and counted in vm_msi_dropped).
@@ -275,6 +281,9 @@ bool pdev_irq(unsigned intid);
 void pdev_resample(struct vcpu *v);
 /* A vCPU's access to its virtual ECAM (off from VPCI_ECAM_BASE): 0. */
 int pdev_ecam_access(struct vcpu *v, uint64_t off, unsigned size, bool write, uint64_t *val);
+/* A vCPU's access to a trapped MSI-X page of a BAR (ipa in the MMIO
+ * window): 0, or -errno (the abort is the guest's). */
+int pdev_bar_access(struct vcpu *v, uint64_t ipa, unsigned size, bool write, uint64_t *val);
 /* `dev list|attach|detach|translate` (README). */
 int cmd_dev(int argc, char **argv);
 /* The partition's devices, for `list` ("00:03.0 00:04.0"; "" if none). */

@@ -26,8 +26,11 @@
 #define BAR_MEM_64    (2u << 1)
 #define BAR_PREFETCH  BIT(3)
 #define CAP_ID_PM     0x01
+#define CAP_ID_MSI    0x05
 #define CAP_ID_VENDOR 0x09
 #define CAP_ID_PCIE   0x10
+#define CAP_ID_MSIX   0x11
+#define CAP_LEN_MSIX  12
 #define CAP_LEN_PM    8
 #define CAP_LEN_PCIE  0x3c /* capability version 2, endpoint registers included */
 #define CAP_MAX_WALK  48   /* what fits in 0x40-0xff: a longer chain loops */
@@ -46,6 +49,10 @@ static unsigned cap_len(struct vpci_fn *f, unsigned off, uint8_t id)
 		return CAP_LEN_PCIE;
 	if (id == CAP_ID_VENDOR)
 		return MAX(phys_byte(f, off + 2), 3u); /* its own length byte */
+	if (id == CAP_ID_MSIX && vpci_msix_probe(f, off))
+		return CAP_LEN_MSIX;
+	if (id == CAP_ID_MSI)
+		return vpci_msi_probe(f, off);
 	return 0;
 }
 
@@ -116,12 +123,67 @@ static bool bar_wanted(const struct vpci_fn *f, unsigned i, uint64_t *gpa)
 	return true;
 }
 
+/* The parts of BAR i that MSI-X traps (vpci_msix.c), in order, merged:
+ * how many. */
+static unsigned bar_holes(const struct vpci_fn *f, unsigned i, uint64_t h[2][2])
+{
+	const struct vpci_msix *m = &f->msix;
+	unsigned n = 0;
+	for (unsigned k = 0; m->shown && k < 2; k++)
+		if ((k ? m->pbir : m->tbir) == i) {
+			h[n][0] = m->trap[k][0];
+			h[n][1] = m->trap[k][1];
+			n++;
+		}
+	if (n == 2 && h[1][0] < h[0][0]) {
+		uint64_t a = h[0][0], b = h[0][1];
+		h[0][0] = h[1][0], h[0][1] = h[1][1], h[1][0] = a, h[1][1] = b;
+	}
+	if (n == 2 && h[1][0] <= h[0][1]) {
+		h[0][1] = MAX(h[0][1], h[1][1]);
+		n = 1;
+	}
+	return n;
+}
+
+/* Maps (or unmaps) BAR i at gpa but for its holes; a failed map undoes
+ * the pieces before it. */
+static int bar_pieces(struct vpci_fn *f, unsigned i, uint64_t gpa, bool map)
+{
+	const struct vpci_bar *b = &f->bar[i];
+	uint64_t h[2][2], piece[3][2], at = 0;
+	unsigned n = bar_holes(f, i, h), np = 0;
+	for (unsigned k = 0; k <= n; k++) {
+		uint64_t end = k < n ? h[k][0] : b->size;
+		if (end > at) {
+			piece[np][0] = at;
+			piece[np++][1] = end - at;
+		}
+		if (k < n)
+			at = h[k][1];
+	}
+	for (unsigned k = 0; k < np; k++) {
+		if (!map) {
+			f->ops.unmap(f->ops.ctx, gpa + piece[k][0], piece[k][1]);
+			continue;
+		}
+		int e =
+		    f->ops.map(f->ops.ctx, gpa + piece[k][0], b->hpa + piece[k][0], piece[k][1]);
+		if (e) {
+			while (k--)
+				f->ops.unmap(f->ops.ctx, gpa + piece[k][0], piece[k][1]);
+			return e;
+		}
+	}
+	return 0;
+}
+
 static void unmap_bar(struct vpci_fn *f, unsigned i)
 {
 	struct vpci_bar *b = &f->bar[i];
 	if (!b->mapped)
 		return;
-	f->ops.unmap(f->ops.ctx, b->mapped_gpa, b->size);
+	bar_pieces(f, i, b->mapped_gpa, false);
 	b->mapped = false;
 }
 
@@ -140,7 +202,7 @@ static void update_maps(struct vpci_fn *f)
 		struct vpci_bar *b = &f->bar[i];
 		if (!on[i] || b->mapped)
 			continue;
-		if (f->ops.map(f->ops.ctx, want[i], b->hpa, b->size)) {
+		if (bar_pieces(f, i, want[i], true)) {
 			f->map_errors++;
 			continue;
 		}
@@ -151,6 +213,8 @@ static void update_maps(struct vpci_fn *f)
 
 void vpci_fn_reset(struct vpci_fn *f)
 {
+	vpci_msix_reset(f);
+	vpci_msi_reset(f);
 	for (unsigned i = 0; i < 6; i++)
 		unmap_bar(f, i);
 	f->cmd = 0;
@@ -202,6 +266,14 @@ static uint8_t cap_byte(struct vpci_fn *f, unsigned off)
 		return 0;
 	if (off == f->cap[i].off + 1u)
 		return (unsigned)i + 1 < f->ncaps ? f->cap[i + 1].off : 0;
+	if (f->msix.shown && f->cap[i].off == f->msix.cap) {
+		unsigned rel = off - f->msix.cap;
+		return (uint8_t)(vpci_msix_cfg_read(f, rel & ~3u) >> (8 * (rel & 3)));
+	}
+	if (f->msi.shown && f->cap[i].off == f->msi.cap) {
+		unsigned rel = off - f->msi.cap;
+		return (uint8_t)(vpci_msi_cfg_read(f, rel & ~3u) >> (8 * (rel & 3)));
+	}
 	return phys_byte(f, off);
 }
 
@@ -248,8 +320,13 @@ static void dword_write(struct vpci_fn *f, unsigned off, uint32_t val, uint32_t 
 		/* I/O decode stays off: no I/O BAR is shown */
 		f->ops.cfg_write(f->ops.ctx, CFG_CMD, (phys & ~(uint32_t)BIT(0)) | f->cmd);
 		update_maps(f);
+		vpci_msix_decode(f);
 	} else if (off == CFG_INT_LINE && (mask & 0xff)) {
 		f->irq_line = (uint8_t)val;
+	} else if (f->msix.shown && off >= f->msix.cap && off - f->msix.cap < CAP_LEN_MSIX) {
+		vpci_msix_cfg_write(f, off - f->msix.cap, val, mask);
+	} else if (f->msi.shown && off >= f->msi.cap && off - f->msi.cap < f->msi.len) {
+		vpci_msi_cfg_write(f, off - f->msi.cap, val, mask);
 	}
 }
 

@@ -6,7 +6,7 @@ vm_host_srcs = kernel/vm/partition.c kernel/vm/lifecycle.c kernel/vm/sched.c \
 	kernel/vm/psci_server.c kernel/vm/vcpu_exit.c kernel/vm/mmio_emul.c \
 	kernel/vm/image_load.c kernel/vm/guest_dt.c kernel/vm/part_config.c kernel/vm/vlines.c \
 	kernel/vm/dirty.c \
-	kernel/vm/pdev.c kernel/vm/vpci.c drivers/pci_names.c \
+	kernel/vm/pdev.c kernel/vm/vpci.c kernel/vm/vpci_msix.c kernel/vm/vpci_msi.c drivers/pci_names.c \
 	kernel/vm/sched_config.c kernel/vm/sched_policy.c \
 	kernel/vgic/vgic.c kernel/vgic/inject.c kernel/vgic/mmio.c kernel/vgic/regs.c \
 	kernel/vgic/dist.c kernel/vgic/redist.c kernel/vgic/lr.c kernel/vgic/lpi.c kernel/vgic/its.c kernel/vgic/its_cmd.c kernel/vdev/vuart.c \

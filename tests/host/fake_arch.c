@@ -345,6 +345,14 @@ void guest_wfi_trap(bool trap)
 }
 
 /* ---- what kernel/machine's other files provide (mem.c is linked) ---- */
+uintptr_t el2_map_device(uint64_t pa, uint64_t size)
+{
+	return 0;
+}
+bool el2_is_mapped(uintptr_t va)
+{
+	return false;
+}
 int el2_map_ram(uint64_t pa, uint64_t size)
 {
 	return 0;

@@ -67,5 +67,13 @@ static inline uint8_t mmio_read8(uintptr_t a)
 {
 	return *(volatile uint8_t *)a;
 }
+static inline void mmio_write16(uintptr_t a, uint16_t v)
+{
+	*(volatile uint16_t *)a = v;
+}
+static inline void mmio_write8(uintptr_t a, uint8_t v)
+{
+	*(volatile uint8_t *)a = v;
+}
 
 #endif

@@ -278,9 +278,22 @@ int smmu_map(struct smmu_domain *d, uint64_t iova, uint64_t pa, uint64_t size, u
 {
 	return -ENODEV;
 }
+int smmu_unmap(struct smmu_domain *d, uint64_t iova, uint64_t size)
+{
+	return -ENODEV;
+}
 int smmu_attach(struct smmu_domain *d, uint32_t sid)
 {
 	return -ENODEV;
+}
+/* msi.c is not linked here: no assigned device is built without an SMMU */
+int vm_msi_route(struct partition *p, uint32_t pdevid, uint32_t pevent, uint32_t vdevid,
+		 uint32_t vevent)
+{
+	return -ENODEV;
+}
+void vm_msi_unroute(struct partition *p)
+{
 }
 int smmu_detach(uint32_t sid)
 {

@@ -230,20 +230,44 @@ static void pci_host_bridge(void **state)
 	assert_int_equal(cell(path, "interrupt-map", e + 5, 16 * 8 * 4), 0); /* SPI */
 	assert_int_equal(cell(path, "interrupt-map", e + 6, 16 * 8 * 4), VPCI_INTX_SPI + 2);
 	assert_non_null(fdt_getprop(dtb, node(path), "dma-coherent", NULL));
+	assert_null(fdt_getprop(dtb, node(path), "msi-map", NULL));
+}
+
+/* With an ITS: MSIs to it by requester ID, and the interrupt-map entries
+ * carry the GIC's two address cells (it has a child now). */
+static void pci_host_bridge_its(void **state)
+{
+	struct guest_dt_params p = two_vcpus;
+	p.pci_devs = 1;
+	p.its = true;
+	build(&p);
+	const char *path = "/pcie@10000000";
+	int its = fdt_path_offset(dtb, "/intc@8000000/its@8080000");
+	assert_true(its >= 0);
+	assert_int_equal(cell(path, "msi-map", 0, 16), 0);
+	assert_int_equal(cell(path, "msi-map", 1, 16), fdt_get_phandle(dtb, its));
+	assert_int_equal(cell(path, "msi-map", 2, 16), 0);
+	assert_int_equal(cell(path, "msi-map", 3, 16), 0x10000);
+	assert_int_equal(cell("/intc@8000000", "#address-cells", 0, 4), 2);
+	unsigned e = (1 * 4 + 1) * 10;
+	assert_int_equal(cell(path, "interrupt-map", e + 0, 16 * 10 * 4), 1 << 11);
+	assert_int_equal(cell(path, "interrupt-map", e + 3, 16 * 10 * 4), 2);
+	assert_int_equal(cell(path, "interrupt-map", e + 4, 16 * 10 * 4),
+			 fdt_get_phandle(dtb, node("/intc@8000000")));
+	assert_int_equal(cell(path, "interrupt-map", e + 5, 16 * 10 * 4), 0);
+	assert_int_equal(cell(path, "interrupt-map", e + 6, 16 * 10 * 4), 0);
+	assert_int_equal(cell(path, "interrupt-map", e + 7, 16 * 10 * 4), 0); /* SPI */
+	assert_int_equal(cell(path, "interrupt-map", e + 8, 16 * 10 * 4), VPCI_INTX_SPI + 2);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(root_and_memory),
-	    cmocka_unit_test(cpus_and_psci),
-	    cmocka_unit_test(gic_timer_uart),
-	    cmocka_unit_test(its_node),
-	    cmocka_unit_test(pci_host_bridge),
-	    cmocka_unit_test(chosen),
-	    cmocka_unit_test(eight_vcpus_and_timer_freq),
-	    cmocka_unit_test(pmu_node),
-	    cmocka_unit_test(refuses_bad_input),
+	    cmocka_unit_test(root_and_memory), cmocka_unit_test(cpus_and_psci),
+	    cmocka_unit_test(gic_timer_uart),  cmocka_unit_test(its_node),
+	    cmocka_unit_test(pci_host_bridge), cmocka_unit_test(pci_host_bridge_its),
+	    cmocka_unit_test(chosen),	       cmocka_unit_test(eight_vcpus_and_timer_freq),
+	    cmocka_unit_test(pmu_node),	       cmocka_unit_test(refuses_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

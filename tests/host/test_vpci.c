@@ -99,7 +99,8 @@ static unsigned live_maps(void)
 	return n;
 }
 
-static const struct vpci_ops ops = {fake_read, fake_write, fake_map, fake_unmap, NULL};
+static const struct vpci_ops ops = {
+    .cfg_read = fake_read, .cfg_write = fake_write, .map = fake_map, .unmap = fake_unmap};
 static struct vpci_fn fn;
 
 /* edu-like IDs; capabilities PM 0x40 -> MSI 0x50 -> PCIe 0x60 -> MSI-X

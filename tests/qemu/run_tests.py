@@ -1093,6 +1093,10 @@ def pci_dev_shell(m):
 PCI_KIT = "build/test-run/pci-kit"  # relative to the repository (QEMU's cwd)
 PCI_DISK = f"{PCI_KIT}/vblk.img"
 PCI_NVME = f"{PCI_KIT}/pnvme.img"
+# the MSI-X variants' own copies: the runner may run them beside the INTx ones
+PCI_DISK_MSIX = f"{PCI_KIT}/vblk-msix.img"
+PCI_NVME_MSIX = f"{PCI_KIT}/pnvme-msix.img"
+PCI_DISK_MSIX_ACPI = f"{PCI_KIT}/vblk-msix-acpi.img"
 # per kit: the modules in load order and the disk's device node
 PCI_KITS = {
     "vblk": (("virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci", "virtio_blk"),
@@ -1171,15 +1175,34 @@ def make_pci_kit():
     for name, (mods, dev) in PCI_KITS.items():
         if not pci_initrd(name, mods, PCI_INIT % (" ".join(mods), dev, dev, dev, dev)):
             return
-    for img in (PCI_DISK, PCI_NVME):
+    for img in (PCI_DISK, PCI_NVME, PCI_DISK_MSIX, PCI_NVME_MSIX, PCI_DISK_MSIX_ACPI):
         with open(TOP / img, "wb") as f:
             f.write(pci_disk_data())
             f.truncate(8 << 20)
 
 
-def linux_disk_check(m, bdf, ids, sid, intid, image):
+def msix_irqs(m, queue):
+    """The guest's /proc/interrupts lines (VPCI-IRQ) of its device's queue
+    interrupts (queue: their name's regex) on ITS-MSI: each one's total
+    count, at least one and all nonzero; no INTx line left."""
+    out = m.transcript()
+    lines = re.findall(r"\[linux\] VPCI-IRQ +\d+:((?: +\d+)+) +(\S+) .*?(\S+)\r?$", out, re.M)
+    queues = [(sum(map(int, c.split())), chip, name) for c, chip, name in lines
+              if re.fullmatch(queue, name)]
+    check(queues, f"no queue interrupt {queue!r} in the guest's /proc/interrupts: {lines}")
+    for total, chip, name in queues:
+        check(chip.startswith("ITS-"), f"{name} is on {chip}, not the ITS")
+    check(any(total for total, _, _ in queues), f"no queue interrupt was taken: {queues}")
+    reject(out, r"VPCI-IRQ .*GICv3 +35 Level", "an INTx line in use")
+    return queues
+
+
+def linux_disk_check(m, bdf, ids, sid, intid, image, msix=None, again=False):
     """The guest read the image's first MiB (sha256) and copied it to 2 MiB
-    with INTx; the device was quiesced; the host checks the image."""
+    with INTx (or, msix the regex of its queue interrupts' names, MSI-X
+    through its virtual ITS; again: and once more after a start of the
+    stopped partition); the device was quiesced; the host checks the
+    image."""
     want = hashlib.sha256(pci_disk_data()).hexdigest()
     m.wait_prompt()
     m.expect(rf"linux: device {bdf} \({ids}\) is its 00:00\.0, stream 0x{sid:x}", 60)
@@ -1187,8 +1210,27 @@ def linux_disk_check(m, bdf, ids, sid, intid, image):
     got = m.expect(r"\[linux\] VPCI-READ ([0-9a-f]{64})", 240).group(1)
     check(got == want, f"the guest read sha256 {got}, the disk holds {want}")
     m.expect(r"\[linux\] VPCI-WROTE", 60)
-    m.expect(r"\[linux\] VPCI-IRQ .*GICv3 +35 Level", 10)
+    if msix:
+        m.expect(r"\[linux\] GUEST-LINUX-POWEROFF", 20)
+        need(m.transcript(), rf"linux: device {bdf}: MSI-X on, \d+ vectors through its ITS",
+             "MSI-X turned on")
+        msix_irqs(m, msix)
+        reject(m.transcript(), r"MSI-X vector or MSI (not aimed|could not)", "a refused vector")
+        reject(m.transcript(), r"\[linux\] .*(WARNING|no irq domain)", "a device tree Linux warned of")
+    else:
+        m.expect(r"\[linux\] VPCI-IRQ .*GICv3 +35 Level", 10)
     quiesced = m.expect(rf"linux: device {bdf} quiesced \(([^)]*)\)", 60).group(1)
+    if msix and again:  # its routes were dropped and its doorbell unmapped: all again
+        expect_partition_stopped(m, "linux")
+        m.command("start linux")
+        got = m.expect(r"\[linux\] VPCI-READ ([0-9a-f]{64})", 240).group(1)
+        check(got == want, f"the second run read sha256 {got}, the disk holds {want}")
+        m.expect(r"\[linux\] GUEST-LINUX-POWEROFF", 60)
+        m.expect(rf"linux: device {bdf} quiesced", 60)
+        ons = re.findall(r"MSI-X on, \d+ vectors", m.transcript())
+        check(len(ons) == 2, f"MSI-X turned on {len(ons)} times in two runs")
+        queues = msix_irqs(m, msix)
+        check(len(queues) >= 2, f"the second run's queue interrupts missing: {queues}")
     reject(m.transcript(), r"smmu: fault", "a blocked DMA")
     reject(m.transcript(), r"VPCI-INSMOD-FAILED", "a module that did not load")
     poweroff(m)
@@ -1213,6 +1255,36 @@ def pci_linux_nvme(m):
     check("function reset" in how, f"the controller was not reset when its partition stopped ({how})")
 
 
+@test(config=cfg("linux-vblk-its"), smp=4, test_timeout=300,
+      qemu_extra=VBLK_DEVICE.replace(PCI_DISK, PCI_DISK_MSIX),
+      esp_extra=f"{PCI_KIT}/initramfs-vblk.gz=tessera/linux/initramfs-vblk.gz")
+def pci_linux_virtio_blk_msix(m):
+    """pci_linux_virtio_blk with a virtual ITS: the disk's queue interrupts
+    are MSI-X through it (the table trapped, routed by tessera), in a
+    second run of the partition too."""
+    linux_disk_check(m, "00:04\\.0", "1af4:1042", 0x20, 35, PCI_DISK_MSIX,
+                     msix=r"virtio\d+-req\.\d+", again=True)
+
+
+@test(config=cfg("linux-vblk-its"), smp=4, test_timeout=300, acpi=True,
+      qemu_extra=VBLK_DEVICE.replace(PCI_DISK, PCI_DISK_MSIX_ACPI),
+      esp_extra=f"{PCI_KIT}/initramfs-vblk.gz=tessera/linux/initramfs-vblk.gz")
+def pci_linux_virtio_blk_msix_acpi(m):
+    """The same with tessera booted from ACPI tables (the physical ITS from
+    the MADT, the DeviceID without a host msi-map)."""
+    linux_disk_check(m, "00:04\\.0", "1af4:1042", 0x20, 35, PCI_DISK_MSIX_ACPI,
+                     msix=r"virtio\d+-req\.\d+")
+
+
+@test(config=cfg("linux-nvme-its"), smp=4, test_timeout=300,
+      qemu_extra=NVME_DEVICE.replace(PCI_NVME, PCI_NVME_MSIX),
+      esp_extra=f"{PCI_KIT}/initramfs-nvme.gz=tessera/linux/initramfs-nvme.gz")
+def pci_linux_nvme_msix(m):
+    """pci_linux_nvme with a virtual ITS: the admin and I/O queues' interrupts
+    are MSI-X through it (its table shares BAR0 with the doorbells)."""
+    linux_disk_check(m, "01:00\\.0", "1b36:0010", 0x100, 36, PCI_NVME_MSIX, msix=r"nvme0q\d+")
+
+
 
 @test(config=cfg("pci-scribble"), smp=4,
       qemu_extra="-device edu,addr=03.0,dma_mask=0xffffffffffffffff")
@@ -1230,6 +1302,54 @@ def pci_ecam_scribble(m):
         check(got == sum0, f"victim's checksum changed: {sum0} -> {got}")
     reject(m.transcript(), r"smmu: fault|cannot map a BAR|CRASH|external abort", "a fault or a crash")
     need(m.command("list"), r"victim +running", "the victim still running")
+    poweroff(m)
+
+
+@test(config=cfg("pci-msix-scribble"), smp=4,
+      qemu_extra="-blockdev null-co,node-name=sblk,size=8388608 "
+      "-device virtio-blk-pci,disable-legacy=on,iommu_platform=on,drive=sblk,addr=04.0")
+def pci_msix_scribble(m):
+    """Random writes over an assigned device's MSI-X table and PBA pages
+    and its Message Control, many aimed at the vITS doorbell: tessera's
+    shadow reads back what the guest wrote, stays up, the device is
+    quiesced when the scribbler powers off, and the neighbour (whose vITS
+    maps LPIs) takes no interrupt."""
+    m.wait_prompt()
+    wait_count(m, r"\[neighbour\] TGUEST-ITS-WAIT ready", 1, 60)
+    m.expect(r"\[scribbler\] TGUEST-MSIX cap=0x[0-9a-f]+ vectors=\d+", 30)
+    m.expect(r"\[scribbler\] TGUEST-MSIX readback ok", 10)
+    m.expect(r"\[scribbler\] TGUEST-MSIX-SCRIBBLE done", 240)
+    m.expect(r"scribbler: device 00:04\.0 quiesced", 30)
+    out = m.transcript()
+    need(out, r"^scribbler: device 00:04\.0: MSI-X on, \d+ vectors through its ITS",
+         "MSI-X turned on")
+    need(out, r"^scribbler: device 00:04\.0: an MSI-X vector or MSI not aimed at its ITS "
+         r"stays masked",
+         "a vector aimed elsewhere refused")
+    reject(out, r"\[neighbour\] TGUEST-ITS-WAIT lpi=", "an interrupt in the neighbour")
+    reject(out, r"smmu: fault|CRASH|panic|external abort", "a fault or a crash")
+    need(m.command("list"), r"^\s+neighbour\s+running\b", "the neighbour still running")
+    poweroff(m)
+
+
+@test(config=cfg("pci-edu-msi"), smp=4,
+      qemu_extra="-device edu,addr=03.0,dma_mask=0xffffffffffffffff")
+def pci_edu_msi(m):
+    """An assigned edu device's MSIs (the plain capability) reach its
+    partition through the virtual ITS, each one it raises; the neighbour
+    takes none."""
+    m.wait_prompt()
+    wait_count(m, r"\[neighbour\] TGUEST-ITS-WAIT ready", 1, 60)
+    m.expect(r"\[msi\] TGUEST-EDU-MSI cap=0x[0-9a-f]+ ctrl=0x[0-9a-f]*[13579bdf]\b", 30)
+    got = m.expect(r"\[msi\] TGUEST-EDU-MSI delivered=(\d+)/(\d+) msi_ps=", 60)
+    check(got.group(1) == got.group(2), f"{got.group(1)} of {got.group(2)} MSIs delivered")
+    m.expect(r"msi: device 00:03\.0 quiesced", 30)
+    out = m.transcript()
+    need(out, r"^msi: device 00:03\.0: MSI on, 1 vectors through its ITS \(DeviceID 0x18\)",
+         "MSI turned on")
+    reject(out, r"\[neighbour\] TGUEST-ITS-WAIT lpi=", "an interrupt in the neighbour")
+    reject(out, r"smmu: fault|CRASH|panic|external abort|not aimed|could not be routed",
+           "a fault, a crash or a refused MSI")
     poweroff(m)
 
 

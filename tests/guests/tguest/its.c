@@ -385,6 +385,19 @@ void run_its_bench(void)
 		  other * 1000000 / BENCH_ITERS * 1000000 / f);
 }
 
+/* For mode=edumsi (edu.c): the ITS set up as above, plus guest DeviceID
+ * dev's event 0 -> LPI 8196 on vCPU 0 (its own ITT after DEVID's). */
+bool its_msi_setup(unsigned dev)
+{
+	return setup() && mapd(dev, 4, ITT + 0x800) && mapti(dev, 0, LPI_BASE + 4, 0) &&
+	       sync_cmd(0);
+}
+
+uint32_t its_lpi_hits(unsigned c, unsigned lpi)
+{
+	return lpi >= LPI_BASE && lpi < LPI_BASE + NLPIS ? lpi_hits[c][lpi - LPI_BASE] : 0;
+}
+
 void __attribute__((noreturn)) run_its_wait(void)
 {
 	static uint32_t seen[MAX_CPUS][NLPIS];

@@ -14,8 +14,8 @@
  */
 #include "tguest.h"
 
-#define LIVE_BASE   (RAM_BASE + (16UL << 20))
-#define STEP	    4096u
+#define LIVE_BASE (RAM_BASE + (16UL << 20))
+#define STEP	  4096u
 
 static uint64_t pnow(void)
 {

@@ -285,6 +285,10 @@ void tguest_main(uint64_t x0)
 		run_victim();
 	if (!tg_strncmp(mode, "scribble", 9))
 		run_scribble();
+	if (!tg_strncmp(mode, "msixscribble", 13))
+		run_msix_scribble();
+	if (!tg_strncmp(mode, "edumsi", 7))
+		run_edu_msi();
 	if (!tg_strncmp(mode, "rt", 3))
 		run_rt(parse_ms(dt.bootargs));
 	if (!tg_strncmp(mode, "hog", 4))

@@ -100,6 +100,10 @@ static inline uint64_t mpidr_aff(uint64_t mpidr)
 void run_edu(void) __attribute__((noreturn));
 void run_victim(void) __attribute__((noreturn));
 void run_scribble(void) __attribute__((noreturn));
+void run_msix_scribble(void) __attribute__((noreturn));
+void run_edu_msi(void) __attribute__((noreturn));
+bool its_msi_setup(unsigned dev);
+uint32_t its_lpi_hits(unsigned c, unsigned lpi);
 
 /* uart.c */
 void uart_putc(char c);
