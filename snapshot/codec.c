@@ -13,7 +13,11 @@
 struct snap_encoder {
 	ZSTD_CCtx *cc;
 	uint8_t *stage; /* the non-zero pages gathered, when some are zero */
+	void (*pace)(void *ctx);
+	void *pace_ctx;
 };
+
+#define PACE_BYTES (64u << 10) /* input compressed between two pace calls */
 
 struct snap_decoder {
 	ZSTD_DCtx *dc;
@@ -39,6 +43,40 @@ struct snap_encoder *snap_encoder_new(int level)
 		return NULL;
 	}
 	return e;
+}
+
+void snap_encoder_pace(struct snap_encoder *e, void (*fn)(void *ctx), void *ctx)
+{
+	e->pace = fn;
+	e->pace_ctx = ctx;
+}
+
+static void pace(const struct snap_encoder *e)
+{
+	if (e->pace)
+		e->pace(e->pace_ctx);
+}
+
+/* src (bytes) as one zstd frame into out, in pieces with a pace call
+ * after each; the size, or bytes or more when it does not get smaller. */
+static size_t compress_paced(struct snap_encoder *e, void *out, const void *src, size_t bytes)
+{
+	ZSTD_inBuffer in = {src, 0, 0};
+	ZSTD_outBuffer ob = {out, bytes, 0};
+	if (ZSTD_isError(ZSTD_CCtx_reset(e->cc, ZSTD_reset_session_only)))
+		return bytes;
+	while (in.size < bytes) {
+		in.size = bytes - in.size > PACE_BYTES ? in.size + PACE_BYTES : bytes;
+		ZSTD_EndDirective end = in.size == bytes ? ZSTD_e_end : ZSTD_e_continue;
+		size_t left;
+		do {
+			left = ZSTD_compressStream2(e->cc, &ob, &in, end);
+			if (ZSTD_isError(left) || (left && ob.pos == ob.size))
+				return bytes; /* no room: it does not get smaller */
+		} while (end == ZSTD_e_end ? left != 0 : in.pos < in.size);
+		pace(e);
+	}
+	return ob.pos;
 }
 
 void snap_encoder_free(struct snap_encoder *e)
@@ -74,7 +112,10 @@ int snap_chunk_encode(struct snap_encoder *e, const void *raw, uint32_t pages, v
 		src = e->stage;
 	}
 	size_t bytes = (size_t)c->nonzero * SNAP_PAGE;
-	size_t n = bytes ? ZSTD_compress2(e->cc, out, bytes, src, bytes) : 0;
+	pace(e);
+	size_t n = !bytes    ? 0
+		   : e->pace ? compress_paced(e, out, src, bytes)
+			     : ZSTD_compress2(e->cc, out, bytes, src, bytes);
 	if (bytes && (ZSTD_isError(n) || n >= bytes)) {
 		memcpy(out, src, bytes); /* incompressible: stored as it is */
 		n = bytes;
@@ -85,6 +126,7 @@ int snap_chunk_encode(struct snap_encoder *e, const void *raw, uint32_t pages, v
 	c->payload_len = (uint32_t)n;
 	memset((uint8_t *)out + n, 0, snap_chunk_blocks(c) * SNAP_BLOCK - n);
 	c->payload_hash = snap_hash(out, n);
+	pace(e);
 	c->raw_hash = snap_hash(raw, (size_t)pages * SNAP_PAGE);
 	return 0;
 }

@@ -413,6 +413,10 @@ int snap_save_range(struct snap_save *w, uint64_t ipa, uint64_t bytes, uint32_t 
 struct snap_encoder;
 struct snap_encoder *snap_encoder_new(int level);
 void snap_encoder_free(struct snap_encoder *e);
+/* fn(ctx) is called between pieces of each encode (every 64 KiB of input
+ * compressed, and around the hashing): a writer running beside a guest
+ * gives way there. The output is one zstd frame either way. */
+void snap_encoder_pace(struct snap_encoder *e, void (*fn)(void *ctx), void *ctx);
 int snap_chunk_encode(struct snap_encoder *e, const void *raw, uint32_t pages, void *out,
 		      struct snap_chunk *c);
 static inline uint64_t snap_chunk_blocks(const struct snap_chunk *c)

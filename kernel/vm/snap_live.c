@@ -136,7 +136,10 @@ static void take_chunk(struct snap_live *l, uint32_t k, uint32_t pages, uint8_t 
 	}
 	l->taken[k] = 1;
 	spin_unlock(&p->dirty.lock);
-	sev(); /* a vCPU waiting for a slot */
+	sev(); /* a vCPU waiting for a slot or the lock */
+	/* a hint to let that vCPU run now; under -icount QEMU would otherwise
+	 * finish this CPU's turn (a chunk's compression) first */
+	cpu_relax();
 }
 
 static uint32_t chunk_pages(const struct snap_live *l, uint32_t k)
@@ -145,12 +148,23 @@ static uint32_t chunk_pages(const struct snap_live *l, uint32_t k)
 	return left < SNAP_CHUNK_PAGES ? (uint32_t)left : SNAP_CHUNK_PAGES;
 }
 
+/* Between pieces of the writer's work: a hint that lets the guest's CPU
+ * run (on hardware it runs anyway; QEMU -icount would otherwise finish
+ * this CPU's turn first, a whole chunk's compression). */
+static void give_way(void *ctx)
+{
+	(void)ctx;
+	cpu_relax();
+}
+
 static int write_chunks(struct snap_live *l, char *why, size_t whylen)
 {
 	uint8_t *raw = memalign(SNAP_BLOCK, SNAP_CHUNK_BYTES),
 		*out = memalign(SNAP_BLOCK, SNAP_CHUNK_BYTES);
 	struct snap_encoder *enc = raw && out ? snap_encoder_new(SNAP_LEVEL_DEFAULT) : NULL;
 	int e = enc ? 0 : -ENOMEM;
+	if (enc)
+		snap_encoder_pace(enc, give_way, NULL);
 	for (uint32_t k = 0; !e && k < l->nchunks; k++) {
 		struct snap_chunk c;
 		uint64_t sector, count;
@@ -204,6 +218,9 @@ static void writer_job(struct sched_job *j)
 	struct snap_live *l = (struct snap_live *)j;
 	struct snap_save_stats st;
 	char why[160] = "";
+	/* not before the partition runs again: its pause is not this job's */
+	while (partition_state(l->p) == PART_PAUSED && !l->stop)
+		wfe();
 	store_take();
 	int e = write_chunks(l, why, sizeof(why));
 	if (e)

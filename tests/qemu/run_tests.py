@@ -2353,6 +2353,69 @@ def snap_chain_linux(m):
         check(code == 0, f"snaptool verify s{link}: status {code}: {out}")
 
 
+LIVE_PASS = (r"\[lw\] TGUEST-LIVE pass=(\d+) bad=(\d+) gap_us=(\d+) steal_us=(\d+) "
+             r"first_us=(\d+)\r?\n")
+LIVE_SAVED = (r"snapshot: saved {name} from lw: ram=\d+ disk=\d+ written=(\d+) zero_pages=\d+ "
+              r"pause_us=(\d+) time_us=(\d+)(?: live copied_pages=(\d+))?\r?\n")
+
+
+def live_save(m, name, live=True):
+    """A save of lw; its line's numbers and the guest passes that ended
+    while it ran and the one after (the pause falls in one of them)."""
+    cut = len(m.transcript())
+    m.send(f"snapshot save lw {name}" + (" --live" if live else ""))
+    r = m.expect(LIVE_SAVED.format(name=name) + r"|snapshot: error: [^\r\n]*\r?\n", 600)
+    check(r.group(0).startswith("snapshot: saved"), f"{name}: {r.group(0).strip()!r}")
+    m.expect(LIVE_PASS, 300)
+    passes = [tuple(int(x) for x in g) for g in re.findall(LIVE_PASS, m.transcript()[cut:])]
+    return [int(x or 0) for x in r.groups()[:4]], passes
+
+
+@test(config=cfg("snap-live"), smp=4, icount=True, test_timeout=900)
+def snap_live(m):
+    """Issue 10: a live save of a guest writing 32 MiB as fast as it can
+    (tguest mode=livew, each word checked against the pass before): the
+    guest runs on while its RAM is written (its passes go on, pages are
+    copied aside), tessera's pause (command to the guest running again) is
+    under 1 ms where a plain save of the same guest pauses it for the whole
+    save, which the guest's own steal shows; restored,
+    the guest finds its memory one instant's (no bad word in the passes
+    after), and carries on from the pass of the pause. -icount: the
+    guest's steal (counter minus its EL1 instructions) is time at EL2."""
+    m.wait_prompt()
+    for _ in range(2):
+        m.expect(LIVE_PASS, 300)
+    (written, pause, took, copied), passes = live_save(m, "L")
+    at_save = passes[0][0]
+    print(f"  snap_live: live save: pause {pause} us, save {took} us, {copied} pages copied "
+          f"aside; guest passes meanwhile {[(p[0], p[3], p[4]) for p in passes]} "
+          f"(pass, steal_us, first_us)", flush=True)
+    check(pause <= 1000, f"live save paused the guest {pause} us, want <= 1000")
+    # not checked yet: the guest's own first steal after the save began is
+    # ~3.6 ms under -icount (docs/snapshots.md, "Live snapshots": open)
+    # its writes during the save needed copies: it ran meanwhile
+    check(copied > 0, f"the guest did not run on during the save: {copied} pages copied")
+    (_, pause_s, _, _), passes_s = live_save(m, "S", live=False)
+    print(f"  snap_live: plain save: pause {pause_s} us, the guest's worst steal "
+          f"{max(p[3] for p in passes_s)} us", flush=True)
+    check(max(p[3] for p in passes_s) >= pause_s * 0.9,
+          f"the guest's steal {passes_s} does not show the plain save's pause {pause_s} us")
+    check(all(p[1] == 0 for p in passes + passes_s), f"bad words while saving: {passes}")
+    m.send("stop lw")
+    m.expect(r"lw: stopped", 60)
+    cut = len(m.transcript())
+    snap_restore(m, "L", "lw", timeout=300)
+    for _ in range(3):
+        m.expect(LIVE_PASS, 300)
+    after = [tuple(int(x) for x in g) for g in re.findall(LIVE_PASS, m.transcript()[cut:])]
+    check(all(p[1] == 0 for p in after), f"restored L: bad words {after}")
+    check(after[0][0] == at_save, f"restored L resumed pass {after[0][0]}, saved in {at_save}")
+    reject(m.transcript(), r"CRASH", "crash")
+    poweroff(m)
+    code, out = snaptool("verify", m.dir / "nvme.img", "L")
+    check(code == 0, f"snaptool verify L: status {code}: {out}")
+
+
 # ---- snapshot crash safety and corruption (snap_crash, snap_corrupt) ----
 
 SNAP_ENTRY = r"snapshot:\s+(\S+) part=(\S+) vcpus=\d+ ram=\d+ disk=\d+ gen=(\d+)"
