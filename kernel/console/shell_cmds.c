@@ -163,15 +163,18 @@ static int cmd_dirty(int argc, char **argv)
 	int e = 0;
 	if (!strcmp(op, "start"))
 		e = partition_state(p) == PART_RUNNING ? dirty_start(p) : -EBUSY;
+	else if (!strcmp(op, "stop") && snap_live_running(p))
+		e = -EAGAIN; /* its copy-on-write needs the RAM read-only */
 	else if (!strcmp(op, "stop"))
 		dirty_stop(p);
 	else if (strcmp(op, "show"))
 		e = -EINVAL;
 	if (e) {
 		kprintf("dirty: %s: cannot %s (%s)\n", p->cfg.name, op,
-			e == -EBUSY   ? "not running, or already tracking"
-			: e == -EPERM ? "it has assigned devices, whose DMA stage 2 does not see"
-				      : strerror(-e));
+			e == -EBUSY    ? "not running, or already tracking"
+			: e == -EAGAIN ? "a live save is being written"
+			: e == -EPERM  ? "it has assigned devices, whose DMA stage 2 does not see"
+				       : strerror(-e));
 		return 1;
 	}
 	kprintf("dirty: %s: tracking %s, %llu pages dirty, %llu write faults\n", p->cfg.name,
