@@ -65,7 +65,7 @@ void snap_paused_job(struct partition *p)
 }
 
 static bool name_ok(const char *name);
-static int queue_live(struct partition *p);
+static int queue(enum cmd_op op, const char *name, struct partition *part);
 
 static int save(const char *part, const char *name, const char *parent, bool live)
 {
@@ -110,7 +110,7 @@ static int save(const char *part, const char *name, const char *parent, bool liv
 	strcpy(p->snap_parent, parent ? parent : "");
 	p->snap_live = live;
 	if (live)
-		return queue_live(p);
+		return queue(OP_LIVE, NULL, p);
 	p->snap_t0 = timer_now();
 	int e = lc_pause(&p->lc);
 	if (e)
@@ -356,7 +356,7 @@ int snap_job_place(struct sched_job *j, const struct partition *p)
 	return -EBUSY;
 }
 
-static int queue(enum cmd_op op, const char *name)
+static int queue(enum cmd_op op, const char *name, struct partition *part)
 {
 	struct cmd_job *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -365,26 +365,9 @@ static int queue(enum cmd_op op, const char *name)
 	}
 	c->j.fn = cmd_job_run;
 	c->op = op;
+	c->part = part;
 	if (name)
 		strcpy(c->name, name);
-	int e = place(&c->j);
-	if (e) {
-		kprintf("snapshot: error: busy: another snapshot command is queued; try again\n");
-		free(c);
-	}
-	return e;
-}
-
-static int queue_live(struct partition *p)
-{
-	struct cmd_job *c = calloc(1, sizeof(*c));
-	if (!c) {
-		kprintf("snapshot: error: out of memory\n");
-		return -ENOMEM;
-	}
-	c->j.fn = cmd_job_run;
-	c->op = OP_LIVE;
-	c->part = p;
 	int e = place(&c->j);
 	if (e) {
 		kprintf("snapshot: error: busy: another snapshot command is queued; try again\n");
@@ -408,7 +391,7 @@ static int restore(int argc, char **argv)
 	if (!name_ok(argv[0]))
 		return -EINVAL;
 	if (argc < 2)
-		return queue(OP_FIND, argv[0]);
+		return queue(OP_FIND, argv[0], NULL);
 	struct partition *p = partition_find(argv[1]);
 	if (!p) {
 		kprintf("snapshot: error: no partition \"%s\"\n", argv[1]);
@@ -444,15 +427,15 @@ int cmd_snapshot(int argc, char **argv)
 	if (!strcmp(sub, "save") && n >= 2)
 		return save_args(n, argv + 2);
 	if (!strcmp(sub, "compact") && n == 1)
-		return name_ok(argv[2]) ? queue(OP_COMPACT, argv[2]) : -EINVAL;
+		return name_ok(argv[2]) ? queue(OP_COMPACT, argv[2], NULL) : -EINVAL;
 	if (!strcmp(sub, "restore") && (n == 1 || n == 2))
 		return restore(n, argv + 2);
 	if (!strcmp(sub, "list") && n == 0)
-		return queue(OP_LIST, NULL);
+		return queue(OP_LIST, NULL, NULL);
 	if (!strcmp(sub, "verify") && n == 1)
-		return name_ok(argv[2]) ? queue(OP_VERIFY, argv[2]) : -EINVAL;
+		return name_ok(argv[2]) ? queue(OP_VERIFY, argv[2], NULL) : -EINVAL;
 	if (!strcmp(sub, "delete") && n == 1)
-		return name_ok(argv[2]) ? queue(OP_DELETE, argv[2]) : -EINVAL;
+		return name_ok(argv[2]) ? queue(OP_DELETE, argv[2], NULL) : -EINVAL;
 	usage();
 	return -EINVAL;
 }

@@ -144,8 +144,7 @@ static void take_chunk(struct snap_live *l, uint32_t k, uint32_t pages, uint8_t 
 
 static uint32_t chunk_pages(const struct snap_live *l, uint32_t k)
 {
-	uint64_t left = l->p->cfg.mem_size / SNAP_PAGE - (uint64_t)k * SNAP_CHUNK_PAGES;
-	return left < SNAP_CHUNK_PAGES ? (uint32_t)left : SNAP_CHUNK_PAGES;
+	return snap_range_chunk_pages(l->p->cfg.mem_size, k);
 }
 
 /* Between pieces of the writer's work: a hint that lets the guest's CPU
@@ -246,12 +245,13 @@ int snap_live_begin(struct partition *p, const char *name, uint64_t t_ask, uint6
 	if (!s)
 		return -ENODEV;
 	struct snap_live *l = NULL;
-	if (__atomic_load_n(&active, __ATOMIC_ACQUIRE) || !(l = live_new(p))) {
-		snprintf(why, whylen, "%s",
-			 l	  ? ""
-			 : active ? "another live save is running"
-				  : "out of memory for the page copies");
-		return l ? -ENOMEM : -EBUSY;
+	if (__atomic_load_n(&active, __ATOMIC_ACQUIRE)) {
+		snprintf(why, whylen, "another live save is running");
+		return -EBUSY;
+	}
+	if (!(l = live_new(p))) {
+		snprintf(why, whylen, "out of memory for the page copies");
+		return -ENOMEM;
 	}
 	struct snap_save_params sp = {.name = name,
 				      .partition = p->cfg.name,

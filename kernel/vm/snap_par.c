@@ -61,8 +61,7 @@ static void fail(struct par *q, int e, const char *why)
 
 static uint32_t chunk_pages(const struct par *q, uint32_t k)
 {
-	uint64_t left = (q->bytes - (uint64_t)k * SNAP_CHUNK_BYTES) / SNAP_PAGE;
-	return left < SNAP_CHUNK_PAGES ? (uint32_t)left : SNAP_CHUNK_PAGES;
+	return snap_range_chunk_pages(q->bytes, k);
 }
 
 /* No page of chunk k written since the parent: a chunk is 256 pages, four

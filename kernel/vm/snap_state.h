@@ -54,6 +54,13 @@ int snap_job_place(struct sched_job *j, const struct partition *p);
 /* The store's device, written directly (snap_par.c: chunks it placed). */
 int snap_bdev_write(uint64_t sector, uint64_t count, const void *buf);
 
+/* Pages in chunk k of a RAM range of bytes (the last one may be short). */
+static inline uint32_t snap_range_chunk_pages(uint64_t bytes, uint32_t k)
+{
+	uint64_t left = (bytes - (uint64_t)k * SNAP_CHUNK_BYTES) / SNAP_PAGE;
+	return left < SNAP_CHUNK_PAGES ? (uint32_t)left : SNAP_CHUNK_PAGES;
+}
+
 /* An incremental save: the pages written since the parent (a bit per
  * page, dirty.c) and the parent's chunks of p's RAM range. */
 struct snap_incr {
